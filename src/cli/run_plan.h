@@ -1,0 +1,33 @@
+// RunPlan: what one lmover command does, as data, and the driver that carries it out: check the
+// roots, then run each pass in order (copy, delete, dirtime) on the engine, then report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+enum class PassKind { kCopy, kDelete, kDirtime };
+
+struct RunPlan {
+  std::string command;  // copy | delete | dirtime | sync
+  std::vector<PassKind> passes;
+  std::string src, dst;
+  PassOptions options;
+  unsigned threads = 1;
+  bool allow_empty_source = false;
+  bool progress = true;
+  std::string json_file;      // empty: none
+  std::string failures_file;  // empty: none
+};
+
+// Exit codes: 0 all went well, 1 some entries failed, 2 usage or fatal error.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSomeFailed = 1;
+inline constexpr int kExitFatal = 2;
+
+int execute(const RunPlan& plan);
+
+}  // namespace lmover

@@ -1,0 +1,43 @@
+#include "engine/task.h"
+
+#include <xxhash.h>
+
+namespace lmover {
+
+uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, parent);
+  auto k = static_cast<uint8_t>(kind);
+  XXH64_update(state, &k, 1);
+  XXH64_update(state, key.data(), key.size());
+  uint64_t id = XXH64_digest(state);
+  XXH64_freeState(state);
+  return id;
+}
+
+Task Task::root() {
+  Task t;
+  t.kind = TaskKind::kDirectory;
+  t.id = derive_task_id(0, TaskKind::kDirectory, "");
+  return t;
+}
+
+Task Task::child_directory(std::string rel) const {
+  Task t;
+  t.kind = TaskKind::kDirectory;
+  t.id = derive_task_id(id, TaskKind::kDirectory, rel);
+  t.dir = std::move(rel);
+  return t;
+}
+
+Task Task::child_batch(std::string in_dir, std::vector<std::string> entry_names) const {
+  Task t;
+  t.kind = TaskKind::kBatch;
+  // A batch is known by its first entry: listing order is stable while the directory is unchanged.
+  t.id = derive_task_id(id, TaskKind::kBatch, entry_names.empty() ? std::string_view() : entry_names.front());
+  t.dir = std::move(in_dir);
+  t.names = std::move(entry_names);
+  return t;
+}
+
+}  // namespace lmover

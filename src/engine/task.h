@@ -1,0 +1,50 @@
+// Task: the unit of work that engines move and passes execute. Engines never look inside.
+//
+// A directory task lists one directory and emits children; a batch task handles up to
+// kMaxBatch non-directory entries of one directory; a chunk task (reserved for big files) will
+// carry a byte range. Paths are raw bytes relative to the pass roots, never assumed UTF-8. Ids are
+// derived from the parent id and the child's own key, so a re-executed parent (a redelivered
+// message, a restarted worker) announces exactly the same child ids again: this is what lets the
+// distributed engine count completion exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lmover {
+
+enum class TaskKind : uint8_t { kDirectory = 1, kBatch = 2, kChunk = 3 };
+
+inline constexpr size_t kMaxBatch = 1000;
+
+struct Task {
+  TaskKind kind = TaskKind::kDirectory;
+  uint64_t id = 0;
+  std::string dir;                 // the directory, relative to the roots ("" = root)
+  std::vector<std::string> names;  // batch: entry names inside `dir`
+
+  static Task root();
+  Task child_directory(std::string rel) const;
+  Task child_batch(std::string in_dir, std::vector<std::string> entry_names) const;
+};
+
+uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key);
+
+// Where a running task puts the tasks it spawns. Thread-safe.
+class TaskSink {
+ public:
+  virtual ~TaskSink() = default;
+  virtual void submit(Task task) = 0;
+};
+
+// What a pass gives an engine: how to run one task. Must be safe to call from many threads at
+// once, and must not throw: a failing entry is the pass's to record, not the engine's.
+class TaskHandler {
+ public:
+  virtual ~TaskHandler() = default;
+  virtual void handle(const Task& task, TaskSink& sink) = 0;
+};
+
+}  // namespace lmover

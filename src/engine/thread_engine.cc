@@ -1,0 +1,99 @@
+#include "engine/thread_engine.h"
+
+#include <exception>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace lmover {
+
+struct ThreadEngine::Worker {
+  std::mutex mutex;
+  std::deque<Task> tasks;
+};
+
+// The sink a task sees: children go to the deque of the thread that runs it.
+class ThreadEngine::Sink : public TaskSink {
+ public:
+  Sink(ThreadEngine& engine, unsigned index) : engine_(engine), index_(index) {}
+  void submit(Task task) override { engine_.push(index_, std::move(task)); }
+
+ private:
+  ThreadEngine& engine_;
+  unsigned index_;
+};
+
+ThreadEngine::ThreadEngine(unsigned threads) : threads_(threads == 0 ? 1 : threads) {
+  for (unsigned i = 0; i < threads_; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+ThreadEngine::~ThreadEngine() = default;
+
+void ThreadEngine::push(unsigned index, Task task) {
+  {
+    std::lock_guard lock(workers_[index]->mutex);
+    workers_[index]->tasks.push_back(std::move(task));
+  }
+  // Counted before the running parent is uncounted, so outstanding_ cannot touch 0 while a child
+  // is queued. A sleeper can miss this notification only in the instant between its failed search
+  // and its wait; the bounded wait below covers that.
+  std::lock_guard lock(idle_mutex_);
+  ++outstanding_;
+  idle_cv_.notify_one();
+}
+
+bool ThreadEngine::pop_or_steal(unsigned index, Task& out) {
+  {
+    Worker& own = *workers_[index];
+    std::lock_guard lock(own.mutex);
+    if (!own.tasks.empty()) {
+      out = std::move(own.tasks.back());
+      own.tasks.pop_back();
+      return true;
+    }
+  }
+  for (unsigned k = 1; k < threads_; ++k) {
+    Worker& victim = *workers_[(index + k) % threads_];
+    std::lock_guard lock(victim.mutex);
+    if (!victim.tasks.empty()) {
+      out = std::move(victim.tasks.front());
+      victim.tasks.pop_front();
+      return true;
+    }
+  }
+  return false;
+}
+
+void ThreadEngine::worker_loop(unsigned index, TaskHandler& handler) {
+  Sink sink(*this, index);
+  for (;;) {
+    Task task;
+    if (pop_or_steal(index, task)) {
+      try {
+        handler.handle(task, sink);
+      } catch (const std::exception& e) {
+        spdlog::error("task on '{}' failed: {}", task.dir, e.what());
+        std::lock_guard lock(idle_mutex_);
+        ++handler_failures_;
+      }
+      std::lock_guard lock(idle_mutex_);
+      if (--outstanding_ == 0) idle_cv_.notify_all();
+      continue;
+    }
+    std::unique_lock lock(idle_mutex_);
+    if (outstanding_ == 0) return;
+    // Work may be queued without us having seen it yet (pushed before we locked): look again soon.
+    idle_cv_.wait_for(lock, std::chrono::milliseconds(5));
+  }
+}
+
+uint64_t ThreadEngine::run(TaskHandler& handler, Task root) {
+  handler_failures_ = 0;
+  push(0, std::move(root));
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads_; ++i) pool.emplace_back([this, i, &handler] { worker_loop(i, handler); });
+  for (auto& t : pool) t.join();
+  return handler_failures_;
+}
+
+}  // namespace lmover

@@ -1,0 +1,97 @@
+#include "fs/data_copy.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <memory>
+
+#include "fs/fs_error.h"
+
+namespace lmover {
+namespace {
+
+constexpr size_t kBufSize = 1 << 20;
+constexpr size_t kRangeChunk = 1 << 30;  // bounded calls keep a huge copy interruptible
+
+// copy_file_range is refused between some filesystems (EXDEV) or by old kernels (ENOSYS); once
+// refused, the rest of the run uses pread/pwrite without asking again.
+std::atomic<bool> g_copy_range_usable{true};
+
+bool copy_range_refused(int err) { return err == EXDEV || err == ENOSYS || err == EOPNOTSUPP || err == EINVAL; }
+
+uint64_t copy_with_buffer(int in, int out, off_t off, off_t len, std::string_view rel) {
+  thread_local std::unique_ptr<char[]> buf(new char[kBufSize]);
+  uint64_t done = 0;
+  while (len > 0) {
+    ssize_t n = pread(in, buf.get(), static_cast<size_t>(std::min<off_t>(len, kBufSize)), off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw FsError("read", rel, errno);
+    }
+    if (n == 0) break;  // the source shrank
+    for (ssize_t written = 0; written < n;) {
+      ssize_t w = pwrite(out, buf.get() + written, static_cast<size_t>(n - written), off + written);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        throw FsError("write", rel, errno);
+      }
+      written += w;
+    }
+    off += n;
+    len -= n;
+    done += static_cast<uint64_t>(n);
+  }
+  return done;
+}
+
+// Copies [off, off+len) to the same offsets of `out`.
+uint64_t copy_range(int in, int out, off_t off, off_t len, std::string_view rel) {
+  uint64_t done = 0;
+  while (len > 0 && g_copy_range_usable.load(std::memory_order_relaxed)) {
+    loff_t in_off = off, out_off = off;
+    ssize_t n = copy_file_range(in, &in_off, out, &out_off, static_cast<size_t>(std::min<off_t>(len, kRangeChunk)), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (done == 0 && copy_range_refused(errno)) {
+        g_copy_range_usable = false;
+        break;
+      }
+      throw FsError("copy", rel, errno);
+    }
+    if (n == 0) return done;  // the source shrank
+    off += n;
+    len -= n;
+    done += static_cast<uint64_t>(n);
+  }
+  return done + copy_with_buffer(in, out, off, len, rel);
+}
+
+}  // namespace
+
+uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel) {
+  if (src.size == 0) return 0;
+  bool sparse = src.blocks * 512 < src.size;
+  if (!sparse) return copy_range(in_fd, out_fd, 0, src.size, rel);
+
+  uint64_t done = 0;
+  for (off_t pos = 0; pos < src.size;) {
+    off_t data = lseek(in_fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole remains
+      throw FsError("seek data", rel, errno);
+    }
+    if (data >= src.size) break;
+    off_t hole = lseek(in_fd, data, SEEK_HOLE);
+    if (hole < 0) throw FsError("seek hole", rel, errno);
+    hole = std::min(hole, src.size);
+    done += copy_range(in_fd, out_fd, data, hole - data, rel);
+    pos = hole;
+  }
+  // The trailing hole, if any, exists only as the file size.
+  check(ftruncate(out_fd, src.size), "truncate", rel);
+  return done;
+}
+
+}  // namespace lmover

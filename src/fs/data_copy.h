@@ -1,0 +1,17 @@
+// Copying the bytes of one regular file. Holes stay holes (SEEK_DATA/SEEK_HOLE), data moves with
+// copy_file_range where the kernel allows it (server-side copy, reflinks) and with pread/pwrite
+// otherwise. The source size is the one stat'ed before the copy: a file that changes meanwhile gets
+// a new mtime on the source, so the next pass sees it as changed and copies it again.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "fs/entry_meta.h"
+
+namespace lmover {
+
+// Copies `src.size` bytes from `in_fd` to the empty file `out_fd`; returns bytes written.
+uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel);
+
+}  // namespace lmover

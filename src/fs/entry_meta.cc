@@ -1,0 +1,101 @@
+#include "fs/entry_meta.h"
+
+#include <fcntl.h>
+
+#include <cerrno>
+
+#include "fs/fs_error.h"
+
+namespace lmover {
+
+std::string_view type_name(EntryType type) {
+  switch (type) {
+    case EntryType::kRegular: return "file";
+    case EntryType::kDirectory: return "dir";
+    case EntryType::kSymlink: return "symlink";
+    case EntryType::kFifo: return "fifo";
+    case EntryType::kSocket: return "socket";
+    case EntryType::kCharDevice: return "chardev";
+    case EntryType::kBlockDevice: return "blockdev";
+  }
+  return "?";
+}
+
+static EntryType type_of(mode_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFDIR: return EntryType::kDirectory;
+    case S_IFLNK: return EntryType::kSymlink;
+    case S_IFIFO: return EntryType::kFifo;
+    case S_IFSOCK: return EntryType::kSocket;
+    case S_IFCHR: return EntryType::kCharDevice;
+    case S_IFBLK: return EntryType::kBlockDevice;
+    default: return EntryType::kRegular;
+  }
+}
+
+mode_t EntryMeta::type_bits() const {
+  switch (type) {
+    case EntryType::kDirectory: return S_IFDIR;
+    case EntryType::kSymlink: return S_IFLNK;
+    case EntryType::kFifo: return S_IFIFO;
+    case EntryType::kSocket: return S_IFSOCK;
+    case EntryType::kCharDevice: return S_IFCHR;
+    case EntryType::kBlockDevice: return S_IFBLK;
+    case EntryType::kRegular: break;
+  }
+  return S_IFREG;
+}
+
+EntryMeta EntryMeta::from_stat(const struct stat& st) {
+  EntryMeta m;
+  m.type = type_of(st.st_mode);
+  m.perm = st.st_mode & 07777;
+  m.uid = st.st_uid;
+  m.gid = st.st_gid;
+  m.size = st.st_size;
+  m.blocks = st.st_blocks;
+  m.nlink = st.st_nlink;
+  m.dev = st.st_dev;
+  m.ino = st.st_ino;
+  m.rdev = st.st_rdev;
+  m.atime = st.st_atim;
+  m.mtime = st.st_mtim;
+  m.ctime = st.st_ctim;
+  return m;
+}
+
+bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
+
+bool newer(const timespec& a, const timespec& b) {
+  return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
+EntryMeta stat_at(int dir_fd, const char* name, std::string_view rel) {
+  struct stat st;
+  check(fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW), "stat", rel);
+  return EntryMeta::from_stat(st);
+}
+
+std::optional<EntryMeta> stat_if_exists(int dir_fd, const char* name, std::string_view rel) {
+  struct stat st;
+  if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return EntryMeta::from_stat(st);
+  if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+  throw FsError("stat", rel, errno);
+}
+
+EntryMeta stat_fd(int fd, std::string_view rel) {
+  struct stat st;
+  check(fstat(fd, &st), "stat", rel);
+  return EntryMeta::from_stat(st);
+}
+
+std::string join_rel(std::string_view dir, std::string_view name) {
+  std::string out;
+  out.reserve(dir.size() + 1 + name.size());
+  out.append(dir);
+  if (!dir.empty()) out.push_back('/');
+  out.append(name);
+  return out;
+}
+
+}  // namespace lmover

@@ -1,0 +1,46 @@
+// Creating entries and setting their metadata on the target, always relative to a directory fd.
+//
+// Metadata order matters: xattrs (ACLs) first, then owner, then mode (chown clears setuid/setgid,
+// so the mode must come after it), then times last (every other change bumps them).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "fs/entry_meta.h"
+#include "fs/node_ref.h"
+#include "fs/unique_fd.h"
+#include "fs/xattrs.h"
+
+namespace lmover {
+
+struct MetadataPlan {
+  bool owner = true;  // chown needs root; an unprivileged run keeps its own ids
+  bool times = true;  // directories get their times in the dirtime pass instead
+};
+
+// Makes `dst` carry the metadata of `src`. `current` is what `dst` has now (nullptr: unknown, set
+// everything). Writes only what differs; returns true if anything was written.
+bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& xattrs, const EntryMeta* current,
+                    const MetadataPlan& plan);
+
+// Sets atime and mtime of `dst` if they differ from `current`; returns true if written.
+bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* current);
+
+// A new regular file, O_EXCL, mode 0600 until its metadata is applied.
+UniqueFd create_file(int dir_fd, const char* name, std::string_view rel);
+
+// A new symlink, FIFO, socket or device node of `src`'s type. `link_target` is used for symlinks.
+void create_special(int dir_fd, const char* name, const EntryMeta& src, const std::string& link_target,
+                    std::string_view rel);
+
+// A new directory, mode 0700 until its metadata is applied.
+void create_dir(int dir_fd, const char* name, std::string_view rel);
+
+std::string read_link(int dir_fd, const char* name, std::string_view rel);
+
+// A fresh name for staging an entry next to its final name; short enough for any directory.
+std::string temp_name();
+bool is_temp_name(std::string_view name);
+
+}  // namespace lmover

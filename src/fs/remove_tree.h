@@ -1,0 +1,18 @@
+// Removing an entry from the target, a whole directory tree if need be, by directory fds only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+namespace lmover {
+
+// Asked before each single removal; returning false stops the removal (e.g. --max-delete reached).
+using RemovalBudget = std::function<bool()>;
+
+// Removes `name` in `dir_fd` (recursively when it is a directory, never following symlinks).
+// Returns the number of entries removed. Throws FsError on the first failure or when the budget
+// refuses, leaving what it has not reached in place.
+uint64_t remove_entry(int dir_fd, const char* name, std::string_view rel, const RemovalBudget& budget);
+
+}  // namespace lmover

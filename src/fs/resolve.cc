@@ -1,0 +1,90 @@
+#include "fs/resolve.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <string>
+
+#include "fs/fs_error.h"
+
+namespace lmover {
+namespace {
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+// O_NOATIME is refused (EPERM) on entries we do not own unless we hold CAP_FOWNER; once refused
+// it is dropped for the rest of the run.
+std::atomic<bool> g_noatime_allowed{true};
+
+int flags_now() { return kDirFlags | (g_noatime_allowed.load(std::memory_order_relaxed) ? O_NOATIME : 0); }
+
+int openat_noatime(int dir_fd, const char* name) {
+  int fd = openat(dir_fd, name, flags_now());
+  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) fd = openat(dir_fd, name, kDirFlags);
+  return fd;
+}
+
+std::atomic<bool> g_openat2_works{true};
+
+int openat2_beneath(int root_fd, const std::string& rel) {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags_now());
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) {
+    how.flags = kDirFlags;
+    fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  }
+  return fd;
+}
+
+// The fallback: one component at a time, each opened O_NOFOLLOW relative to its parent fd.
+UniqueFd open_by_components(int root_fd, std::string_view rel) {
+  UniqueFd current(check(openat_noatime(root_fd, "."), "open", rel));
+  size_t pos = 0;
+  while (pos < rel.size()) {
+    size_t slash = rel.find('/', pos);
+    if (slash == std::string_view::npos) slash = rel.size();
+    std::string component(rel.substr(pos, slash - pos));
+    pos = slash + 1;
+    if (component.empty() || component == ".") continue;
+    if (component == "..") throw FsError("open", rel, "path leaves the root");
+    int fd = openat_noatime(current.get(), component.c_str());
+    if (fd < 0) throw FsError("open", rel, errno);
+    current.reset(fd);
+  }
+  return current;
+}
+
+}  // namespace
+
+UniqueFd open_dir_beneath(int root_fd, std::string_view rel) {
+  if (rel.empty()) return UniqueFd(check(openat_noatime(root_fd, "."), "open", rel));
+  if (g_openat2_works.load(std::memory_order_relaxed) && rel.size() < PATH_MAX) {
+    int fd = openat2_beneath(root_fd, std::string(rel));
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno == ENOSYS || errno == E2BIG) {
+      g_openat2_works = false;
+    } else if (errno != ENAMETOOLONG) {
+      throw FsError("open", rel, errno);
+    }
+  }
+  return open_by_components(root_fd, rel);
+}
+
+UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel) {
+  return UniqueFd(check(openat_noatime(dir_fd, name), "open", rel));
+}
+
+UniqueFd open_root(const std::string& path) {
+  // The root itself may be reached through symlinks the admin chose (e.g. /scratch -> /lustre/x).
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw FsError("open root", path, errno);
+  return UniqueFd(fd);
+}
+
+}  // namespace lmover

@@ -1,0 +1,26 @@
+// Opening directories inside a pass root without ever following a symlink.
+//
+// Users own the source tree while lmover runs as root: any directory on a path may be swapped for a
+// symlink between our listing and our open. Every directory is therefore opened relative to a root
+// (or parent) fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), or, where openat2 is missing or
+// the path is longer than PATH_MAX, one O_NOFOLLOW component at a time. A symlink anywhere on the
+// path fails the open with ELOOP/ENOTDIR instead of leading outside the root.
+#pragma once
+
+#include <string_view>
+
+#include "fs/unique_fd.h"
+
+namespace lmover {
+
+// Opens directory `rel` ("" = the root itself) beneath `root_fd` for reading, with O_NOATIME where
+// permitted so that walking does not disturb access times. Throws FsError naming `rel`.
+UniqueFd open_dir_beneath(int root_fd, std::string_view rel);
+
+// Opens child directory `name` of `dir_fd` (one component, never a symlink).
+UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel);
+
+// Opens a root given by the user (the only place an absolute path is used).
+UniqueFd open_root(const std::string& path);
+
+}  // namespace lmover

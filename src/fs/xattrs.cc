@@ -1,0 +1,105 @@
+#include "fs/xattrs.h"
+
+#include <sys/xattr.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "fs/fs_error.h"
+
+namespace lmover {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+ssize_t do_list(const NodeRef& n, char* buf, size_t size) {
+  if (n.fd >= 0) return flistxattr(n.fd, buf, size);
+  return llistxattr(n.proc_path().c_str(), buf, size);
+}
+
+ssize_t do_get(const NodeRef& n, const char* key, char* buf, size_t size) {
+  if (n.fd >= 0) return fgetxattr(n.fd, key, buf, size);
+  return lgetxattr(n.proc_path().c_str(), key, buf, size);
+}
+
+int do_set(const NodeRef& n, const std::string& key, const std::string& value) {
+  if (n.fd >= 0) return fsetxattr(n.fd, key.c_str(), value.data(), value.size(), 0);
+  return lsetxattr(n.proc_path().c_str(), key.c_str(), value.data(), value.size(), 0);
+}
+
+int do_remove(const NodeRef& n, const std::string& key) {
+  if (n.fd >= 0) return fremovexattr(n.fd, key.c_str());
+  return lremovexattr(n.proc_path().c_str(), key.c_str());
+}
+
+// The size can change between the sizing call and the reading call on a live tree: retry on ERANGE.
+template <typename Fn>
+std::string read_sized(Fn call, std::string_view op, std::string_view rel) {
+  std::string buf(256, '\0');
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ssize_t n = call(buf.data(), buf.size());
+    if (n >= 0) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    if (errno != ERANGE) throw FsError(op, rel, errno);
+    ssize_t need = call(nullptr, 0);
+    if (need < 0) throw FsError(op, rel, errno);
+    buf.assign(static_cast<size_t>(need) + 64, '\0');
+  }
+  throw FsError(op, rel, ERANGE);
+}
+
+}  // namespace
+
+bool is_filesystem_internal_xattr(std::string_view name) {
+  return starts_with(name, "lustre.") || name == "trusted.lov" || name == "trusted.lma" ||
+         name == "trusted.link" || name == "trusted.som" || name == "trusted.hsm" || name == "trusted.lmv" ||
+         name == "trusted.dmv";
+}
+
+XattrList read_xattrs(const NodeRef& node) {
+  XattrList out;
+  std::string names;
+  try {
+    names = read_sized([&](char* b, size_t s) { return do_list(node, b, s); }, "list xattrs", node.rel);
+  } catch (const FsError& e) {
+    if (e.err() == ENOTSUP) return out;
+    throw;
+  }
+  for (size_t pos = 0; pos < names.size();) {
+    std::string key(names.c_str() + pos);
+    pos += key.size() + 1;
+    if (key.empty() || is_filesystem_internal_xattr(key)) continue;
+    try {
+      std::string value =
+          read_sized([&](char* b, size_t s) { return do_get(node, key.c_str(), b, s); }, "get xattr " + key, node.rel);
+      out.emplace_back(std::move(key), std::move(value));
+    } catch (const FsError& e) {
+      if (e.err() != ENODATA) throw;  // removed while we read: it is simply gone
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool sync_xattrs(const NodeRef& node, const XattrList& wanted) {
+  XattrList have = read_xattrs(node);
+  bool wrote = false;
+  for (const auto& [key, value] : have) {
+    auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(key, std::string()),
+                               [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (it != wanted.end() && it->first == key) continue;
+    if (do_remove(node, key) < 0 && errno != ENODATA) throw FsError("remove xattr " + key, node.rel, errno);
+    wrote = true;
+  }
+  for (const auto& entry : wanted) {
+    auto it = std::lower_bound(have.begin(), have.end(), entry);
+    if (it != have.end() && *it == entry) continue;
+    if (do_set(node, entry.first, entry.second) < 0) throw FsError("set xattr " + entry.first, node.rel, errno);
+    wrote = true;
+  }
+  return wrote;
+}
+
+}  // namespace lmover

@@ -1,0 +1,28 @@
+// Extended attributes, POSIX ACLs included: ACLs live in system.posix_acl_access/default, and
+// copying those values byte for byte preserves them exactly (numeric ids, default ACLs on dirs).
+// Lustre's own xattrs (layout, FID, links, HSM, SOM) are never copied as plain attributes: the
+// target filesystem owns them and layouts are set through liblustreapi before any data is written.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fs/node_ref.h"
+
+namespace lmover {
+
+// Sorted by name.
+using XattrList = std::vector<std::pair<std::string, std::string>>;
+
+bool is_filesystem_internal_xattr(std::string_view name);
+
+// All xattrs of a node except filesystem-internal ones. ENOTSUP counts as "none".
+XattrList read_xattrs(const NodeRef& node);
+
+// Makes the node's xattrs equal to `wanted`: removes extra ones, sets missing or different ones.
+// Writes nothing when they already match. Returns true if anything was written.
+bool sync_xattrs(const NodeRef& node, const XattrList& wanted);
+
+}  // namespace lmover

@@ -1,0 +1,178 @@
+#include "passes/copy_pass.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "fs/dir_reader.h"
+#include "fs/fs_error.h"
+#include "fs/node_ops.h"
+#include "fs/remove_tree.h"
+#include "fs/resolve.h"
+#include "fs/xattrs.h"
+#include "passes/copy_decision.h"
+#include "passes/entry_copy.h"
+
+namespace lmover {
+
+void CopyPass::prepare() {
+  if (ctx_.dry_run()) return;
+  farm_.remove();
+  EntryMeta src = stat_fd(ctx_.src_root(), "");
+  EntryMeta dst = stat_fd(ctx_.dst_root(), "");
+  if (decide_copy(src, dst) == CopyAction::kNone) return;
+  XattrList xattrs = read_xattrs(NodeRef{ctx_.src_root(), ".", "", ctx_.src_root()});
+  MetadataPlan plan = ctx_.options().metadata;
+  plan.times = false;
+  if (apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan)) {
+    PassStats::add(ctx_.stats().metadata_updated);
+  }
+}
+
+void CopyPass::finish() {
+  if (!ctx_.dry_run()) farm_.remove();
+}
+
+void CopyPass::handle(const Task& task, TaskSink& sink) {
+  try {
+    if (task.kind == TaskKind::kDirectory) {
+      copy_directory(task, sink);
+    } else {
+      copy_batch(task, sink);
+    }
+  } catch (const FsError& e) {
+    ctx_.fail(e);
+  }
+}
+
+void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
+  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  DirReader reader(dirs.src.get(), task.dir);
+  std::vector<std::string> batch;
+  DirEntry entry;
+  while (reader.next(entry)) {
+    std::string rel = join_rel(task.dir, entry.name);
+    if (ctx_.filters().excluded(rel)) {
+      PassStats::add(ctx_.stats().excluded);
+      continue;
+    }
+    if (task.dir.empty() && std::strcmp(entry.name, kHardlinkFarmName) == 0) {
+      ctx_.fail(FsError("copy", rel, "name reserved by lmover on the target; exclude it"));
+      continue;
+    }
+    if (entry.d_type == DT_DIR || entry.d_type == DT_UNKNOWN) {
+      try {
+        auto src = stat_if_exists(dirs.src.get(), entry.name, rel);
+        if (!src) {
+          PassStats::add(ctx_.stats().vanished);
+          continue;
+        }
+        if (src->type == EntryType::kDirectory) {
+          PassStats::add(ctx_.stats().entries);
+          if (settle_directory(dirs, entry.name, rel, *src)) sink.submit(task.child_directory(std::move(rel)));
+          continue;
+        }
+      } catch (const FsError& e) {
+        ctx_.fail(e);
+        continue;
+      }
+    }
+    batch.emplace_back(entry.name);
+    if (batch.size() == kMaxBatch) {
+      sink.submit(task.child_batch(task.dir, std::move(batch)));
+      batch.clear();
+    }
+  }
+  if (!batch.empty()) sink.submit(task.child_batch(task.dir, std::move(batch)));
+}
+
+bool CopyPass::settle_directory(const DirPair& dirs, const char* name, const std::string& rel, const EntryMeta& src) {
+  std::optional<EntryMeta> dst;
+  if (dirs.dst.valid()) dst = stat_if_exists(dirs.dst.get(), name, rel);
+  CopyAction action = decide_copy(src, dst);
+  if (action == CopyAction::kNone) return true;
+  ctx_.note(action == CopyAction::kUpdateMetadata ? "update-metadata" : "mkdir", rel);
+  if (ctx_.dry_run()) {
+    PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().dirs_created);
+    return true;
+  }
+  if (action == CopyAction::kReplace) {
+    PassStats::add(ctx_.stats().removed, remove_entry(dirs.dst.get(), name, rel, nullptr));
+  }
+  if (action != CopyAction::kUpdateMetadata) {
+    create_dir(dirs.dst.get(), name, rel);
+    PassStats::add(ctx_.stats().dirs_created);
+  }
+  UniqueFd src_dir = open_dir_at(dirs.src.get(), name, rel);
+  UniqueFd dst_dir = open_dir_at(dirs.dst.get(), name, rel);
+  XattrList xattrs = read_xattrs(NodeRef{dirs.src.get(), name, rel, src_dir.get()});
+  MetadataPlan plan = ctx_.options().metadata;
+  plan.times = false;
+  const EntryMeta* current = action == CopyAction::kUpdateMetadata ? &*dst : nullptr;
+  bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, dst_dir.get()}, src, xattrs, current, plan);
+  if (action == CopyAction::kUpdateMetadata) {
+    PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
+  }
+  return true;
+}
+
+void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
+  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  for (const std::string& name : task.names) {
+    try {
+      copy_entry(dirs, name, task, sink);
+    } catch (const FsError& e) {
+      ctx_.fail(e);
+    }
+  }
+}
+
+void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink) {
+  std::string rel = join_rel(task.dir, name);
+  auto src = stat_if_exists(dirs.src.get(), name.c_str(), rel);
+  if (!src) {
+    PassStats::add(ctx_.stats().vanished);
+    return;
+  }
+  PassStats::add(ctx_.stats().entries);
+  if (src->type == EntryType::kDirectory) {  // it became one since the listing
+    if (settle_directory(dirs, name.c_str(), rel, *src)) sink.submit(task.child_directory(rel));
+    return;
+  }
+  if (ctx_.filters().skipped_by_time(*src)) {
+    PassStats::add(ctx_.stats().skipped_by_time);
+    return;
+  }
+  std::optional<EntryMeta> dst;
+  if (dirs.dst.valid()) dst = stat_if_exists(dirs.dst.get(), name.c_str(), rel);
+  CopyAction action = decide_copy(*src, dst);
+  if (action == CopyAction::kNone) {
+    PassStats::add(ctx_.stats().unchanged);
+    return;
+  }
+  ctx_.note(action_name(action), rel);
+  if (ctx_.dry_run()) {
+    PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().files_copied);
+    return;
+  }
+  EntryLocation from{dirs.src.get(), name.c_str()};
+  EntryLocation to{dirs.dst.get(), name.c_str()};
+  switch (action) {
+    case CopyAction::kReplace:
+      PassStats::add(ctx_.stats().removed, remove_entry(to.dir_fd, to.name, rel, nullptr));
+      create_entry(ctx_, from, *src, to, rel);
+      break;
+    case CopyAction::kCreate: create_entry(ctx_, from, *src, to, rel); break;
+    case CopyAction::kRewrite: rewrite_entry(ctx_, from, *src, to, rel); break;
+    case CopyAction::kUpdateMetadata: update_entry_metadata(ctx_, from, *src, to, *dst, rel); break;
+    case CopyAction::kLinkGroup:
+      farm_.settle(from, *src, to, dst, dst && same_content(*src, *dst), rel);
+      break;
+    case CopyAction::kNone: break;
+  }
+}
+
+}  // namespace lmover

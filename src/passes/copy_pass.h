@@ -1,0 +1,39 @@
+// CopyPass: creates missing directories and copies new or changed entries with all their
+// metadata. Directory tasks list a source directory, settle its subdirectories and spawn a task
+// for each, and gather the other entries into batches; batch tasks decide and act entry by entry.
+// Directory times are left to the dirtime pass.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/task.h"
+#include "fs/entry_meta.h"
+#include "passes/dir_pair.h"
+#include "passes/hardlink_farm.h"
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+class CopyPass : public TaskHandler {
+ public:
+  explicit CopyPass(const PassContext& ctx) : ctx_(ctx), farm_(ctx) {}
+
+  // Before the walk: root metadata, and a stale hard-link farm from a killed run removed.
+  void prepare();
+  void handle(const Task& task, TaskSink& sink) override;
+  // After the walk: removes the hard-link farm.
+  void finish();
+
+ private:
+  void copy_directory(const Task& task, TaskSink& sink);
+  void copy_batch(const Task& task, TaskSink& sink);
+  void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink);
+  // Makes the target directory match; returns false when there is no target directory to descend.
+  bool settle_directory(const DirPair& dirs, const char* name, const std::string& rel, const EntryMeta& src);
+
+  const PassContext& ctx_;
+  HardlinkFarm farm_;
+};
+
+}  // namespace lmover

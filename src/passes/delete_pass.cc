@@ -1,0 +1,90 @@
+#include "passes/delete_pass.h"
+
+#include <dirent.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/dir_reader.h"
+#include "fs/entry_meta.h"
+#include "fs/fs_error.h"
+#include "fs/remove_tree.h"
+#include "passes/dir_pair.h"
+
+namespace lmover {
+
+bool DeletePass::take_one_deletion() {
+  const auto& limit = ctx_.options().max_delete;
+  return !limit || deletions_.fetch_add(1, std::memory_order_relaxed) < *limit;
+}
+
+void DeletePass::handle(const Task& task, TaskSink& sink) {
+  try {
+    prune_directory(task, sink);
+  } catch (const FsError& e) {
+    ctx_.fail(e);
+  }
+}
+
+void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
+  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  if (!dirs.dst.valid()) return;  // dry run: the copy would create it, nothing to delete
+
+  // The whole source listing first: a partial listing throws here, before anything is deleted.
+  std::unordered_map<std::string, unsigned char> source;  // name -> d_type
+  {
+    DirReader reader(dirs.src.get(), task.dir);
+    DirEntry e;
+    while (reader.next(e)) source.emplace(e.name, e.d_type);
+  }
+
+  std::vector<std::string> doomed;
+  {
+    DirReader reader(dirs.dst.get(), task.dir);
+    DirEntry e;
+    while (reader.next(e)) {
+      PassStats::add(ctx_.stats().entries);
+      std::string rel = join_rel(task.dir, e.name);
+      if (ctx_.filters().excluded(rel)) {
+        PassStats::add(ctx_.stats().excluded);
+        continue;
+      }
+      auto twin = source.find(e.name);
+      if (twin == source.end()) {
+        doomed.emplace_back(e.name);
+        continue;
+      }
+      bool dst_may_be_dir = e.d_type == DT_DIR || e.d_type == DT_UNKNOWN;
+      bool src_may_be_dir = twin->second == DT_DIR || twin->second == DT_UNKNOWN;
+      if (!dst_may_be_dir || !src_may_be_dir) continue;
+      try {
+        auto dst = stat_if_exists(dirs.dst.get(), e.name, rel);
+        auto src = stat_if_exists(dirs.src.get(), e.name, rel);
+        if (dst && src && dst->type == EntryType::kDirectory && src->type == EntryType::kDirectory) {
+          sink.submit(task.child_directory(std::move(rel)));
+        }
+      } catch (const FsError& err) {
+        ctx_.fail(err);
+      }
+    }
+  }
+
+  // Removed after the listing: unlinking while reading a directory can make readdir skip entries.
+  RemovalBudget budget = [this] { return take_one_deletion(); };
+  for (const std::string& name : doomed) {
+    std::string rel = join_rel(task.dir, name);
+    ctx_.note("delete", rel);
+    try {
+      if (ctx_.dry_run()) {
+        PassStats::add(ctx_.stats().removed);
+      } else {
+        PassStats::add(ctx_.stats().removed, remove_entry(dirs.dst.get(), name.c_str(), rel, budget));
+      }
+    } catch (const FsError& e) {
+      ctx_.fail(e);
+    }
+  }
+}
+
+}  // namespace lmover

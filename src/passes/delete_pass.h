@@ -1,0 +1,30 @@
+// DeletePass: removes from the target what is no longer in the source.
+//
+// Destructive work stops short rather than guess: a target directory is pruned only after its
+// source twin was listed completely; when the source directory cannot be opened or listed, nothing
+// under it is deleted (the failure is reported). Excluded paths are never deleted. --max-delete
+// caps the number of entries removed in the whole pass.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "engine/task.h"
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+class DeletePass : public TaskHandler {
+ public:
+  explicit DeletePass(const PassContext& ctx) : ctx_(ctx) {}
+  void handle(const Task& task, TaskSink& sink) override;
+
+ private:
+  void prune_directory(const Task& task, TaskSink& sink);
+  bool take_one_deletion();
+
+  const PassContext& ctx_;
+  std::atomic<uint64_t> deletions_{0};
+};
+
+}  // namespace lmover

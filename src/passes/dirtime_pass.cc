@@ -1,0 +1,60 @@
+#include "passes/dirtime_pass.h"
+
+#include <dirent.h>
+
+#include <cerrno>
+#include <optional>
+#include <string>
+
+#include "fs/dir_reader.h"
+#include "fs/entry_meta.h"
+#include "fs/fs_error.h"
+#include "fs/node_ops.h"
+#include "passes/dir_pair.h"
+
+namespace lmover {
+
+void DirtimePass::handle(const Task& task, TaskSink& sink) {
+  try {
+    set_directory_times(task, sink);
+  } catch (const FsError& e) {
+    ctx_.fail(e);
+  }
+}
+
+void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
+  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  PassStats::add(ctx_.stats().entries);
+  // The source directory is open O_NOATIME, so its atime is still the one users left.
+  EntryMeta src = stat_fd(dirs.src.get(), task.dir);
+  std::optional<EntryMeta> dst;
+  if (dirs.dst.valid()) dst = stat_fd(dirs.dst.get(), task.dir);
+  if (dst && same_time(src.atime, dst->atime) && same_time(src.mtime, dst->mtime)) {
+    PassStats::add(ctx_.stats().unchanged);
+  } else {
+    ctx_.note("set-times", task.dir.empty() ? "." : task.dir);
+    if (!ctx_.dry_run()) apply_times(NodeRef{dirs.dst.get(), ".", task.dir, dirs.dst.get()}, src, &*dst);
+    PassStats::add(ctx_.stats().dir_times_set);
+  }
+
+  DirReader reader(dirs.src.get(), task.dir);
+  DirEntry e;
+  while (reader.next(e)) {
+    if (e.d_type != DT_DIR && e.d_type != DT_UNKNOWN) continue;
+    std::string rel = join_rel(task.dir, e.name);
+    if (ctx_.filters().excluded(rel)) continue;
+    try {
+      // DT_DIR needs no stat: the child's own open refuses anything that is not a directory.
+      if (e.d_type == DT_DIR) {
+        sink.submit(task.child_directory(std::move(rel)));
+        continue;
+      }
+      auto meta = stat_if_exists(dirs.src.get(), e.name, rel);
+      if (meta && meta->type == EntryType::kDirectory) sink.submit(task.child_directory(std::move(rel)));
+    } catch (const FsError& err) {
+      ctx_.fail(err);
+    }
+  }
+}
+
+}  // namespace lmover

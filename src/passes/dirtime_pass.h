@@ -1,0 +1,22 @@
+// DirtimePass: sets every target directory's atime and mtime (ns) from its source twin, the root
+// included. Run last: creating or removing entries in a directory changes its times. Writes only
+// where the times differ, so a re-run on a finished clone changes nothing.
+#pragma once
+
+#include "engine/task.h"
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+class DirtimePass : public TaskHandler {
+ public:
+  explicit DirtimePass(const PassContext& ctx) : ctx_(ctx) {}
+  void handle(const Task& task, TaskSink& sink) override;
+
+ private:
+  void set_directory_times(const Task& task, TaskSink& sink);
+
+  const PassContext& ctx_;
+};
+
+}  // namespace lmover

@@ -1,0 +1,93 @@
+#include "passes/entry_copy.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <string>
+
+#include "fs/data_copy.h"
+#include "fs/fs_error.h"
+#include "fs/node_ops.h"
+#include "fs/xattrs.h"
+
+namespace lmover {
+namespace {
+
+std::atomic<bool> g_noatime_allowed{true};
+
+// O_NONBLOCK: if a FIFO was swapped in since the stat, opening it must not hang the thread.
+UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
+  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  int fd = openat(src.dir_fd, src.name, kFlags | (g_noatime_allowed ? O_NOATIME : 0));
+  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) fd = openat(src.dir_fd, src.name, kFlags);
+  if (fd < 0) throw FsError("open", rel, errno);
+  return UniqueFd(fd);
+}
+
+void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
+  UniqueFd in = open_source_file(src, rel);
+  // The metadata of the very inode we read, not of whatever the name held at listing time.
+  EntryMeta meta = stat_fd(in.get(), rel);
+  if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
+  UniqueFd out = create_file(dst.dir_fd, dst.name, rel);
+  uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
+  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel, in.get()});
+  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, ctx.options().metadata);
+  PassStats::add(ctx.stats().files_copied);
+  PassStats::add(ctx.stats().bytes_copied, bytes);
+}
+
+void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& listed, EntryLocation dst,
+                  std::string_view rel) {
+  std::string target;
+  EntryMeta meta = listed;
+  if (listed.type == EntryType::kSymlink) {
+    target = read_link(src.dir_fd, src.name, rel);
+    // readlink may just have bumped the symlink's atime: copy the times it has now.
+    meta = stat_at(src.dir_fd, src.name, rel);
+    if (meta.type != EntryType::kSymlink) throw FsError("copy", rel, "entry changed type during the pass");
+  }
+  create_special(dst.dir_fd, dst.name, meta, target, rel);
+  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel});
+  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, ctx.options().metadata);
+  PassStats::add(ctx.stats().specials_created);
+}
+
+}  // namespace
+
+void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                  std::string_view rel) {
+  try {
+    if (meta.type == EntryType::kRegular) {
+      copy_regular(ctx, src, dst, rel);
+    } else {
+      copy_special(ctx, src, meta, dst, rel);
+    }
+  } catch (const FsError& e) {
+    // EEXIST means the name was never ours to remove.
+    if (e.err() != EEXIST) unlinkat(dst.dir_fd, dst.name, 0);
+    throw;
+  }
+}
+
+void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                   std::string_view rel) {
+  std::string staged = temp_name();
+  create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str()}, rel);
+  if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
+    int err = errno;
+    unlinkat(dst.dir_fd, staged.c_str(), 0);
+    throw FsError("rename into place", rel, err);
+  }
+}
+
+void update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                           const EntryMeta& current, std::string_view rel) {
+  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel});
+  bool wrote = apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, &current, ctx.options().metadata);
+  PassStats::add(wrote ? ctx.stats().metadata_updated : ctx.stats().unchanged);
+}
+
+}  // namespace lmover

@@ -1,0 +1,33 @@
+// Building one non-directory entry on the target from its source twin: content, then xattrs,
+// owner, mode, times (see node_ops.h for why that order). If anything fails, the half-built entry
+// is removed, so no entry ever carries the source's mtime without the source's content and the
+// next pass retries it.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "fs/entry_meta.h"
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+struct EntryLocation {
+  int dir_fd;
+  const char* name;
+};
+
+// Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
+void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                  std::string_view rel);
+
+// Builds the copy under a temporary name beside `dst` and renames it over `dst`: readers see the
+// old entry or the new one, never a half-written file.
+void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                   std::string_view rel);
+
+// Fixes xattrs, owner, mode and times of an existing target entry with the same content.
+void update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                           const EntryMeta& current, std::string_view rel);
+
+}  // namespace lmover

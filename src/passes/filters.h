@@ -1,0 +1,41 @@
+// Filters: which source entries a pass leaves alone. An excluded path is neither copied nor
+// deleted on the target (as rsync treats excludes), nor are its directory times set.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "fs/entry_meta.h"
+
+namespace lmover {
+
+class Filters {
+ public:
+  // Each entry of `excluded` is a path relative to SRC (leading "./" or "/" and trailing "/" are
+  // ignored); the entry at that path and everything below it is excluded.
+  void exclude(std::string_view path);
+  // Loads one path a line (raw bytes; blank lines and lines starting with '#' ignored).
+  // Throws FsError naming the file when it cannot be read.
+  void exclude_from_file(const std::string& file);
+
+  // Non-directories last accessed before `t` are skipped (the original tool's OLDEST_DATE).
+  void skip_atime_before(timespec t) { atime_before_ = t; }
+  // Non-directories modified after `t` are skipped (the original tool's NEWEST_DATE).
+  void skip_mtime_after(timespec t) { mtime_after_ = t; }
+
+  // Exact match is enough: the walk never descends into an excluded directory.
+  bool excluded(std::string_view rel) const { return !excluded_.empty() && excluded_.count(std::string(rel)) > 0; }
+  bool skipped_by_time(const EntryMeta& meta) const;
+  size_t exclude_count() const { return excluded_.size(); }
+
+ private:
+  std::unordered_set<std::string> excluded_;
+  std::optional<timespec> atime_before_;
+  std::optional<timespec> mtime_after_;
+};
+
+}  // namespace lmover

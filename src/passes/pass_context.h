@@ -1,0 +1,55 @@
+// PassContext: what every task of a pass needs, passed explicitly (no globals): the two roots as
+// directory fds, the options, the counters and the failure log. Shared read-only by all threads,
+// apart from the thread-safe counters and log.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fs/node_ops.h"
+#include "fs/unique_fd.h"
+#include "passes/filters.h"
+#include "report/failure_log.h"
+#include "report/pass_stats.h"
+
+namespace lmover {
+
+struct PassOptions {
+  bool dry_run = false;
+  bool verbose = false;
+  MetadataPlan metadata;
+  Filters filters;
+  std::optional<uint64_t> max_delete;
+};
+
+class PassContext {
+ public:
+  PassContext(int src_root, int dst_root, const PassOptions& options, PassStats& stats, FailureLog& failures)
+      : src_root_(src_root), dst_root_(dst_root), options_(options), stats_(stats), failures_(failures) {}
+
+  int src_root() const { return src_root_; }
+  int dst_root() const { return dst_root_; }
+  const PassOptions& options() const { return options_; }
+  const Filters& filters() const { return options_.filters; }
+  bool dry_run() const { return options_.dry_run; }
+  PassStats& stats() const { return stats_; }
+
+  // Counts, logs and lists a failed entry.
+  void fail(const FsError& error) const;
+  // Reports an action on stdout when it is a dry run or -v was given ("copy a/b").
+  void note(std::string_view verb, std::string_view rel) const;
+
+ private:
+  int src_root_;
+  int dst_root_;
+  const PassOptions& options_;
+  PassStats& stats_;
+  FailureLog& failures_;
+};
+
+// The name lmover reserves at the top of the target for its hard-link staging area.
+inline constexpr const char* kHardlinkFarmName = ".lmover-hardlinks";
+
+}  // namespace lmover

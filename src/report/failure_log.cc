@@ -1,0 +1,36 @@
+#include "report/failure_log.h"
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "fs/fs_error.h"
+
+namespace lmover {
+
+FailureLog::~FailureLog() {
+  if (list_) std::fclose(list_);
+}
+
+void FailureLog::open_list(const std::string& path) {
+  list_ = std::fopen(path.c_str(), "wb");
+  if (!list_) throw FsError("create failure list", path, errno);
+}
+
+void FailureLog::record(const FsError& error) {
+  spdlog::error("{}", error.what());
+  std::lock_guard lock(mutex_);
+  ++count_;
+  if (list_) {
+    std::fwrite(error.path().data(), 1, error.path().size(), list_);
+    std::fputc('\n', list_);
+    std::fflush(list_);
+  }
+}
+
+uint64_t FailureLog::count() const {
+  std::lock_guard lock(mutex_);
+  return count_;
+}
+
+}  // namespace lmover

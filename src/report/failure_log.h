@@ -1,0 +1,34 @@
+// FailureLog: every entry that failed, logged with its error and optionally listed in a file, one
+// raw path (relative to SRC/DST) a line, so a later run or script can retry exactly those.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+namespace lmover {
+
+class FsError;
+
+class FailureLog {
+ public:
+  FailureLog() = default;
+  ~FailureLog();
+  FailureLog(const FailureLog&) = delete;
+  FailureLog& operator=(const FailureLog&) = delete;
+
+  // Opens (truncates) the list file. Throws FsError if it cannot be created.
+  void open_list(const std::string& path);
+
+  // Logs `error` (it names the path and the errno text) and lists its path. Thread-safe.
+  void record(const FsError& error);
+  uint64_t count() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::FILE* list_ = nullptr;
+  uint64_t count_ = 0;
+};
+
+}  // namespace lmover

@@ -1,0 +1,36 @@
+// PassStats: the counters of one pass, updated from many threads at once (relaxed atomics: they
+// are tallies, not synchronisation). The same counters will be pushed to memcached/Graphite.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace lmover {
+
+struct PassStats {
+  std::atomic<uint64_t> entries{0};          // source entries looked at
+  std::atomic<uint64_t> dirs_created{0};
+  std::atomic<uint64_t> files_copied{0};     // regular files whose data was written
+  std::atomic<uint64_t> bytes_copied{0};
+  std::atomic<uint64_t> specials_created{0}; // symlinks, FIFOs, sockets, devices
+  std::atomic<uint64_t> links_made{0};       // hard links created on the target
+  std::atomic<uint64_t> metadata_updated{0};
+  std::atomic<uint64_t> removed{0};          // target entries deleted
+  std::atomic<uint64_t> dir_times_set{0};
+  std::atomic<uint64_t> unchanged{0};
+  std::atomic<uint64_t> excluded{0};
+  std::atomic<uint64_t> skipped_by_time{0};
+  std::atomic<uint64_t> vanished{0};         // gone from the source between listing and handling
+  std::atomic<uint64_t> errors{0};
+
+  static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+
+  // Everything that wrote (or, in a dry run, would write) to the target.
+  uint64_t actions() const;
+  nlohmann::json to_json() const;
+};
+
+}  // namespace lmover

@@ -1,0 +1,53 @@
+#include "report/summary.h"
+
+#include <cerrno>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "fs/fs_error.h"
+#include "report/pass_stats.h"
+#include "report/progress_line.h"
+
+namespace lmover {
+
+Summary::Summary(std::string command, std::string src, std::string dst, bool dry_run)
+    : command_(std::move(command)), src_(std::move(src)), dst_(std::move(dst)), dry_run_(dry_run) {}
+
+void Summary::add_pass(const std::string& pass, const PassStats& stats, double seconds) {
+  nlohmann::json p = {{"pass", pass}, {"seconds", seconds}, {"counters", stats.to_json()}};
+  passes_.push_back(std::move(p));
+}
+
+nlohmann::json Summary::to_json() const {
+  nlohmann::json j = {{"command", command_}, {"src", src_},           {"dst", dst_},
+                      {"dry_run", dry_run_}, {"passes", passes_},     {"exit_code", exit_code_}};
+  if (!fatal_.empty()) j["fatal"] = fatal_;
+  return j;
+}
+
+void Summary::print_human() const {
+  for (const auto& p : passes_) {
+    const auto& c = p["counters"];
+    fmt::print(stderr,
+               "{}{}: {} entries in {:.2f}s; {} actions ({} dirs, {} files, {}, {} specials, {} links, {} metadata, "
+               "{} removed, {} dir times); {} unchanged, {} excluded, {} skipped, {} vanished, {} errors\n",
+               dry_run_ ? "(dry run) " : "", p["pass"].get<std::string>(), c["entries"].get<uint64_t>(),
+               p["seconds"].get<double>(), c["actions"].get<uint64_t>(), c["dirs_created"].get<uint64_t>(),
+               c["files_copied"].get<uint64_t>(), human_bytes(double(c["bytes_copied"].get<uint64_t>())),
+               c["specials_created"].get<uint64_t>(), c["links_made"].get<uint64_t>(),
+               c["metadata_updated"].get<uint64_t>(), c["removed"].get<uint64_t>(), c["dir_times_set"].get<uint64_t>(),
+               c["unchanged"].get<uint64_t>(), c["excluded"].get<uint64_t>(), c["skipped_by_time"].get<uint64_t>(),
+               c["vanished"].get<uint64_t>(), c["errors"].get<uint64_t>());
+  }
+}
+
+void Summary::write_json(const std::string& file) const {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  if (!out) throw FsError("write summary", file, errno);
+  // Paths are raw bytes: invalid UTF-8 is replaced rather than failing the whole summary.
+  out << to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  if (!out) throw FsError("write summary", file, errno);
+}
+
+}  // namespace lmover

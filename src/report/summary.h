@@ -1,0 +1,35 @@
+// Summary: what a run did, pass by pass, as one JSON document (--json FILE) and as a few lines on
+// stderr for humans.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lmover {
+
+struct PassStats;
+
+class Summary {
+ public:
+  Summary(std::string command, std::string src, std::string dst, bool dry_run);
+
+  void add_pass(const std::string& pass, const PassStats& stats, double seconds);
+  void set_fatal(const std::string& message) { fatal_ = message; }
+  void set_exit_code(int code) { exit_code_ = code; }
+
+  void print_human() const;
+  // Throws FsError naming the file when it cannot be written.
+  void write_json(const std::string& file) const;
+  nlohmann::json to_json() const;
+
+ private:
+  std::string command_, src_, dst_;
+  bool dry_run_;
+  nlohmann::json passes_ = nlohmann::json::array();
+  std::string fatal_;
+  int exit_code_ = 0;
+};
+
+}  // namespace lmover

@@ -1,0 +1,149 @@
+// End-to-end: the real binary on the nasty tree, compared attribute by attribute by the oracle.
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include "nasty_tree.h"
+#include "test_support.h"
+#include "tree_oracle.h"
+
+namespace lmover::test {
+namespace {
+
+std::string first_lines(const std::vector<std::string>& diffs) {
+  std::string out;
+  for (size_t i = 0; i < diffs.size() && i < 25; ++i) out += diffs[i] + "\n";
+  return out;
+}
+
+#define EXPECT_EXACT_CLONE(src, dst, options)                        \
+  do {                                                               \
+    auto diffs_ = compare_trees(src, dst, options);                  \
+    EXPECT_TRUE(diffs_.empty()) << diffs_.size() << " differences:\n" << first_lines(diffs_); \
+  } while (0)
+
+class CloneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    make_dir(src_);
+    build_nasty_tree(src_);
+  }
+  TempDir tmp_;
+  std::string src_ = tmp_ / "src";
+  std::string dst_ = tmp_ / "dst";
+};
+
+TEST_F(CloneTest, FirstCopyIsExactExceptDirTimes) {
+  RunResult r = run_lmover({"copy", src_, dst_, "--threads", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{.dir_times = false});
+  EXPECT_GT(r.counter("copy", "files_copied"), 30u);
+  EXPECT_EQ(r.counter("copy", "errors"), 0u);
+}
+
+TEST_F(CloneTest, CopyThenDirtimeIsExact) {
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  RunResult r = run_lmover({"dirtime", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
+}
+
+TEST_F(CloneTest, SymlinkTimesAreCopiedAfterReadingTheLink) {
+  ASSERT_EQ(run_lmover({"sync", src_, dst_}).exit_code, 0);
+  for (const char* name : {"symlinks/rel", "symlinks/abs", "symlinks/dangling"}) {
+    struct stat a, b;
+    ASSERT_EQ(lstat((src_ + "/" + name).c_str(), &a), 0);
+    ASSERT_EQ(lstat((dst_ + "/" + name).c_str(), &b), 0);
+    EXPECT_EQ(a.st_atim.tv_sec, b.st_atim.tv_sec) << name;
+    EXPECT_EQ(a.st_atim.tv_nsec, b.st_atim.tv_nsec) << name;
+    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << name;
+  }
+}
+
+TEST_F(CloneTest, RerunOnUnchangedTreeWritesNothing) {
+  ASSERT_EQ(run_lmover({"sync", src_, dst_}).exit_code, 0);
+  auto before = ctimes(dst_);
+  for (const char* command : {"copy", "sync"}) {
+    RunResult r = run_lmover({command, src_, dst_, "--threads", "3"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.actions("copy"), 0u) << command << "\n" << r.output;
+    if (std::string(command) == "sync") {
+      EXPECT_EQ(r.actions("delete"), 0u);
+      EXPECT_EQ(r.actions("dirtime"), 0u);
+    }
+  }
+  EXPECT_EQ(before, ctimes(dst_)) << "a no-op re-run changed a ctime on the target";
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
+}
+
+TEST_F(CloneTest, MutationsThenSyncIsExactAndIdempotent) {
+  ASSERT_EQ(run_lmover({"sync", src_, dst_}).exit_code, 0);
+  mutate_nasty_tree(src_);
+  RunResult r = run_lmover({"sync", src_, dst_, "--threads", "4"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GT(r.counter("delete", "removed"), 0u);
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
+  RunResult again = run_lmover({"sync", src_, dst_});
+  EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
+}
+
+TEST_F(CloneTest, MutationsThenSeparatePassesIsExact) {
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  mutate_nasty_tree(src_);
+  for (const char* pass : {"copy", "delete", "dirtime"}) {
+    RunResult r = run_lmover({pass, src_, dst_});
+    ASSERT_EQ(r.exit_code, 0) << pass << "\n" << r.output;
+  }
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
+}
+
+TEST_F(CloneTest, DryRunChangesNothing) {
+  RunResult r = run_lmover({"sync", src_, dst_, "--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  struct stat st;
+  EXPECT_NE(stat(dst_.c_str(), &st), 0) << "dry run created the target";
+  EXPECT_NE(r.output.find("would create files/size1"), std::string::npos) << r.output;
+
+  ASSERT_EQ(run_lmover({"sync", src_, dst_}).exit_code, 0);
+  mutate_nasty_tree(src_);
+  auto before = ctimes(dst_);
+  RunResult dry = run_lmover({"sync", src_, dst_, "-n"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.output;
+  EXPECT_GT(dry.actions("copy"), 0u);
+  EXPECT_NE(dry.output.find("would delete files/delete-me"), std::string::npos) << dry.output;
+  EXPECT_EQ(before, ctimes(dst_));
+}
+
+TEST_F(CloneTest, ExcludedPathsAreNeitherCopiedNorDeleted) {
+  std::string list = tmp_ / "exclude";
+  write_file(list, "./files/size4096\nlinks/b/\n# a comment\n\n");
+  RunResult r = run_lmover({"sync", src_, dst_, "--exclude-from", list});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  struct stat st;
+  EXPECT_NE(lstat((dst_ + "/files/size4096").c_str(), &st), 0);
+  EXPECT_NE(lstat((dst_ + "/links/b").c_str(), &st), 0);
+  EXPECT_EQ(lstat((dst_ + "/files/size4095").c_str(), &st), 0);
+  // Something excluded that exists only on the target stays there.
+  make_dir(dst_ + "/links/b");
+  write_file(dst_ + "/links/b/keep", "mine");
+  ASSERT_EQ(run_lmover({"sync", src_, dst_, "--exclude-from", list}).exit_code, 0);
+  EXPECT_EQ(read_file(dst_ + "/links/b/keep"), "mine");
+}
+
+TEST_F(CloneTest, TimeFiltersSkipOldAndNewFiles) {
+  // size1 has atime 1998 (kOlder); everything else 2001. Skip files not accessed since 1999.
+  RunResult r = run_lmover({"copy", src_, dst_, "--skip-atime-before", "1999-01-01"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  struct stat st;
+  EXPECT_NE(lstat((dst_ + "/files/size1").c_str(), &st), 0);
+  EXPECT_EQ(lstat((dst_ + "/files/size0").c_str(), &st), 0);
+  EXPECT_GE(r.counter("copy", "skipped_by_time"), 1u);
+
+  write_file(src_ + "/files/fresh", "new");  // mtime now: after 2020
+  RunResult r2 = run_lmover({"copy", src_, dst_, "--skip-mtime-after", "2020-01-01"});
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_NE(lstat((dst_ + "/files/fresh").c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace lmover::test

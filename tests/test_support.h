@@ -1,0 +1,48 @@
+// Helpers for the end-to-end tests: scratch directories, running the real lmover binary, and
+// small builders for trees with exact attributes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lmover::test {
+
+// A fresh directory under $LMOVER_TEST_DIR (default /tmp), removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string output;  // stdout + stderr
+  nlohmann::json summary;  // the --json document, if written
+  uint64_t actions(const std::string& pass) const;
+  uint64_t counter(const std::string& pass, const std::string& name) const;
+};
+
+// Runs build/lmover with `args` (a --json file is added). `as_uid` >= 0 runs it as that user.
+RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1);
+
+// Builders. All abort the test on failure (they throw std::runtime_error with the errno text).
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+void make_dir(const std::string& path, mode_t mode = 0755);
+void set_times(const std::string& path, timespec atime, timespec mtime);  // never follows symlinks
+void set_xattr(const std::string& path, const std::string& key, const std::string& value);  // nofollow
+void set_acl(const std::string& path, const std::string& text, bool default_acl = false);
+void run_shell(const std::string& command);  // for the rare case a tool says it best
+timespec ts(time_t sec, long nsec);
+
+}  // namespace lmover::test
