@@ -52,16 +52,23 @@ Roots open_roots(const std::string& src, const std::string& dst, const RootCheck
     if (fd < 0) throw FsError("source", src, errno == ENOTDIR ? "not a directory" : std::strerror(errno));
     roots.src.reset(fd);
   }
+  struct stat s = stat_of(roots.src.get(), src);
   int fd = open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && check.dst_may_be_missing) return roots;
-  if (fd < 0 && errno == ENOENT && check.create_dst) {
+  if (fd < 0 && errno == ENOENT && (check.create_dst || check.dst_may_be_missing)) {
+    // Judge where DST would be before creating anything: never write inside SRC.
+    size_t slash = dst.find_last_of('/');
+    std::string parent = slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : dst.substr(0, slash);
+    UniqueFd parent_fd(open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent_fd.valid()) throw FsError("target", dst, std::string("parent: ") + std::strerror(errno));
+    if (is_within(parent_fd.get(), s, parent)) throw FsError("target", dst, "lies inside the source " + src);
+    if (check.dst_may_be_missing) return roots;
     if (mkdir(dst.c_str(), 0700) < 0) throw FsError("create target", dst, errno);
     fd = open(dst.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   }
   if (fd < 0) throw FsError("target", dst, errno == ENOTDIR ? "not a directory" : std::strerror(errno));
   roots.dst.reset(fd);
 
-  struct stat s = stat_of(roots.src.get(), src), d = stat_of(roots.dst.get(), dst);
+  struct stat d = stat_of(roots.dst.get(), dst);
   if (same_inode(s, d)) throw FsError("target", dst, "is the same directory as the source");
   if (is_within(roots.dst.get(), s, dst)) throw FsError("target", dst, "lies inside the source " + src);
   if (is_within(roots.src.get(), d, src)) throw FsError("source", src, "lies inside the target " + dst);

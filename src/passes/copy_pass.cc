@@ -1,6 +1,8 @@
 #include "passes/copy_pass.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -125,7 +127,13 @@ void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
     try {
       copy_entry(dirs, name, task, sink);
     } catch (const FsError& e) {
-      ctx_.fail(e);
+      // Users delete files while we copy: an entry gone from the source is not a failure.
+      struct stat st;
+      if (e.err() == ENOENT && fstatat(dirs.src.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+        PassStats::add(ctx_.stats().vanished);
+      } else {
+        ctx_.fail(e);
+      }
     }
   }
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what lmover needs to build, test and benchmark on Debian 12 (run as root).
+# Skips apt entirely when everything is already there, so repeated runs are fast and offline-safe.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libacl1-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  acl attr rsync fpart procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

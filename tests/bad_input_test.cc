@@ -1,0 +1,160 @@
+// Bad input gets a clear error (path + errno text), the right exit code, and loses nothing.
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+#include "tree_oracle.h"
+
+namespace lmover::test {
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    make_dir(src_);
+    make_dir(src_ + "/sub");
+    write_file(src_ + "/sub/f", "content");
+  }
+  TempDir tmp_;
+  std::string src_ = tmp_ / "src";
+  std::string dst_ = tmp_ / "dst";
+};
+
+TEST_F(BadInputTest, MissingSourceIsRefused) {
+  RunResult r = run_lmover({"copy", tmp_ / "nope", dst_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("nope"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("No such file or directory"), std::string::npos) << r.output;
+  EXPECT_FALSE(exists(dst_));
+}
+
+TEST_F(BadInputTest, SourceThatIsAFileIsRefused) {
+  RunResult r = run_lmover({"copy", src_ + "/sub/f", dst_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("not a directory"), std::string::npos) << r.output;
+}
+
+TEST_F(BadInputTest, TargetInsideSourceIsRefusedBeforeWritingAnything) {
+  RunResult r = run_lmover({"copy", src_, src_ + "/sub/clone"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("inside the source"), std::string::npos) << r.output;
+  EXPECT_FALSE(exists(src_ + "/sub/clone")) << "lmover created its target inside the source";
+  // An existing directory inside, reached through a symlink alias.
+  symlink((src_ + "/sub").c_str(), (tmp_ / "alias").c_str());
+  EXPECT_EQ(run_lmover({"sync", src_, tmp_ / "alias"}).exit_code, 2);
+  EXPECT_EQ(read_file(src_ + "/sub/f"), "content");
+}
+
+TEST_F(BadInputTest, SourceInsideTargetIsRefused) {
+  RunResult r = run_lmover({"sync", src_ + "/sub", src_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("inside the target"), std::string::npos) << r.output;
+  EXPECT_TRUE(exists(src_ + "/sub/f"));
+}
+
+TEST_F(BadInputTest, SameDirectoryIsRefused) {
+  symlink(src_.c_str(), (tmp_ / "same").c_str());
+  RunResult r = run_lmover({"sync", src_, tmp_ / "same"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("same directory"), std::string::npos) << r.output;
+}
+
+TEST_F(BadInputTest, UnknownOptionAndMissingArgumentsAreUsageErrors) {
+  EXPECT_EQ(run_lmover({"copy", src_, dst_, "--no-such-option"}).exit_code, 2);
+  EXPECT_EQ(run_lmover({"copy", src_}).exit_code, 2);
+  EXPECT_EQ(run_lmover({"frobnicate", src_, dst_}).exit_code, 2);
+  EXPECT_EQ(run_lmover({"copy", src_, dst_, "--skip-mtime-after", "yesterday-ish"}).exit_code, 2);
+  EXPECT_FALSE(exists(dst_));
+}
+
+TEST_F(BadInputTest, EmptySourceBeforeDeleteIsRefused) {
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  std::string empty = tmp_ / "empty";  // what an unmounted filesystem's mount point looks like
+  make_dir(empty);
+  for (const char* command : {"delete", "sync"}) {
+    RunResult r = run_lmover({command, empty, dst_});
+    EXPECT_EQ(r.exit_code, 2) << command;
+    EXPECT_NE(r.output.find("is empty"), std::string::npos) << r.output;
+    EXPECT_TRUE(exists(dst_ + "/sub/f")) << command << " deleted from an empty source";
+  }
+  RunResult r = run_lmover({"delete", empty, dst_, "--allow-empty-source"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(exists(dst_ + "/sub"));
+}
+
+TEST_F(BadInputTest, MaxDeleteStopsDeleting) {
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  for (int i = 0; i < 10; ++i) write_file(dst_ + "/extra" + std::to_string(i), "x");
+  RunResult r = run_lmover({"delete", src_, dst_, "--max-delete", "3"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--max-delete"), std::string::npos) << r.output;
+  int left = 0;
+  for (int i = 0; i < 10; ++i) left += exists(dst_ + "/extra" + std::to_string(i));
+  EXPECT_EQ(left, 7);
+  EXPECT_TRUE(exists(dst_ + "/sub/f"));
+}
+
+// The remaining tests drop root: as an ordinary user, EACCES is real.
+constexpr int kNobody = 65534;
+
+TEST_F(BadInputTest, UnreadableFileFailsAloneAndLeavesNoHalfCopy) {
+  std::string list = tmp_ / "failures";
+  write_file(src_ + "/secret", "top secret");
+  chmod((src_ + "/secret").c_str(), 0600);  // root's, unreadable for nobody
+  run_shell("chown -R 65534:65534 '" + tmp_.path() + "' && chown 0:0 '" + src_ + "/secret'");
+  RunResult r = run_lmover({"copy", src_, dst_, "--failures", list}, kNobody);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("'secret': Permission denied"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(list), "secret\n");
+  EXPECT_FALSE(exists(dst_ + "/secret"));
+  EXPECT_EQ(read_file(dst_ + "/sub/f"), "content");
+}
+
+TEST_F(BadInputTest, DeleteSparesSubtreesWhoseSourceCannotBeListed) {
+  make_dir(src_ + "/locked");
+  write_file(src_ + "/locked/kept", "k");
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  write_file(dst_ + "/locked/only-on-target", "would be deleted if the source were readable");
+  write_file(dst_ + "/sub/stale", "must go");
+  run_shell("chown -R 65534:65534 '" + tmp_.path() + "' && chown 0:0 '" + src_ + "/locked'");
+  chmod((src_ + "/locked").c_str(), 0700);
+  RunResult r = run_lmover({"delete", src_, dst_}, kNobody);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("'locked': Permission denied"), std::string::npos) << r.output;
+  EXPECT_TRUE(exists(dst_ + "/locked/only-on-target"));
+  EXPECT_TRUE(exists(dst_ + "/locked/kept"));
+  EXPECT_FALSE(exists(dst_ + "/sub/stale"));
+}
+
+TEST_F(BadInputTest, FullTargetFailsTheBigFileOnlyAndARerunFinishesTheJob) {
+  std::string mnt = tmp_ / "small";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << strerror(errno);
+  std::string big(3 << 20, 'B');
+  write_file(src_ + "/big", big);
+  for (int i = 0; i < 20; ++i) write_file(src_ + "/sub/small" + std::to_string(i), std::string(1000, 's'));
+  std::string dst = mnt + "/dst";
+  RunResult r = run_lmover({"copy", src_, dst});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("'big': No space left on device"), std::string::npos) << r.output;
+  EXPECT_FALSE(exists(dst + "/big")) << "a partial copy was left under the final name";
+  EXPECT_EQ(read_file(dst + "/sub/small19"), std::string(1000, 's'));
+
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", MS_REMOUNT, "size=16m"), 0) << strerror(errno);
+  RunResult again = run_lmover({"sync", src_, dst});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  auto diffs = compare_trees(src_, dst);
+  EXPECT_TRUE(diffs.empty()) << diffs.front();
+  umount2(mnt.c_str(), MNT_DETACH);
+}
+
+}  // namespace
+}  // namespace lmover::test
