@@ -22,9 +22,10 @@ Task Task::root() {
   return t;
 }
 
-Task Task::child_directory(std::string rel) const {
+Task Task::child_directory(std::string rel, bool new_target) const {
   Task t;
   t.kind = TaskKind::kDirectory;
+  t.target_is_new = new_target;
   t.id = derive_task_id(id, TaskKind::kDirectory, rel);
   t.dir = std::move(rel);
   return t;
@@ -37,6 +38,7 @@ Task Task::child_batch(std::string in_dir, std::vector<std::string> entry_names)
   t.id = derive_task_id(id, TaskKind::kBatch, entry_names.empty() ? std::string_view() : entry_names.front());
   t.dir = std::move(in_dir);
   t.names = std::move(entry_names);
+  t.target_is_new = target_is_new;
   return t;
 }
 

@@ -24,9 +24,13 @@ struct Task {
   uint64_t id = 0;
   std::string dir;                 // the directory, relative to the roots ("" = root)
   std::vector<std::string> names;  // batch: entry names inside `dir`
+  // A hint from the pass to itself: the target directory was created by this very pass, so its
+  // entries need not be looked up on the target. Receivers must stay correct if it is stale.
+  bool target_is_new = false;
 
   static Task root();
-  Task child_directory(std::string rel) const;
+  Task child_directory(std::string rel, bool new_target = false) const;
+  // Batches inherit target_is_new from their directory task.
   Task child_batch(std::string in_dir, std::vector<std::string> entry_names) const;
 };
 

@@ -14,6 +14,10 @@ namespace {
 
 constexpr size_t kBufSize = 1 << 20;
 constexpr size_t kRangeChunk = 1 << 30;  // bounded calls keep a huge copy interruptible
+// Below this size one pread + one pwrite beat copy_file_range, whose splice machinery costs more
+// than it saves on small files (measured on tmpfs: 100k files of 0-16 KiB, 1.6 s vs 1.3 s);
+// above it, server-side copies and reflinks make copy_file_range worth asking for.
+constexpr off_t kCopyRangeMinSize = 1 << 20;
 
 // copy_file_range is refused between some filesystems (EXDEV) or by old kernels (ENOSYS); once
 // refused, the rest of the run uses pread/pwrite without asking again.
@@ -73,6 +77,7 @@ uint64_t copy_range(int in, int out, off_t off, off_t len, std::string_view rel)
 uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel) {
   if (src.size == 0) return 0;
   bool sparse = src.blocks * 512 < src.size;
+  if (src.size < kCopyRangeMinSize && !sparse) return copy_with_buffer(in_fd, out_fd, 0, src.size, rel);
   if (!sparse) return copy_range(in_fd, out_fd, 0, src.size, rel);
 
   uint64_t done = 0;

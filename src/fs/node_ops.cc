@@ -48,7 +48,8 @@ bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* curr
 
 bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& xattrs, const EntryMeta* current,
                     const MetadataPlan& plan) {
-  bool wrote = sync_xattrs(dst, xattrs);
+  bool skip_xattrs = plan.new_without_inherited_xattrs && !current && xattrs.empty();
+  bool wrote = !skip_xattrs && sync_xattrs(dst, xattrs);
   bool owner_differs = !current || current->uid != src.uid || current->gid != src.gid;
   if (plan.owner && owner_differs) {
     if (dst.fd >= 0) {

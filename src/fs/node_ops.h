@@ -17,6 +17,9 @@ namespace lmover {
 struct MetadataPlan {
   bool owner = true;  // chown needs root; an unprivileged run keeps its own ids
   bool times = true;  // directories get their times in the dirtime pass instead
+  // A brand-new entry that nothing can have given xattrs (no default ACL above it): when the
+  // source has none either, there is nothing to read or remove.
+  bool new_without_inherited_xattrs = false;
 };
 
 // Makes `dst` carry the metadata of `src`. `current` is what `dst` has now (nullptr: unknown, set

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,16 @@
 #include "passes/entry_copy.h"
 
 namespace lmover {
+
+namespace {
+
+// New entries inherit xattrs (an access ACL) only from a directory with a default ACL.
+bool has_default_acl(int dir_fd) {
+  if (fgetxattr(dir_fd, "system.posix_acl_default", nullptr, 0) >= 0) return true;
+  return errno != ENODATA && errno != ENOTSUP;
+}
+
+}  // namespace
 
 void CopyPass::prepare() {
   if (ctx_.dry_run()) return;
@@ -74,7 +85,7 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
         }
         if (src->type == EntryType::kDirectory) {
           PassStats::add(ctx_.stats().entries);
-          if (settle_directory(dirs, entry.name, rel, *src)) sink.submit(task.child_directory(std::move(rel)));
+          settle_directory(dirs, entry.name, std::move(rel), *src, task, sink);
           continue;
         }
       } catch (const FsError& e) {
@@ -91,21 +102,32 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
   if (!batch.empty()) sink.submit(task.child_batch(task.dir, std::move(batch)));
 }
 
-bool CopyPass::settle_directory(const DirPair& dirs, const char* name, const std::string& rel, const EntryMeta& src) {
+void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
+                                const Task& parent, TaskSink& sink) {
   std::optional<EntryMeta> dst;
-  if (dirs.dst.valid()) dst = stat_if_exists(dirs.dst.get(), name, rel);
+  if (dirs.dst.valid() && !parent.target_is_new) dst = stat_if_exists(dirs.dst.get(), name, rel);
   CopyAction action = decide_copy(src, dst);
-  if (action == CopyAction::kNone) return true;
+  if (action == CopyAction::kNone) return sink.submit(parent.child_directory(std::move(rel)));
   ctx_.note(action == CopyAction::kUpdateMetadata ? "update-metadata" : "mkdir", rel);
   if (ctx_.dry_run()) {
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().dirs_created);
-    return true;
+    return sink.submit(parent.child_directory(std::move(rel)));
   }
   if (action == CopyAction::kReplace) {
     PassStats::add(ctx_.stats().removed, remove_entry(dirs.dst.get(), name, rel, nullptr));
   }
-  if (action != CopyAction::kUpdateMetadata) {
-    create_dir(dirs.dst.get(), name, rel);
+  bool created = action != CopyAction::kUpdateMetadata;
+  if (created) {
+    if (mkdirat(dirs.dst.get(), name, 0700) < 0) {
+      // The parent was new when listed, yet the name exists (a redelivered or repeated task):
+      // look at it properly.
+      if (errno == EEXIST && parent.target_is_new) {
+        Task careful = parent;
+        careful.target_is_new = false;
+        return settle_directory(dirs, name, std::move(rel), src, careful, sink);
+      }
+      throw FsError("mkdir", rel, errno);
+    }
     PassStats::add(ctx_.stats().dirs_created);
   }
   UniqueFd src_dir = open_dir_at(dirs.src.get(), name, rel);
@@ -115,17 +137,16 @@ bool CopyPass::settle_directory(const DirPair& dirs, const char* name, const std
   plan.times = false;
   const EntryMeta* current = action == CopyAction::kUpdateMetadata ? &*dst : nullptr;
   bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, dst_dir.get()}, src, xattrs, current, plan);
-  if (action == CopyAction::kUpdateMetadata) {
-    PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
-  }
-  return true;
+  if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
+  sink.submit(parent.child_directory(std::move(rel), created));
 }
 
 void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
   DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  bool may_inherit_xattrs = !dirs.dst.valid() || has_default_acl(dirs.dst.get());
   for (const std::string& name : task.names) {
     try {
-      copy_entry(dirs, name, task, sink);
+      copy_entry(dirs, name, task, sink, may_inherit_xattrs);
     } catch (const FsError& e) {
       // Users delete files while we copy: an entry gone from the source is not a failure.
       struct stat st;
@@ -138,7 +159,8 @@ void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
   }
 }
 
-void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink) {
+void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
+                          bool may_inherit_xattrs) {
   std::string rel = join_rel(task.dir, name);
   auto src = stat_if_exists(dirs.src.get(), name.c_str(), rel);
   if (!src) {
@@ -147,15 +169,16 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   }
   PassStats::add(ctx_.stats().entries);
   if (src->type == EntryType::kDirectory) {  // it became one since the listing
-    if (settle_directory(dirs, name.c_str(), rel, *src)) sink.submit(task.child_directory(rel));
-    return;
+    Task careful = task;
+    careful.target_is_new = false;
+    return settle_directory(dirs, name.c_str(), std::move(rel), *src, careful, sink);
   }
   if (ctx_.filters().skipped_by_time(*src)) {
     PassStats::add(ctx_.stats().skipped_by_time);
     return;
   }
   std::optional<EntryMeta> dst;
-  if (dirs.dst.valid()) dst = stat_if_exists(dirs.dst.get(), name.c_str(), rel);
+  if (dirs.dst.valid() && !task.target_is_new) dst = stat_if_exists(dirs.dst.get(), name.c_str(), rel);
   CopyAction action = decide_copy(*src, dst);
   if (action == CopyAction::kNone) {
     PassStats::add(ctx_.stats().unchanged);
@@ -167,18 +190,30 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
     return;
   }
   EntryLocation from{dirs.src.get(), name.c_str()};
-  EntryLocation to{dirs.dst.get(), name.c_str()};
+  EntryLocation to{dirs.dst.get(), name.c_str(), may_inherit_xattrs};
+  try {
+    apply_action(action, from, *src, to, dst, rel);
+  } catch (const FsError& e) {
+    if (e.err() != EEXIST || !task.target_is_new) throw;
+    // The directory was new when listed, yet the entry exists (a repeated task): decide again
+    // with the real target.
+    Task careful = task;
+    careful.target_is_new = false;
+    copy_entry(dirs, name, careful, sink, may_inherit_xattrs);
+  }
+}
+
+void CopyPass::apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
+                            const std::optional<EntryMeta>& dst, const std::string& rel) {
   switch (action) {
     case CopyAction::kReplace:
       PassStats::add(ctx_.stats().removed, remove_entry(to.dir_fd, to.name, rel, nullptr));
-      create_entry(ctx_, from, *src, to, rel);
+      create_entry(ctx_, from, src, to, rel);
       break;
-    case CopyAction::kCreate: create_entry(ctx_, from, *src, to, rel); break;
-    case CopyAction::kRewrite: rewrite_entry(ctx_, from, *src, to, rel); break;
-    case CopyAction::kUpdateMetadata: update_entry_metadata(ctx_, from, *src, to, *dst, rel); break;
-    case CopyAction::kLinkGroup:
-      farm_.settle(from, *src, to, dst, dst && same_content(*src, *dst), rel);
-      break;
+    case CopyAction::kCreate: create_entry(ctx_, from, src, to, rel); break;
+    case CopyAction::kRewrite: rewrite_entry(ctx_, from, src, to, rel); break;
+    case CopyAction::kUpdateMetadata: update_entry_metadata(ctx_, from, src, to, *dst, rel); break;
+    case CopyAction::kLinkGroup: farm_.settle(from, src, to, dst, dst && same_content(src, *dst), rel); break;
     case CopyAction::kNone: break;
   }
 }

@@ -9,7 +9,9 @@
 
 #include "engine/task.h"
 #include "fs/entry_meta.h"
+#include "passes/copy_decision.h"
 #include "passes/dir_pair.h"
+#include "passes/entry_copy.h"
 #include "passes/hardlink_farm.h"
 #include "passes/pass_context.h"
 
@@ -28,9 +30,13 @@ class CopyPass : public TaskHandler {
  private:
   void copy_directory(const Task& task, TaskSink& sink);
   void copy_batch(const Task& task, TaskSink& sink);
-  void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink);
-  // Makes the target directory match; returns false when there is no target directory to descend.
-  bool settle_directory(const DirPair& dirs, const char* name, const std::string& rel, const EntryMeta& src);
+  void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
+                  bool may_inherit_xattrs);
+  void apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
+                    const std::optional<EntryMeta>& dst, const std::string& rel);
+  // Makes the target directory match, then spawns the task that fills it.
+  void settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
+                        const Task& parent, TaskSink& sink);
 
   const PassContext& ctx_;
   HardlinkFarm farm_;

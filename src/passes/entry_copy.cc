@@ -17,6 +17,12 @@ namespace {
 
 std::atomic<bool> g_noatime_allowed{true};
 
+MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
+  MetadataPlan plan = ctx.options().metadata;
+  plan.new_without_inherited_xattrs = !dst.may_inherit_xattrs;
+  return plan;
+}
+
 // O_NONBLOCK: if a FIFO was swapped in since the stat, opening it must not hang the thread.
 UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
   constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
@@ -34,7 +40,7 @@ void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, 
   UniqueFd out = create_file(dst.dir_fd, dst.name, rel);
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
   XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel, in.get()});
-  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, ctx.options().metadata);
+  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().files_copied);
   PassStats::add(ctx.stats().bytes_copied, bytes);
 }
@@ -51,7 +57,7 @@ void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& li
   }
   create_special(dst.dir_fd, dst.name, meta, target, rel);
   XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel});
-  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, ctx.options().metadata);
+  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().specials_created);
 }
 
@@ -75,7 +81,7 @@ void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& me
 void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                    std::string_view rel) {
   std::string staged = temp_name();
-  create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str()}, rel);
+  create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str(), dst.may_inherit_xattrs}, rel);
   if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
     int err = errno;
     unlinkat(dst.dir_fd, staged.c_str(), 0);

@@ -15,6 +15,8 @@ namespace lmover {
 struct EntryLocation {
   int dir_fd;
   const char* name;
+  // False when the directory is known to hand new entries no xattrs (it has no default ACL).
+  bool may_inherit_xattrs = true;
 };
 
 // Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
