@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lmover {
 namespace {
@@ -58,6 +59,35 @@ TEST(ThreadEngine, CanBeRunAgain) {
   engine.run(first, Task::root());
   engine.run(second, Task::root());
   EXPECT_EQ(first.seen_, second.seen_);
+}
+
+// One directory with 200k entries, listed by a single task: without back-pressure all 200 batches
+// (and their names) would sit in memory before the first is copied.
+class HugeDirectory : public TaskHandler {
+ public:
+  void handle(const Task& task, TaskSink& sink) override {
+    if (task.kind == TaskKind::kBatch) {
+      done_ += static_cast<int>(task.names.size());
+      return;
+    }
+    std::vector<std::string> batch;
+    for (int i = 0; i < 200000; ++i) {
+      batch.push_back(std::to_string(i));
+      if (batch.size() == kMaxBatch) {
+        sink.submit(task.child_batch(task.dir, std::move(batch)));
+        batch.clear();
+      }
+    }
+  }
+  std::atomic<int> done_{0};
+};
+
+TEST(ThreadEngine, BackPressureBoundsQueuedWork) {
+  HugeDirectory handler;
+  ThreadEngine engine(2, 8);
+  engine.run(handler, Task::root());
+  EXPECT_EQ(handler.done_, 200000);
+  EXPECT_LE(engine.peak_outstanding(), 8u + 2u);  // the bound, plus at most one per thread in flight
 }
 
 }  // namespace
