@@ -66,7 +66,7 @@ first_copy() {
     tar) echo "mkdir -p $(q "$dst") && tar -C $(q "$src") -cf - . | tar -C $(q "$dst") -xpf -" ;;
     cp) echo "cp -a $(q "$src") $(q "$dst")" ;;
     rsync) echo "rsync -a $(q "$src/") $(q "$dst/")" ;;
-    fpsync) echo "fpsync -n $threads $(q "$src/") $(q "$dst/")" ;;  # its default: rsync -lptgoD --numeric-ids
+    fpsync) echo "mkdir -p $(q "$dst") && fpsync -n $threads $(q "$src/") $(q "$dst/")" ;;  # its default: rsync -lptgoD --numeric-ids
   esac
 }
 rerun() {
