@@ -147,7 +147,9 @@ TEST(LiveTree, HundredThousandEntriesInOneDirectory) {
   for (int i = 0; i < 100000; ++i) {
     int fd = openat(dir, ("entry-" + std::to_string(i)).c_str(), O_WRONLY | O_CREAT, 0644);
     ASSERT_GE(fd, 0);
-    if (i % 1000 == 0) ASSERT_EQ(write(fd, "x", 1), 1);
+    if (i % 1000 == 0) {
+      ASSERT_EQ(write(fd, "x", 1), 1);
+    }
     close(fd);
   }
   close(dir);

@@ -28,8 +28,10 @@ int main(int argc, char** argv) {
   raise_fd_limit();
 
   lmover::RunPlan plan;
-  int code = lmover::parse_command_line(argc, argv, plan);
+  lmover::BrokerPlan broker_plan;
+  int code = lmover::parse_command_line(argc, argv, plan, broker_plan);
   if (code >= 0) return code;
+  if (!broker_plan.command.empty()) return lmover::execute(broker_plan);
   if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
   return lmover::execute(plan);
 }

@@ -36,7 +36,17 @@ struct CommonFlags {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false;
   uint64_t max_delete = 0;
+  std::string broker, broker_password_file, prefix = "lmover";
 };
+
+void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std::string& prefix) {
+  sub.add_option("--broker", url,
+                 "RabbitMQ URL amqp[s]://user@host:port/vhost; the password comes from --broker-password-file "
+                 "or LMOVER_BROKER_PASSWORD, never from argv");
+  sub.add_option("--broker-password-file", password_file, "file whose first line is the broker password");
+  sub.add_option("--prefix", prefix, "queue name prefix, so several migrations can share a broker")
+      ->capture_default_str();
+}
 
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("SRC", f.src, "source directory")->required();
@@ -51,6 +61,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
+  add_broker(sub, f.broker, f.broker_password_file, f.prefix);
   if (deletes) {
     sub.add_option("--max-delete", f.max_delete, "delete at most N entries, then stop deleting and fail");
     sub.add_flag("--allow-empty-source", f.allow_empty_source,
@@ -60,7 +71,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
 
 }  // namespace
 
-int parse_command_line(int argc, char** argv, RunPlan& plan) {
+int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan) {
   CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
   app.require_subcommand(1);
   CommonFlags flags;
@@ -83,11 +94,31 @@ int parse_command_line(int argc, char** argv, RunPlan& plan) {
     add_common(*sub, flags, deletes);
     subs.emplace_back(sub, &c);
   }
+  CLI::App* worker = app.add_subcommand("worker", "run distributed tasks from the broker on this node");
+  CLI::App* wait = app.add_subcommand("wait", "re-attach to a distributed run and wait until it is complete");
+  CLI::App* status = app.add_subcommand("status", "show a distributed run's progress");
+  for (CLI::App* sub : {worker, wait, status}) {
+    add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix);
+    sub->get_option("--broker")->required();
+  }
+  worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
+      ->check(CLI::Range(1u, 4096u));
+  broker_plan.threads = flags.threads;
+  for (CLI::App* sub : {wait, status}) sub->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
+  wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
+  wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
+  }
+  for (CLI::App* sub : {worker, wait, status}) {
+    if (sub->parsed()) {
+      broker_plan.command = sub->get_name();
+      return -1;
+    }
   }
 
   for (auto& [sub, command] : subs) {
@@ -105,6 +136,13 @@ int parse_command_line(int argc, char** argv, RunPlan& plan) {
   plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose;
   plan.json_file = flags.json_file;
   plan.failures_file = flags.failures_file;
+  plan.broker_url = flags.broker;
+  plan.broker_password_file = flags.broker_password_file;
+  plan.prefix = flags.prefix;
+  if (!plan.broker_url.empty() && plan.options.max_delete) {
+    spdlog::error("--max-delete is not supported with --broker yet: workers cannot share one budget");
+    return kExitFatal;
+  }
   plan.options.dry_run = flags.dry_run;
   plan.options.verbose = flags.verbose;
   plan.options.metadata.owner = geteuid() == 0;

@@ -13,7 +13,8 @@ namespace lmover {
 // Throws std::invalid_argument naming the text.
 timespec parse_date(const std::string& text);
 
-// Parses argv. Returns the exit code to use right away (help, usage error), or -1 with `plan` set.
-int parse_command_line(int argc, char** argv, RunPlan& plan);
+// Parses argv. Returns the exit code to use right away (help, usage error), or -1 with either
+// `plan` (copy/delete/dirtime/sync) or `broker_plan` (worker/wait/status, command set) filled in.
+int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan);
 
 }  // namespace lmover

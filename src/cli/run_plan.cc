@@ -1,17 +1,29 @@
 #include "cli/run_plan.h"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <chrono>
 #include <memory>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/pass_factory.h"
 #include "cli/roots.h"
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
+#include "fs/remove_tree.h"
+#include "fs/resolve.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "rabbit/submitter.h"
+#include "rabbit/worker.h"
 #include "report/failure_log.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
@@ -19,39 +31,64 @@
 namespace lmover {
 namespace {
 
-const char* pass_name(PassKind kind) {
-  switch (kind) {
-    case PassKind::kCopy: return "copy";
-    case PassKind::kDelete: return "delete";
-    case PassKind::kDirtime: return "dirtime";
-  }
-  return "?";
+using json = nlohmann::json;
+
+void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
+  ThreadEngine engine(threads);
+  auto handler = make_handler(kind, ctx);
+  auto* copy = kind == PassKind::kCopy ? static_cast<CopyPass*>(handler.get()) : nullptr;
+  if (copy) copy->prepare();
+  uint64_t broken = engine.run(*handler, Task::root());
+  if (copy) copy->finish();
+  PassStats::add(ctx.stats().errors, broken);
 }
 
-// Runs one pass over the whole tree; its counters end up in ctx.stats().
-void run_pass(PassKind kind, const PassContext& ctx, unsigned threads) {
-  ThreadEngine engine(threads);
-  uint64_t broken = 0;
-  switch (kind) {
-    case PassKind::kCopy: {
-      CopyPass pass(ctx);
-      pass.prepare();
-      broken = engine.run(pass, Task::root());
-      pass.finish();
-      break;
-    }
-    case PassKind::kDelete: {
-      DeletePass pass(ctx);
-      broken = engine.run(pass, Task::root());
-      break;
-    }
-    case PassKind::kDirtime: {
-      DirtimePass pass(ctx);
-      broken = engine.run(pass, Task::root());
-      break;
-    }
+BrokerAddress broker_address(const std::string& url, const std::string& password_file) {
+  BrokerAddress address = BrokerAddress::parse(url);
+  if (!address.password.empty()) {
+    spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
   }
-  PassStats::add(ctx.stats().errors, broken);
+  address.load_password(password_file);
+  return address;
+}
+
+std::string absolute(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) throw FsError("resolve", path, errno);
+  return buf;
+}
+
+// Counters arrive as running totals; the progress line wants them added to its PassStats.
+RabbitSubmitter::Progress progress_into(PassStats& stats) {
+  auto last = std::make_shared<json>(json::object());
+  return [&stats, last](const json& totals, size_t) {
+    json delta = json::object();
+    for (const auto& [key, value] : totals.items()) delta[key] = value.get<uint64_t>() - last->value(key, uint64_t(0));
+    stats.add_json(delta);
+    *last = totals;
+  };
+}
+
+void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, FailureLog& failures) {
+  CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
+  if (kind == PassKind::kCopy) copy.prepare();
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+                            progress_into(ctx.stats()),
+                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  submitter.run(make_spec(kind, absolute(plan.src), absolute(plan.dst), plan.options));
+  if (kind == PassKind::kCopy) copy.finish();
+}
+
+void write_summary(Summary& summary, int& code, const std::string& json_file) {
+  summary.set_exit_code(code);
+  summary.print_human();
+  if (json_file.empty()) return;
+  try {
+    summary.write_json(json_file);
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+    code = std::max(code, kExitSomeFailed);
+  }
 }
 
 }  // namespace
@@ -66,7 +103,7 @@ int execute(const RunPlan& plan) {
     bool copies = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kCopy) > 0;
     RootCheck check;
     check.create_dst = copies && !plan.options.dry_run;
-    check.dst_may_be_missing = copies && plan.options.dry_run;
+    check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker_url.empty();
     check.refuse_empty_source = deletes && !plan.allow_empty_source;
     Roots roots = open_roots(plan.src, plan.dst, check);
 
@@ -78,7 +115,11 @@ int execute(const RunPlan& plan) {
       auto start = std::chrono::steady_clock::now();
       {
         ProgressLine progress(pass_name(kind), stats, plan.progress);
-        run_pass(kind, ctx, plan.threads);
+        if (plan.broker_url.empty()) {
+          run_embedded(kind, ctx, plan.threads);
+        } else {
+          run_distributed(kind, ctx, plan, failures);
+        }
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       summary.add_pass(pass_name(kind), stats, seconds);
@@ -88,18 +129,86 @@ int execute(const RunPlan& plan) {
     spdlog::error("{}", e.what());
     summary.set_fatal(e.what());
     code = kExitFatal;
+  } catch (const BrokerError& e) {
+    spdlog::error("{}", e.what());
+    summary.set_fatal(e.what());
+    code = kExitFatal;
   }
-  summary.set_exit_code(code);
-  summary.print_human();
-  if (!plan.json_file.empty()) {
-    try {
-      summary.write_json(plan.json_file);
-    } catch (const FsError& e) {
-      spdlog::error("{}", e.what());
-      code = std::max(code, kExitSomeFailed);
-    }
-  }
+  write_summary(summary, code, plan.json_file);
   return code;
+}
+
+namespace {
+
+// SIGTERM/SIGINT ask a worker to finish the tasks in hand and stop. A signal handler can only
+// reach a global; this is the one.
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
+int run_worker(const BrokerPlan& plan) {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file);
+  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
+  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
+  worker.run(g_stop_requested);
+  spdlog::info("worker stopped");
+  return kExitOk;
+}
+
+int wait_for_run(const BrokerPlan& plan) {
+  FailureLog failures;
+  if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+                            [](const json&, size_t) {},
+                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  auto start = std::chrono::steady_clock::now();
+  DistributedResult result = submitter.attach(plan.run);
+  if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) {
+    // What the dead submitter would have done last: drop the hard-link staging area.
+    UniqueFd dst = open_root(result.spec.at("dst").get<std::string>());
+    remove_entry(dst.get(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PassStats stats;
+  stats.add_json(result.counters);
+  Summary summary("wait", "", "", false);
+  summary.add_pass("run " + plan.run, stats, seconds);
+  int code = stats.errors > 0 ? kExitSomeFailed : kExitOk;
+  write_summary(summary, code, plan.json_file);
+  return code;
+}
+
+int show_status(const BrokerPlan& plan) {
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+                            [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  json cp = submitter.status(plan.run);
+  json out = {{"run", plan.run},
+              {"pass", cp["spec"].value("pass", "?")},
+              {"src", cp["spec"].value("src", "?")},
+              {"dst", cp["spec"].value("dst", "?")},
+              {"tasks_pending", cp["tracker"]["pending"].size()},
+              {"tasks_done", cp["tracker"]["done"].size()},
+              {"counters", cp["counters"]}};
+  fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+  return kExitOk;
+}
+
+}  // namespace
+
+int execute(const BrokerPlan& plan) {
+  try {
+    if (plan.command == "worker") return run_worker(plan);
+    if (plan.command == "wait") return wait_for_run(plan);
+    return show_status(plan);
+  } catch (const BrokerError& e) {
+    spdlog::error("{}", e.what());
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+  }
+  return kExitFatal;
 }
 
 }  // namespace lmover

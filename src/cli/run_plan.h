@@ -21,6 +21,20 @@ struct RunPlan {
   bool progress = true;
   std::string json_file;      // empty: none
   std::string failures_file;  // empty: none
+  // Distributed: run the passes on `lmover worker`s through this broker (empty: embedded engine).
+  std::string broker_url;
+  std::string broker_password_file;
+  std::string prefix = "lmover";
+};
+
+// `lmover worker`, `lmover wait`, `lmover status`.
+struct BrokerPlan {
+  std::string command;
+  std::string broker_url, broker_password_file, prefix = "lmover";
+  unsigned threads = 1;
+  std::string run;  // wait/status
+  std::string json_file, failures_file;
+  bool progress = true;
 };
 
 // Exit codes: 0 all went well, 1 some entries failed, 2 usage or fatal error.
@@ -29,5 +43,6 @@ inline constexpr int kExitSomeFailed = 1;
 inline constexpr int kExitFatal = 2;
 
 int execute(const RunPlan& plan);
+int execute(const BrokerPlan& plan);
 
 }  // namespace lmover

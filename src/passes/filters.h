@@ -31,6 +31,9 @@ class Filters {
   bool excluded(std::string_view rel) const { return !excluded_.empty() && excluded_.count(std::string(rel)) > 0; }
   bool skipped_by_time(const EntryMeta& meta) const;
   size_t exclude_count() const { return excluded_.size(); }
+  std::vector<std::string> excluded_paths() const { return {excluded_.begin(), excluded_.end()}; }
+  const std::optional<timespec>& atime_before() const { return atime_before_; }
+  const std::optional<timespec>& mtime_after() const { return mtime_after_; }
 
  private:
   std::unordered_set<std::string> excluded_;

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lmover {
 
@@ -21,14 +23,22 @@ class FailureLog {
   // Opens (truncates) the list file. Throws FsError if it cannot be created.
   void open_list(const std::string& path);
 
+  // Keeps every failure in memory too (a distributed worker sends them with its report).
+  void collect() { collect_ = true; }
+  std::vector<std::pair<std::string, std::string>> take_collected();
+
   // Logs `error` (it names the path and the errno text) and lists its path. Thread-safe.
   void record(const FsError& error);
+  // Lists a failure that happened elsewhere (on a worker node); logged there already.
+  void record_remote(const std::string& path, const std::string& message);
   uint64_t count() const;
 
  private:
   mutable std::mutex mutex_;
   std::FILE* list_ = nullptr;
   uint64_t count_ = 0;
+  bool collect_ = false;
+  std::vector<std::pair<std::string, std::string>> collected_;
 };
 
 }  // namespace lmover

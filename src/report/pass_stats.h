@@ -31,6 +31,8 @@ struct PassStats {
   // Everything that wrote (or, in a dry run, would write) to the target.
   uint64_t actions() const;
   nlohmann::json to_json() const;
+  // Adds counters reported by a remote task (unknown keys are ignored).
+  void add_json(const nlohmann::json& counters);
 };
 
 }  // namespace lmover

@@ -1,0 +1,259 @@
+#include "rabbit/amqp_session.h"
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+
+#include <sys/time.h>
+
+#include <fmt/format.h>
+
+namespace lmover {
+namespace {
+
+constexpr amqp_channel_t kConsumeChannel = 1;
+constexpr amqp_channel_t kPublishChannel = 2;
+
+amqp_bytes_t bytes_of(std::string_view s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
+
+std::string reply_text(const amqp_rpc_reply_t& r) {
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL: return "ok";
+    case AMQP_RESPONSE_NONE: return "no reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
+        return fmt::format("connection closed by broker: {}", std::string_view((char*)m->reply_text.bytes, m->reply_text.len));
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+        return fmt::format("channel closed by broker: {}", std::string_view((char*)m->reply_text.bytes, m->reply_text.len));
+      }
+      return "broker error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
+  conn_ = amqp_new_connection();
+  amqp_socket_t* socket = nullptr;
+  if (address.tls) {
+    socket = amqp_ssl_socket_new(conn_);
+    if (socket && !address.ca_file.empty() && amqp_ssl_socket_set_cacert(socket, address.ca_file.c_str()) != AMQP_STATUS_OK) {
+      amqp_destroy_connection(conn_);
+      throw BrokerError(fmt::format("broker {}: cannot load CA file '{}'", address.redacted(), address.ca_file));
+    }
+  } else {
+    socket = amqp_tcp_socket_new(conn_);
+  }
+  if (!socket) {
+    amqp_destroy_connection(conn_);
+    throw BrokerError(fmt::format("broker {}: cannot create socket", address.redacted()));
+  }
+  timeval connect_timeout{10, 0};
+  int rc = amqp_socket_open_noblock(socket, address.host.c_str(), address.port, &connect_timeout);
+  if (rc != AMQP_STATUS_OK) {
+    amqp_destroy_connection(conn_);
+    throw BrokerError(fmt::format("broker {}: {}", address.redacted(), amqp_error_string2(rc)));
+  }
+  // Heartbeats off: rabbitmq-c services them only inside library calls, and a long copy makes
+  // none. A dead worker is noticed by its TCP connection closing; a hung one by consumer_timeout.
+  amqp_rpc_reply_t login = amqp_login(conn_, address.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, 0,
+                                      AMQP_SASL_METHOD_PLAIN, address.user.c_str(), address.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    std::string why = reply_text(login);
+    amqp_destroy_connection(conn_);
+    throw BrokerError(fmt::format("broker {}: login failed: {}", address.redacted(), why));
+  }
+  amqp_channel_open(conn_, kConsumeChannel);
+  check_reply("open channel");
+  amqp_channel_open(conn_, kPublishChannel);
+  check_reply("open channel");
+  amqp_confirm_select(conn_, kPublishChannel);
+  check_reply("enable publisher confirms");
+}
+
+AmqpSession::~AmqpSession() {
+  if (!conn_) return;
+  amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(conn_);
+}
+
+void AmqpSession::check_reply(const char* what) {
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    throw BrokerError(fmt::format("broker {}: {}: {}", address_.redacted(), what, reply_text(r)));
+  }
+}
+
+void AmqpSession::declare_queue(const std::string& name, const std::string& dead_letter_queue) {
+  amqp_table_entry_t args[2];
+  amqp_table_t table = amqp_empty_table;
+  if (!dead_letter_queue.empty()) {
+    args[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
+    args[0].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[0].value.value.bytes = amqp_cstring_bytes("");
+    args[1].key = amqp_cstring_bytes("x-dead-letter-routing-key");
+    args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[1].value.value.bytes = bytes_of(dead_letter_queue);
+    table = amqp_table_t{2, args};
+  }
+  amqp_queue_declare(conn_, kPublishChannel, bytes_of(name), 0, 1, 0, 0, table);
+  check_reply(("declare queue " + name).c_str());
+}
+
+void AmqpSession::delete_queue(const std::string& name) {
+  amqp_queue_delete(conn_, kPublishChannel, bytes_of(name), 0, 0);
+  check_reply(("delete queue " + name).c_str());
+}
+
+std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
+  // A passive declare of a missing queue closes the channel: use a throwaway one.
+  constexpr amqp_channel_t kProbe = 3;
+  amqp_channel_open(conn_, kProbe);
+  check_reply("open channel");
+  auto* ok = amqp_queue_declare(conn_, kProbe, bytes_of(name), 1, 0, 0, 0, amqp_empty_table);
+  amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
+  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    amqp_channel_close_ok_t close_ok{};
+    amqp_send_method(conn_, kProbe, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+    return std::nullopt;
+  }
+  if (r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
+    throw BrokerError(fmt::format("broker {}: inspect queue {}: {}", address_.redacted(), name, reply_text(r)));
+  }
+  uint32_t count = ok->message_count;
+  amqp_channel_close(conn_, kProbe, AMQP_REPLY_SUCCESS);
+  return count;
+}
+
+void AmqpSession::publish(const std::string& queue, std::string_view body) {
+  amqp_basic_properties_t props{};
+  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
+  props.delivery_mode = 2;  // persistent: survives a broker restart
+  props.content_type = amqp_cstring_bytes("application/x-lmover-msgpack");
+  int rc = amqp_basic_publish(conn_, kPublishChannel, amqp_empty_bytes, bytes_of(queue), 0, 0, &props, bytes_of(body));
+  if (rc != AMQP_STATUS_OK) {
+    throw BrokerError(fmt::format("broker {}: publish to {}: {}", address_.redacted(), queue, amqp_error_string2(rc)));
+  }
+  ++published_;
+}
+
+void AmqpSession::wait_for_confirms(std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (confirmed_ < published_) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw BrokerError(fmt::format("broker {}: no publisher confirm in time", address_.redacted()));
+    timeval tv{static_cast<time_t>(left.count() / 1000000), static_cast<suseconds_t>(left.count() % 1000000)};
+    amqp_frame_t frame;
+    int rc = amqp_simple_wait_frame_noblock(conn_, &frame, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) continue;
+    if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: {}", address_.redacted(), amqp_error_string2(rc)));
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_ACK_METHOD: {
+        auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+        confirmed_ = ack->multiple ? ack->delivery_tag : std::max(confirmed_, ack->delivery_tag);
+        break;
+      }
+      case AMQP_BASIC_NACK_METHOD:
+        throw BrokerError(fmt::format("broker {}: the broker refused a message", address_.redacted()));
+      case AMQP_CHANNEL_CLOSE_METHOD:
+      case AMQP_CONNECTION_CLOSE_METHOD:
+        throw BrokerError(fmt::format("broker {}: closed while waiting for confirms", address_.redacted()));
+      case AMQP_BASIC_DELIVER_METHOD:
+        // Reading on would lose this message. Sessions that wait for confirms must hold no
+        // deliveries in flight (prefetch 1 with the task in hand unacked, or no consumer).
+        throw BrokerError(fmt::format("broker {}: a delivery arrived while waiting for confirms", address_.redacted()));
+      default: break;
+    }
+  }
+}
+
+void AmqpSession::set_prefetch(uint16_t count) {
+  // global: the limit covers all consumers of the channel together (dir and file queues).
+  amqp_basic_qos(conn_, kConsumeChannel, 0, count, 1);
+  check_reply("set prefetch");
+}
+
+void AmqpSession::consume(const std::string& queue) {
+  amqp_basic_consume(conn_, kConsumeChannel, bytes_of(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+  check_reply(("consume " + queue).c_str());
+}
+
+void AmqpSession::handle_frame_outside_delivery() {
+  amqp_frame_t frame;
+  int rc = amqp_simple_wait_frame(conn_, &frame);
+  if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: {}", address_.redacted(), amqp_error_string2(rc)));
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {  // a late publisher confirm
+      auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+      confirmed_ = ack->multiple ? ack->delivery_tag : std::max(confirmed_, ack->delivery_tag);
+      return;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD:
+    case AMQP_CONNECTION_CLOSE_METHOD:
+    case AMQP_BASIC_CANCEL_METHOD:
+      throw BrokerError(fmt::format("broker {}: consumer closed by the broker", address_.redacted()));
+    default: return;
+  }
+}
+
+std::optional<Delivery> AmqpSession::next_delivery(std::chrono::milliseconds timeout) {
+  amqp_maybe_release_buffers(conn_);
+  amqp_envelope_t env;
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  amqp_rpc_reply_t r = amqp_consume_message(conn_, &env, &tv, 0);
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) return std::nullopt;
+  if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+    handle_frame_outside_delivery();
+    return std::nullopt;
+  }
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    throw BrokerError(fmt::format("broker {}: consume: {}", address_.redacted(), reply_text(r)));
+  }
+  Delivery d;
+  d.tag = env.delivery_tag;
+  d.redelivered = env.redelivered != 0;
+  d.queue.assign(static_cast<char*>(env.routing_key.bytes), env.routing_key.len);
+  d.body.assign(static_cast<char*>(env.message.body.bytes), env.message.body.len);
+  amqp_destroy_envelope(&env);
+  return d;
+}
+
+std::optional<Delivery> AmqpSession::get(const std::string& queue) {
+  amqp_rpc_reply_t r = amqp_basic_get(conn_, kConsumeChannel, bytes_of(queue), 0);
+  if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+    throw BrokerError(fmt::format("broker {}: get from {}: {}", address_.redacted(), queue, reply_text(r)));
+  }
+  if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD) return std::nullopt;
+  auto* ok = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded);
+  Delivery d;
+  d.tag = ok->delivery_tag;
+  d.redelivered = ok->redelivered != 0;
+  d.queue = queue;
+  amqp_message_t message;
+  amqp_rpc_reply_t read = amqp_read_message(conn_, kConsumeChannel, &message, 0);
+  if (read.reply_type != AMQP_RESPONSE_NORMAL) {
+    throw BrokerError(fmt::format("broker {}: read from {}: {}", address_.redacted(), queue, reply_text(read)));
+  }
+  d.body.assign(static_cast<char*>(message.body.bytes), message.body.len);
+  amqp_destroy_message(&message);
+  return d;
+}
+
+void AmqpSession::ack(uint64_t tag, bool multiple) {
+  int rc = amqp_basic_ack(conn_, kConsumeChannel, tag, multiple ? 1 : 0);
+  if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: ack: {}", address_.redacted(), amqp_error_string2(rc)));
+}
+
+void AmqpSession::reject(uint64_t tag, bool requeue) {
+  int rc = amqp_basic_reject(conn_, kConsumeChannel, tag, requeue ? 1 : 0);
+  if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: reject: {}", address_.redacted(), amqp_error_string2(rc)));
+}
+
+}  // namespace lmover

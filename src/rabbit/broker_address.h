@@ -1,0 +1,35 @@
+// BrokerAddress: where the RabbitMQ broker is, parsed from amqp[s]://user@host:port/vhost. The
+// password never has to be in the URL (argv is visible to every user in ps): it comes from a
+// password file or the LMOVER_BROKER_PASSWORD environment variable.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace lmover {
+
+// Any failure to talk to the broker: connect, login, declare, publish, confirm, consume.
+class BrokerError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct BrokerAddress {
+  std::string host = "127.0.0.1";
+  int port = 5672;
+  std::string vhost = "/";
+  std::string user = "guest";
+  std::string password;
+  bool tls = false;
+  std::string ca_file;  // amqps: CA bundle to verify the broker with
+
+  // Throws BrokerError on a malformed URL.
+  static BrokerAddress parse(const std::string& url);
+  // Fills the password from `password_file` (first line) or LMOVER_BROKER_PASSWORD when the URL
+  // carried none. Throws BrokerError naming the file when it cannot be read.
+  void load_password(const std::string& password_file);
+  // The URL without the password, for messages.
+  std::string redacted() const;
+};
+
+}  // namespace lmover

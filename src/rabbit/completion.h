@@ -1,0 +1,37 @@
+// CompletionTracker: exact completion of a distributed pass, counted in task ids, never guessed
+// from queue depths. Every finished task reports its id and the ids of the children it published;
+// the pass is complete when every id ever announced has been reported done. Reports may arrive
+// twice (redelivery) and children may report before their parent does: both are handled, because
+// ids are derived deterministically from the parent (task.h).
+#pragma once
+
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace lmover {
+
+class CompletionTracker {
+ public:
+  explicit CompletionTracker(uint64_t root_id) { pending_.insert(root_id); }
+
+  // Records a report. Returns true the first time `id` is reported (count its work), false for
+  // a duplicate (ignore it).
+  bool report(uint64_t id, const std::vector<uint64_t>& children);
+  bool complete() const { return pending_.empty(); }
+  size_t pending() const { return pending_.size(); }
+  size_t done() const { return done_.size(); }
+
+  // A checkpoint, so a restarted submitter picks up exactly where the last one stopped.
+  nlohmann::json to_json() const;
+  static CompletionTracker from_json(const nlohmann::json& j);
+
+ private:
+  CompletionTracker() = default;
+  std::unordered_set<uint64_t> pending_;  // announced, not yet reported
+  std::unordered_set<uint64_t> done_;     // reported (also before being announced)
+};
+
+}  // namespace lmover

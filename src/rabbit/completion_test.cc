@@ -1,0 +1,53 @@
+#include "rabbit/completion.h"
+
+#include <gtest/gtest.h>
+
+namespace lmover {
+namespace {
+
+TEST(CompletionTracker, CompleteWhenEveryAnnouncedIdIsDone) {
+  CompletionTracker t(1);
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(1, {2, 3}));
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(2, {}));
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(3, {4}));
+  EXPECT_TRUE(t.report(4, {}));
+  EXPECT_TRUE(t.complete());
+}
+
+TEST(CompletionTracker, DuplicateReportsAreIgnored) {
+  CompletionTracker t(1);
+  t.report(1, {2});
+  t.report(2, {});
+  EXPECT_TRUE(t.complete());
+  // A redelivered parent runs again and announces the same child ids: nothing reopens.
+  EXPECT_FALSE(t.report(1, {2}));
+  EXPECT_FALSE(t.report(2, {}));
+  EXPECT_TRUE(t.complete());
+}
+
+TEST(CompletionTracker, ChildMayReportBeforeItsParent) {
+  CompletionTracker t(1);
+  EXPECT_TRUE(t.report(2, {5}));  // the child was fast
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(1, {2}));
+  EXPECT_FALSE(t.complete());  // 5 is still pending
+  EXPECT_TRUE(t.report(5, {}));
+  EXPECT_TRUE(t.complete());
+}
+
+TEST(CompletionTracker, SurvivesACheckpoint) {
+  CompletionTracker t(1);
+  t.report(1, {2, 3});
+  t.report(3, {});
+  CompletionTracker back = CompletionTracker::from_json(t.to_json());
+  EXPECT_EQ(back.pending(), 1u);
+  EXPECT_FALSE(back.report(3, {}));
+  EXPECT_TRUE(back.report(2, {}));
+  EXPECT_TRUE(back.complete());
+}
+
+}  // namespace
+}  // namespace lmover

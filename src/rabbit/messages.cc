@@ -1,0 +1,90 @@
+#include "rabbit/messages.h"
+
+#include <stdexcept>
+
+namespace lmover {
+namespace {
+
+constexpr int kVersion = 1;
+using json = nlohmann::json;
+
+json bytes(const std::string& s) { return json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
+
+std::string unbytes(const json& j) {
+  if (!j.is_binary()) throw std::invalid_argument("expected bytes");
+  const auto& b = j.get_binary();
+  return std::string(b.begin(), b.end());
+}
+
+json parse(const std::string& body) {
+  json j = json::from_msgpack(body, true, false);
+  if (j.is_discarded() || !j.is_object()) throw std::invalid_argument("not a MessagePack map");
+  if (j.value("v", 0) != kVersion) throw std::invalid_argument("unknown message version");
+  return j;
+}
+
+}  // namespace
+
+std::string encode(const TaskMessage& m) {
+  json names = json::array();
+  for (const auto& n : m.task.names) names.push_back(bytes(n));
+  json j = {{"v", kVersion},
+            {"run", m.run},
+            {"spec", m.spec},
+            {"task",
+             {{"kind", static_cast<int>(m.task.kind)},
+              {"id", m.task.id},
+              {"dir", bytes(m.task.dir)},
+              {"names", names},
+              {"new", m.task.target_is_new}}}};
+  auto out = json::to_msgpack(j);
+  return std::string(out.begin(), out.end());
+}
+
+std::string encode(const ReportMessage& m) {
+  json failures = json::array();
+  for (const auto& [path, message] : m.failures) failures.push_back({bytes(path), message});
+  json j = {{"v", kVersion},  {"run", m.run},           {"id", m.id},
+            {"children", m.children}, {"counters", m.counters}, {"failures", failures}};
+  auto out = json::to_msgpack(j);
+  return std::string(out.begin(), out.end());
+}
+
+TaskMessage decode_task(const std::string& body) {
+  try {
+    json j = parse(body);
+    TaskMessage m;
+    m.run = j.at("run").get<std::string>();
+    m.spec = j.at("spec");
+    const json& t = j.at("task");
+    int kind = t.at("kind").get<int>();
+    if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch)) {
+      throw std::invalid_argument("unknown task kind");
+    }
+    m.task.kind = static_cast<TaskKind>(kind);
+    m.task.id = t.at("id").get<uint64_t>();
+    m.task.dir = unbytes(t.at("dir"));
+    for (const auto& n : t.at("names")) m.task.names.push_back(unbytes(n));
+    m.task.target_is_new = t.at("new").get<bool>();
+    return m;
+  } catch (const json::exception& e) {
+    throw std::invalid_argument(std::string("malformed task message: ") + e.what());
+  }
+}
+
+ReportMessage decode_report(const std::string& body) {
+  try {
+    json j = parse(body);
+    ReportMessage m;
+    m.run = j.at("run").get<std::string>();
+    m.id = j.at("id").get<uint64_t>();
+    m.children = j.at("children").get<std::vector<uint64_t>>();
+    m.counters = j.at("counters");
+    for (const auto& f : j.at("failures")) m.failures.emplace_back(unbytes(f.at(0)), f.at(1).get<std::string>());
+    return m;
+  } catch (const json::exception& e) {
+    throw std::invalid_argument(std::string("malformed report message: ") + e.what());
+  }
+}
+
+}  // namespace lmover

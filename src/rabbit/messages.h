@@ -1,0 +1,49 @@
+// The messages that travel through the broker, encoded as MessagePack. Paths are raw bytes
+// (MessagePack bin), never assumed UTF-8.
+//
+//   task:   {v, run, spec, task: {kind, id, dir, names, new}}      on <prefix>.dir / <prefix>.files
+//   report: {v, run, id, children, counters, failures}             on <prefix>.reports.<run>
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/task.h"
+
+namespace lmover {
+
+struct TaskMessage {
+  std::string run;
+  nlohmann::json spec;
+  Task task;
+};
+
+struct ReportMessage {
+  std::string run;
+  uint64_t id = 0;
+  std::vector<uint64_t> children;
+  nlohmann::json counters;
+  std::vector<std::pair<std::string, std::string>> failures;
+};
+
+std::string encode(const TaskMessage& message);
+std::string encode(const ReportMessage& message);
+// Both throw std::invalid_argument on anything that is not a well-formed message of ours.
+TaskMessage decode_task(const std::string& body);
+ReportMessage decode_report(const std::string& body);
+
+struct QueueNames {
+  std::string prefix;
+  std::string dirs() const { return prefix + ".dir"; }
+  std::string files() const { return prefix + ".files"; }
+  std::string dead_letters() const { return prefix + ".dead"; }
+  std::string reports(const std::string& run) const { return prefix + ".reports." + run; }
+  // Directory tasks and batches travel apart, so walking never waits behind copying.
+  std::string for_task(const Task& t) const { return t.kind == TaskKind::kDirectory ? dirs() : files(); }
+};
+
+}  // namespace lmover

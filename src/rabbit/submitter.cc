@@ -1,0 +1,214 @@
+#include "rabbit/submitter.h"
+
+#include <chrono>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "rabbit/completion.h"
+#include "rabbit/worker.h"
+
+namespace lmover {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxFailuresInCheckpoint = 10000;
+constexpr size_t kReportsPerCheckpoint = 500;  // below the prefetch: unacked reports wait for a checkpoint
+constexpr uint16_t kReportPrefetch = 1000;
+
+std::string new_run_id() {
+  std::random_device rd;
+  uint64_t x = (uint64_t(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}", x);
+}
+
+std::string pack(const json& j) {
+  auto v = json::to_msgpack(j);
+  return std::string(v.begin(), v.end());
+}
+
+json bytes(const std::string& s) { return json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
+
+void add_counters(json& total, const json& delta) {
+  for (const auto& [key, value] : delta.items()) {
+    if (value.is_number_unsigned() || value.is_number_integer()) total[key] = total.value(key, uint64_t(0)) + value.get<uint64_t>();
+  }
+}
+
+}  // namespace
+
+std::string state_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".state." + run; }
+
+RabbitSubmitter::RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures)
+    : address_(std::move(address)), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
+
+DistributedResult RabbitSubmitter::run(const json& spec) {
+  AmqpSession session(address_);
+  declare_task_queues(session, queues_);
+  std::string run = new_run_id();
+  session.declare_queue(queues_.reports(run));
+  session.declare_queue(state_queue(queues_, run));
+  Task root = Task::root();
+  json checkpoint = {{"seq", 0},          {"run", run},
+                     {"spec", spec},      {"tracker", CompletionTracker(root.id).to_json()},
+                     {"counters", json::object()}, {"failures", json::array()}};
+  // The checkpoint first: from now on `lmover wait --run` can follow this run.
+  session.publish(state_queue(queues_, run), pack(checkpoint));
+  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, root}));
+  session.wait_for_confirms();
+  spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
+               address_.redacted(), queues_.prefix, run);
+  try {
+    auto [taken, tag] = take_checkpoint(session, run);
+    return follow(session, run, std::move(taken), tag);
+  } catch (const BrokerError& e) {
+    spdlog::warn("{}; reconnecting", e.what());
+  }
+  return follow_with_retries(run);
+}
+
+DistributedResult RabbitSubmitter::attach(const std::string& run) {
+  AmqpSession session(address_);
+  auto [checkpoint, tag] = take_checkpoint(session, run);
+  try {
+    return follow(session, run, std::move(checkpoint), tag);
+  } catch (const BrokerError& e) {
+    spdlog::warn("{}; reconnecting", e.what());
+  }
+  return follow_with_retries(run);
+}
+
+DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
+  auto backoff = std::chrono::milliseconds(500);
+  auto give_up = Clock::now() + std::chrono::minutes(5);
+  for (;;) {
+    std::this_thread::sleep_for(backoff);
+    try {
+      AmqpSession session(address_);
+      auto [checkpoint, tag] = take_checkpoint(session, run);
+      return follow(session, run, std::move(checkpoint), tag);
+    } catch (const BrokerError& e) {
+      if (Clock::now() > give_up) throw;
+      spdlog::warn("{}; reconnecting in {} ms", e.what(), backoff.count());
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
+    }
+  }
+}
+
+json RabbitSubmitter::status(const std::string& run) {
+  AmqpSession session(address_);
+  json newest;
+  std::vector<uint64_t> tags;
+  while (auto d = session.get(state_queue(queues_, run))) {
+    json cp = json::from_msgpack(d->body, true, false);
+    tags.push_back(d->tag);
+    if (!cp.is_discarded() && (newest.is_null() || cp.value("seq", 0) > newest.value("seq", 0))) newest = std::move(cp);
+  }
+  for (uint64_t tag : tags) session.reject(tag, true);
+  if (newest.is_null()) {
+    throw BrokerError(fmt::format("no run {} under prefix {} on {} (finished, or followed by a live submitter)", run,
+                                  queues_.prefix, address_.redacted()));
+  }
+  return newest;
+}
+
+std::pair<json, uint64_t> RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
+  std::optional<Delivery> keep;
+  json newest;
+  std::string queue = state_queue(queues_, run);
+  if (!session.ready_messages(queue)) {
+    throw BrokerError(fmt::format("no run {} under prefix {} on {}", run, queues_.prefix, address_.redacted()));
+  }
+  while (auto d = session.get(queue)) {
+    json cp = json::from_msgpack(d->body, true, false);
+    if (cp.is_discarded() || !cp.contains("seq")) {
+      session.reject(d->tag, false);
+      continue;
+    }
+    if (!keep || cp["seq"].get<uint64_t>() > newest["seq"].get<uint64_t>()) {
+      if (keep) session.ack(keep->tag);
+      keep = std::move(d);
+      newest = std::move(cp);
+    } else {
+      session.ack(d->tag);
+    }
+  }
+  if (!keep) {
+    throw BrokerError(fmt::format("run {} is being followed by another submitter (its checkpoint is held)", run));
+  }
+  return {std::move(newest), keep->tag};
+}
+
+DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string& run, json checkpoint,
+                                          uint64_t held_checkpoint_tag) {
+  AmqpSession reports(address_);
+  DistributedResult result;
+  result.run = run;
+  result.spec = checkpoint.at("spec");
+  CompletionTracker tracker = CompletionTracker::from_json(checkpoint.at("tracker"));
+  result.counters = checkpoint.at("counters");
+  for (const auto& f : checkpoint.at("failures")) {
+    const auto& b = f.at(0).get_binary();
+    result.failures.emplace_back(std::string(b.begin(), b.end()), f.at(1).get<std::string>());
+  }
+  uint64_t seq = checkpoint.at("seq").get<uint64_t>();
+  const json spec = checkpoint.at("spec");
+  std::vector<uint64_t> unacked_reports;
+  auto last_checkpoint = Clock::now();
+
+  auto save_checkpoint = [&] {
+    json failures = json::array();
+    for (size_t i = 0; i < result.failures.size() && i < kMaxFailuresInCheckpoint; ++i) {
+      failures.push_back({bytes(result.failures[i].first), result.failures[i].second});
+    }
+    json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", tracker.to_json()},
+               {"counters", result.counters}, {"failures", failures}};
+    state.publish(state_queue(queues_, run), pack(cp));
+    state.wait_for_confirms();
+    for (uint64_t tag : unacked_reports) reports.ack(tag);
+    unacked_reports.clear();
+    // Hold the new checkpoint, let the old one go: exactly one is ever held.
+    auto fresh = state.get(state_queue(queues_, run));
+    if (!fresh) throw BrokerError("checkpoint vanished from " + state_queue(queues_, run));
+    state.ack(held_checkpoint_tag);
+    held_checkpoint_tag = fresh->tag;
+    last_checkpoint = Clock::now();
+  };
+
+  reports.set_prefetch(kReportPrefetch);
+  reports.consume(queues_.reports(run));
+  progress_(result.counters, tracker.pending());
+  while (!tracker.complete()) {
+    if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
+      try {
+        ReportMessage report = decode_report(d->body);
+        if (report.run == run && tracker.report(report.id, report.children)) {
+          add_counters(result.counters, report.counters);
+          for (auto& f : report.failures) {
+            failures_(f.first, f.second);
+            result.failures.push_back(std::move(f));
+          }
+        }
+      } catch (const std::invalid_argument& e) {
+        spdlog::error("ignoring a malformed report on {}: {}", queues_.reports(run), e.what());
+      }
+      unacked_reports.push_back(d->tag);
+      progress_(result.counters, tracker.pending());
+    }
+    if (unacked_reports.size() >= kReportsPerCheckpoint ||
+        (!unacked_reports.empty() && Clock::now() - last_checkpoint > std::chrono::seconds(2))) {
+      save_checkpoint();
+    }
+  }
+  // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
+  state.delete_queue(queues_.reports(run));
+  state.delete_queue(state_queue(queues_, run));
+  return result;
+}
+
+}  // namespace lmover

@@ -1,0 +1,63 @@
+// RabbitSubmitter: the submitting side of a distributed pass (`lmover copy ... --broker`, and
+// `lmover wait` to re-attach). It publishes the root task, then consumes the reports of finished
+// tasks until the CompletionTracker says every announced task is done.
+//
+// Its own state is checkpointed in the broker (queue <prefix>.state.<run>): reports are acked
+// only after a checkpoint that includes them is confirmed, and the newest checkpoint is held
+// unacked, so a killed submitter's successor resumes from it and ignores replayed reports.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rabbit/amqp_session.h"
+#include "rabbit/messages.h"
+
+namespace lmover {
+
+struct DistributedResult {
+  std::string run;
+  nlohmann::json spec;
+  nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
+  std::vector<std::pair<std::string, std::string>> failures;
+};
+
+class RabbitSubmitter {
+ public:
+  // Called after every report with the counters so far and the number of pending tasks.
+  using Progress = std::function<void(const nlohmann::json& counters, size_t pending)>;
+  // Called once per failed entry (raw path, message), as reports arrive.
+  using FailureSink = std::function<void(const std::string& path, const std::string& message)>;
+
+  RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures);
+
+  // A new run of the pass `spec`; prints nothing. Throws BrokerError when the broker fails.
+  DistributedResult run(const nlohmann::json& spec);
+  // Re-attaches to the run `run` (its submitter died) and waits for it to complete.
+  DistributedResult attach(const std::string& run);
+  // The latest checkpoint of `run`, for `lmover status`; throws BrokerError if there is none.
+  nlohmann::json status(const std::string& run);
+
+ private:
+  // attach(), retried with backoff while the broker is away (up to about five minutes).
+  DistributedResult follow_with_retries(const std::string& run);
+  // `reports` consumes the run's reports; `state` (a second connection, so that waiting for its
+  // confirms never meets a report delivery) publishes and holds the checkpoints.
+  DistributedResult follow(AmqpSession& state, const std::string& run, nlohmann::json checkpoint,
+                           uint64_t held_checkpoint_tag);
+  // Takes the newest checkpoint of `run` (acking older ones); it stays unacked, held by us.
+  std::pair<nlohmann::json, uint64_t> take_checkpoint(AmqpSession& session, const std::string& run);
+
+  BrokerAddress address_;
+  QueueNames queues_;
+  Progress progress_;
+  FailureSink failures_;
+};
+
+std::string state_queue(const QueueNames& queues, const std::string& run);
+
+}  // namespace lmover

@@ -1,0 +1,33 @@
+// TaskRunner: what the distributed engine needs from the pass layer, and nothing more. A pass spec
+// (opaque JSON made by the CLI: pass kind, roots, options) travels with every task; a worker turns
+// it into a runner once and runs tasks with it. The engine never learns what a task does.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/task.h"
+
+namespace lmover {
+
+struct TaskOutcome {
+  nlohmann::json counters;                                  // this task's counters only
+  std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
+};
+
+class TaskRunner {
+ public:
+  virtual ~TaskRunner() = default;
+  // Runs one task; children go to `sink`. Thread-safe. Must not throw for a failing entry.
+  virtual TaskOutcome run(const Task& task, TaskSink& sink) = 0;
+};
+
+// Builds the runner for a spec. May throw (e.g. a root that cannot be opened on this node).
+using RunnerFactory = std::function<std::shared_ptr<TaskRunner>(const nlohmann::json& spec)>;
+
+}  // namespace lmover

@@ -1,0 +1,219 @@
+// The RabbitMQ engine against a real broker started by the suite (tests/services.sh): exact
+// clones with several workers, workers killed -9 mid-pass, a killed submitter re-attached, a broker
+// restarted mid-pass, a dead broker, and a foreign message dead-lettered.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "nasty_tree.h"
+#include "rabbit/amqp_session.h"
+#include "test_support.h"
+#include "tree_oracle.h"
+
+namespace lmover::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string broker_url() {
+  const char* url = getenv("LMOVER_TEST_BROKER");
+  return url ? url : "";
+}
+
+// Every test gets its own queues.
+std::string unique_prefix() {
+  static int n = 0;
+  return "t" + std::to_string(getpid()) + "-" + std::to_string(++n);
+}
+
+// A background lmover process (a worker or a submitter) with its output in a file.
+class Process {
+ public:
+  Process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
+    args.insert(args.begin(), LMOVER_BIN);
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(98);
+    }
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      wait();
+    }
+  }
+  void kill9() {
+    kill(pid_, SIGKILL);
+    wait();
+  }
+  int wait() {
+    int status = 0;
+    if (pid_ > 0) waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string log() const { return read_file(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+class DistributedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(broker_url().empty()) << "LMOVER_TEST_BROKER is not set: run the suite with scripts/test.sh, "
+                                          "which starts RabbitMQ on loopback (tests/services.sh)";
+    make_dir(src_);
+  }
+  std::unique_ptr<Process> worker(int threads = 2) {
+    return std::make_unique<Process>(
+        std::vector<std::string>{"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", std::to_string(threads)},
+        tmp_ / ("worker" + std::to_string(++workers_) + ".log"));
+  }
+  std::vector<std::string> pass(const std::string& command) {
+    return {command, src_, dst_, "--broker", broker_url(), "--prefix", prefix_};
+  }
+  // Many small directories, hard links across them: enough tasks for a kill to land mid-pass.
+  void build_wide_tree(int dirs, int files) {
+    for (int d = 0; d < dirs; ++d) {
+      std::string dir = src_ + "/d" + std::to_string(d);
+      make_dir(dir);
+      for (int f = 0; f < files; ++f) write_file(dir + "/f" + std::to_string(f), std::string(2000 + f, char('a' + d % 26)));
+      if (d > 0) link((src_ + "/d0/f" + std::to_string(d % files)).c_str(), (dir + "/link").c_str());
+    }
+  }
+
+  TempDir tmp_;
+  std::string src_ = tmp_ / "src", dst_ = tmp_ / "dst";
+  std::string prefix_ = unique_prefix();
+  int workers_ = 0;
+};
+
+TEST_F(DistributedTest, TwoWorkersMakeAnExactCloneAndAReRunDoesNothing) {
+  build_nasty_tree(src_);
+  auto a = worker(), b = worker();
+  RunResult r = run_lmover(pass("sync"));
+  ASSERT_EQ(r.exit_code, 0) << r.output << a->log() << b->log();
+  auto diffs = compare_trees(src_, dst_);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  EXPECT_GT(r.counter("copy", "files_copied"), 30u);
+
+  RunResult again = run_lmover(pass("sync"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
+}
+
+TEST_F(DistributedTest, CountersMatchTheEmbeddedEngine) {
+  build_wide_tree(20, 30);
+  auto a = worker();
+  RunResult remote = run_lmover(pass("copy"));
+  ASSERT_EQ(remote.exit_code, 0) << remote.output;
+  std::string local_dst = tmp_ / "local";
+  RunResult local = run_lmover({"copy", src_, local_dst});
+  ASSERT_EQ(local.exit_code, 0);
+  for (const char* counter : {"entries", "files_copied", "bytes_copied", "dirs_created", "links_made", "errors"}) {
+    EXPECT_EQ(remote.counter("copy", counter), local.counter("copy", counter)) << counter;
+  }
+}
+
+TEST_F(DistributedTest, WorkersKilledMidPassLoseNothing) {
+  build_wide_tree(60, 40);
+  std::mt19937 rng(std::random_device{}());
+  for (int trial = 0; trial < 3; ++trial) {
+    run_shell("rm -rf '" + dst_ + "'");
+    auto a = worker(), b = worker();
+    Process submitter(pass("sync"), tmp_ / "submitter.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 600));
+    a->kill9();  // mid-task: its unacked task goes back to the queue
+    auto c = worker();
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 400));
+    b->kill9();
+    auto d = worker();
+    EXPECT_EQ(submitter.wait(), 0) << submitter.log();
+    auto diffs = compare_trees(src_, dst_);
+    ASSERT_TRUE(diffs.empty()) << "trial " << trial << ": " << diffs.size() << " differences, first: " << diffs.front();
+  }
+}
+
+TEST_F(DistributedTest, KilledSubmitterIsReattachedAndTheRunCompletesExactly) {
+  build_wide_tree(200, 40);
+  auto a = worker(1);
+  Process submitter(pass("copy"), tmp_ / "submitter.log");
+  std::smatch m;
+  std::string log;
+  for (int i = 0; i < 100 && !std::regex_search(log, m, std::regex("run ([0-9a-f]{16}) submitted")); ++i) {
+    std::this_thread::sleep_for(50ms);
+    log = submitter.log();
+  }
+  ASSERT_TRUE(m.size() == 2) << log;
+  std::string run = m[1];
+  submitter.kill9();  // at once: the run must still be going
+  auto b = worker();
+  RunResult waited = run_lmover({"wait", "--run", run, "--broker", broker_url(), "--prefix", prefix_});
+  ASSERT_EQ(waited.exit_code, 0) << waited.output;
+  auto diffs = compare_trees(src_, dst_, OracleOptions{.dir_times = false});
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+  EXPECT_EQ(waited.counter("run " + run, "errors"), 0u);
+}
+
+TEST_F(DistributedTest, BrokerRestartedMidPassTheRunResumesAndCompletes) {
+  const char* services = getenv("SERVICES_DIR");
+  ASSERT_NE(services, nullptr) << "SERVICES_DIR is not set (tests/services.sh)";
+  build_wide_tree(60, 40);
+  auto a = worker(), b = worker();
+  Process submitter(pass("sync"), tmp_ / "submitter.log");
+  std::this_thread::sleep_for(400ms);
+  run_shell(std::string("bash -c '. ") + LMOVER_SOURCE_DIR + "/tests/services.sh && services_restart_rabbitmq'");
+  EXPECT_EQ(submitter.wait(), 0) << submitter.log();
+  auto diffs = compare_trees(src_, dst_);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
+  build_wide_tree(1, 1);
+  RunResult r = run_lmover({"copy", src_, dst_, "--broker", "amqp://lmover@127.0.0.1:1/lmover"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("amqp://lmover@127.0.0.1:1/lmover"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(getenv("LMOVER_BROKER_PASSWORD")), std::string::npos) << "password leaked into output";
+}
+
+TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
+  auto a = worker(1);
+  BrokerAddress address = BrokerAddress::parse(broker_url());
+  address.load_password("");
+  AmqpSession session(address);
+  for (int i = 0; i < 50 && !session.ready_messages(prefix_ + ".dead"); ++i) std::this_thread::sleep_for(100ms);
+  session.publish(prefix_ + ".files", "this is not a task");
+  session.wait_for_confirms();
+  std::optional<uint32_t> dead;
+  for (int i = 0; i < 50 && dead.value_or(0) == 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    dead = session.ready_messages(prefix_ + ".dead");
+  }
+  EXPECT_EQ(dead.value_or(0), 1u) << a->log();
+  EXPECT_NE(a->log().find("rejecting a message"), std::string::npos) << a->log();
+  build_wide_tree(3, 3);
+  RunResult r = run_lmover(pass("copy"));
+  EXPECT_EQ(r.exit_code, 0) << r.output << a->log();
+}
+
+}  // namespace
+}  // namespace lmover::test

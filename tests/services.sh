@@ -1,0 +1,113 @@
+# Throwaway services for the test suite, on loopback ports, without systemd. Source it, then
+# `services_start` / `services_stop`. Everything lives in $SERVICES_DIR; only the PIDs recorded
+# there are ever signalled.
+#
+# Ports (SERVICES_BASE, default 27100): +0 AMQP, +1 Erlang distribution, +2 private epmd.
+# Exports LMOVER_TEST_BROKER (amqp://lmover@127.0.0.1:PORT/lmover) and LMOVER_BROKER_PASSWORD.
+
+SERVICES_BASE=${SERVICES_BASE:-27100}
+RMQ_PORT=$SERVICES_BASE
+RMQ_PASS=${RMQ_PASS:-lmover-test-pass}
+
+# True while PID runs (a zombie counts as gone: `kill -0` would say alive).
+svc_running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
+# HOST PORT SECONDS [PID]: waits for a listener; gives up early if PID dies.
+svc_wait_for_port() {
+  local i
+  for ((i = 0; i < $3 * 20; i++)); do
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+    if [ -n "${4:-}" ] && ! svc_running "$4"; then return 1; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# PIDFILE SECONDS: TERM, wait, then KILL.
+svc_stop_pidfile() {
+  local pid i
+  [ -s "$1" ] || return 0
+  pid=$(cat "$1")
+  kill -TERM "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+  for ((i = 0; i < $2 * 20; i++)); do svc_running "$pid" || break; sleep 0.05; done
+  svc_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  rm -f "$1"
+}
+
+# The broker and every CLI call against it need the same environment.
+rabbitmq_env() {
+  local d=$SERVICES_DIR/rabbitmq
+  env HOME="$d" RABBITMQ_NODENAME="lmover$SERVICES_BASE@localhost" RABBITMQ_NODE_PORT="$RMQ_PORT" \
+    RABBITMQ_DIST_PORT=$((SERVICES_BASE + 1)) ERL_EPMD_PORT=$((SERVICES_BASE + 2)) ERL_EPMD_ADDRESS=127.0.0.1 \
+    RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config" \
+    RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins" \
+    RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_PID_FILE="$d/rabbit.pid" \
+    ERL_CRASH_DUMP="$d/erl_crash.dump" \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+    RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" "$@"
+}
+rabbitmqctl_test() { rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
+
+services_start_rabbitmq() {
+  local d=$SERVICES_DIR/rabbitmq
+  mkdir -p "$d/mnesia" "$d/log"
+  : >"$d/rabbitmq-env.conf"
+  echo '[].' >"$d/advanced.config"
+  echo '[].' >"$d/enabled_plugins"
+  [ -f "$d/.erlang.cookie" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/.erlang.cookie"; chmod 400 "$d/.erlang.cookie"; }
+  cat >"$d/rabbitmq.conf" <<CONF
+listeners.tcp.default = 127.0.0.1:$RMQ_PORT
+loopback_users = none
+disk_free_limit.absolute = 10MB
+consumer_timeout = 86400000
+log.console = false
+log.file.level = info
+definitions.import_backend = local_filesystem
+definitions.local.path = $d/definitions.json
+CONF
+  cat >"$d/definitions.json" <<DEFS
+{"vhosts": [{"name": "lmover"}],
+ "users": [{"name": "lmover", "password": "$RMQ_PASS", "tags": "administrator"}],
+ "permissions": [{"user": "lmover", "vhost": "lmover", "configure": ".*", "write": ".*", "read": ".*"}]}
+DEFS
+  epmd -address 127.0.0.1 -port $((SERVICES_BASE + 2)) >"$d/epmd.log" 2>&1 </dev/null &
+  echo $! >"$d/epmd.pid"
+  rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmq-server >"$d/stdout.log" 2>&1 </dev/null &
+  echo $! >"$d/launcher.pid"
+  if ! svc_wait_for_port 127.0.0.1 "$RMQ_PORT" 90 "$(cat "$d/launcher.pid")"; then
+    echo "RabbitMQ did not start; $d/stdout.log says:" >&2
+    tail -20 "$d/stdout.log" >&2
+    return 1
+  fi
+}
+
+# Stops the broker and starts it again on the same data (for broker-restart tests).
+services_restart_rabbitmq() {
+  local d=$SERVICES_DIR/rabbitmq
+  svc_stop_pidfile "$d/rabbit.pid" 30
+  svc_stop_pidfile "$d/launcher.pid" 30
+  rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmq-server >>"$d/stdout.log" 2>&1 </dev/null &
+  echo $! >"$d/launcher.pid"
+  svc_wait_for_port 127.0.0.1 "$RMQ_PORT" 90 "$(cat "$d/launcher.pid")"
+}
+
+services_start() {
+  SERVICES_DIR=${SERVICES_DIR:-$(mktemp -d /tmp/lmover-services.XXXXXX)}
+  export SERVICES_DIR
+  services_start_rabbitmq || return 1
+  # The password travels in the environment, as an admin would pass it: never in argv.
+  export LMOVER_TEST_BROKER="amqp://lmover@127.0.0.1:$RMQ_PORT/lmover" LMOVER_BROKER_PASSWORD="$RMQ_PASS"
+}
+
+services_stop() {
+  [ -n "${SERVICES_DIR:-}" ] || return 0
+  local d=$SERVICES_DIR/rabbitmq
+  svc_stop_pidfile "$d/rabbit.pid" 30
+  svc_stop_pidfile "$d/launcher.pid" 30
+  svc_stop_pidfile "$d/epmd.pid" 5
+}
