@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -213,6 +215,46 @@ TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
   build_wide_tree(3, 3);
   RunResult r = run_lmover(pass("copy"));
   EXPECT_EQ(r.exit_code, 0) << r.output << a->log();
+}
+
+// `lmover control COMMAND [N]`: the answers, one JSON document a line.
+std::vector<nlohmann::json> control(const std::string& prefix, const std::string& command, const std::string& n = "") {
+  std::vector<std::string> args = {"control", command};
+  if (!n.empty()) args.push_back(n);
+  for (const char* a : {"--broker", "", "--prefix", "", "--wait", "1.5"}) args.push_back(a);
+  args[args.size() - 5] = broker_url();
+  args[args.size() - 3] = prefix;
+  RunResult r = run_lmover(args, -1, false);
+  std::vector<nlohmann::json> answers;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] == '{') answers.push_back(nlohmann::json::parse(line));
+  }
+  return answers;
+}
+
+TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
+  build_wide_tree(10, 10);
+  Process w({"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", "2"}, tmp_ / "w.log");
+  std::vector<nlohmann::json> answers;
+  for (int i = 0; i < 10 && answers.empty(); ++i) answers = control(prefix_, "workers");  // until it listens
+  ASSERT_EQ(answers.size(), 1u) << w.log();
+  EXPECT_EQ(answers[0]["threads"], 2);
+  EXPECT_EQ(control(prefix_, "grow", "3").at(0)["threads"], 5);
+  EXPECT_EQ(control(prefix_, "shrink", "4").at(0)["threads"], 1);
+
+  EXPECT_EQ(control(prefix_, "pause").at(0)["paused"], true);
+  Process submitter(pass("copy"), tmp_ / "submitter.log");
+  std::this_thread::sleep_for(1500ms);
+  struct stat st;
+  EXPECT_NE(stat((dst_ + "/d0/f0").c_str(), &st), 0) << "a paused worker copied";
+  EXPECT_EQ(control(prefix_, "active").at(0)["active"], 0);
+  EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
+  EXPECT_EQ(submitter.wait(), 0) << submitter.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
+
+  EXPECT_EQ(control(prefix_, "stop").size(), 1u);
+  EXPECT_EQ(w.wait(), 0) << "the worker did not stop cleanly: " << w.log();
 }
 
 }  // namespace

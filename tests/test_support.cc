@@ -47,14 +47,16 @@ uint64_t RunResult::counter(const std::string& pass, const std::string& name) co
 
 uint64_t RunResult::actions(const std::string& pass) const { return counter(pass, "actions"); }
 
-RunResult run_lmover(const std::vector<std::string>& args, int as_uid) {
+RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summary) {
   char out_tmpl[] = "/tmp/lmover-out-XXXXXX";
   int out_fd = mkstemp(out_tmpl);
   std::string json_path = std::string(out_tmpl) + ".json";
   std::vector<std::string> full = {LMOVER_BIN};
   full.insert(full.end(), args.begin(), args.end());
-  full.push_back("--json");
-  full.push_back(json_path);
+  if (summary) {
+    full.push_back("--json");
+    full.push_back(json_path);
+  }
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out_fd, 1);

@@ -32,8 +32,9 @@ struct RunResult {
   uint64_t counter(const std::string& pass, const std::string& name) const;
 };
 
-// Runs build/lmover with `args` (a --json file is added). `as_uid` >= 0 runs it as that user.
-RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1);
+// Runs build/lmover with `args` (a --json file is added unless `summary` is false). `as_uid` >= 0
+// runs it as that user.
+RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1, bool summary = true);
 
 // Builders. All abort the test on failure (they throw std::runtime_error with the errno text).
 void write_file(const std::string& path, const std::string& content);

@@ -97,7 +97,13 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   CLI::App* worker = app.add_subcommand("worker", "run distributed tasks from the broker on this node");
   CLI::App* wait = app.add_subcommand("wait", "re-attach to a distributed run and wait until it is complete");
   CLI::App* status = app.add_subcommand("status", "show a distributed run's progress");
-  for (CLI::App* sub : {worker, wait, status}) {
+  CLI::App* control = app.add_subcommand("control", "talk to the workers: workers|active|stop|pause|resume|grow N|shrink N");
+  control->add_option("COMMAND", broker_plan.control_command, "what to ask")
+      ->required()
+      ->check(CLI::IsMember({"workers", "active", "stop", "pause", "resume", "grow", "shrink"}));
+  control->add_option("N", broker_plan.control_n, "threads to add (grow) or remove (shrink)");
+  control->add_option("--wait", broker_plan.control_wait_s, "seconds to gather answers")->capture_default_str();
+  for (CLI::App* sub : {worker, wait, status, control}) {
     add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix);
     sub->get_option("--broker")->required();
   }
@@ -114,7 +120,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
   }
-  for (CLI::App* sub : {worker, wait, status}) {
+  for (CLI::App* sub : {worker, wait, status, control}) {
     if (sub->parsed()) {
       broker_plan.command = sub->get_name();
       return -1;

@@ -22,6 +22,7 @@
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "rabbit/control_client.h"
 #include "rabbit/submitter.h"
 #include "rabbit/worker.h"
 #include "report/failure_log.h"
@@ -196,12 +197,22 @@ int show_status(const BrokerPlan& plan) {
   return kExitOk;
 }
 
+int control_workers(const BrokerPlan& plan) {
+  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+                              plan.control_command, plan.control_n,
+                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
+  for (const auto& a : answers) fmt::print("{}\n", a.dump());
+  fmt::print(stderr, "{} worker(s) answered\n", answers.size());
+  return answers.empty() ? kExitSomeFailed : kExitOk;
+}
+
 }  // namespace
 
 int execute(const BrokerPlan& plan) {
   try {
     if (plan.command == "worker") return run_worker(plan);
     if (plan.command == "wait") return wait_for_run(plan);
+    if (plan.command == "control") return control_workers(plan);
     return show_status(plan);
   } catch (const BrokerError& e) {
     spdlog::error("{}", e.what());

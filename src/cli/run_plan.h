@@ -33,6 +33,9 @@ struct BrokerPlan {
   std::string broker_url, broker_password_file, prefix = "lmover";
   unsigned threads = 1;
   std::string run;  // wait/status
+  std::string control_command;  // control: workers|active|stop|pause|resume|grow|shrink
+  unsigned control_n = 0;       // control grow/shrink
+  double control_wait_s = 2;    // control: how long to gather answers
   std::string json_file, failures_file;
   bool progress = true;
 };

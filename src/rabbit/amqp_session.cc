@@ -130,6 +130,34 @@ std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
   return count;
 }
 
+void AmqpSession::declare_fanout_exchange(const std::string& name) {
+  amqp_exchange_declare(conn_, kPublishChannel, bytes_of(name), amqp_cstring_bytes("fanout"), 0, 0, 0, 0,
+                        amqp_empty_table);
+  check_reply(("declare exchange " + name).c_str());
+}
+
+std::string AmqpSession::declare_private_queue(const std::string& exchange) {
+  auto* ok = amqp_queue_declare(conn_, kPublishChannel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
+  check_reply("declare private queue");
+  std::string name(static_cast<char*>(ok->queue.bytes), ok->queue.len);
+  if (!exchange.empty()) {
+    amqp_queue_bind(conn_, kPublishChannel, bytes_of(name), bytes_of(exchange), amqp_empty_bytes, amqp_empty_table);
+    check_reply(("bind to " + exchange).c_str());
+  }
+  return name;
+}
+
+void AmqpSession::publish_to_exchange(const std::string& exchange, std::string_view body) {
+  amqp_basic_properties_t props{};
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
+  props.content_type = amqp_cstring_bytes("application/x-lmover-msgpack");
+  int rc = amqp_basic_publish(conn_, kPublishChannel, bytes_of(exchange), amqp_empty_bytes, 0, 0, &props, bytes_of(body));
+  if (rc != AMQP_STATUS_OK) {
+    throw BrokerError(fmt::format("broker {}: publish to {}: {}", address_.redacted(), exchange, amqp_error_string2(rc)));
+  }
+  ++published_;
+}
+
 void AmqpSession::publish(const std::string& queue, std::string_view body) {
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;

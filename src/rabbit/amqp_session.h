@@ -36,8 +36,14 @@ class AmqpSession {
   // Number of ready messages (passive declare); nullopt when the queue does not exist.
   std::optional<uint32_t> ready_messages(const std::string& name);
 
+  // A transient fanout exchange (the control channel between `lmover control` and workers).
+  void declare_fanout_exchange(const std::string& name);
+  // A server-named queue that lives as long as this connection; bound to `exchange` if given.
+  std::string declare_private_queue(const std::string& exchange = "");
+
   // Persistent publish on the confirm channel; confirmed by wait_for_confirms().
   void publish(const std::string& queue, std::string_view body);
+  void publish_to_exchange(const std::string& exchange, std::string_view body);
   // Blocks until the broker confirmed every publish so far; throws if one was refused. Must not be
   // called while deliveries can arrive (a consumer with prefetch > 1 on this session).
   void wait_for_confirms(std::chrono::seconds timeout = std::chrono::seconds(60));

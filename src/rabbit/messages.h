@@ -42,6 +42,7 @@ struct QueueNames {
   std::string files() const { return prefix + ".files"; }
   std::string dead_letters() const { return prefix + ".dead"; }
   std::string reports(const std::string& run) const { return prefix + ".reports." + run; }
+  std::string control() const { return prefix + ".control"; }
   // Directory tasks and batches travel apart, so walking never waits behind copying.
   std::string for_task(const Task& t) const { return t.kind == TaskKind::kDirectory ? dirs() : files(); }
 };

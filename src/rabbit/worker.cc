@@ -1,14 +1,20 @@
 #include "rabbit/worker.h"
 
-#include <chrono>
+#include <unistd.h>
+
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "fs/fs_error.h"
+
 namespace lmover {
 namespace {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
 
 // Children are kept until the task is done, then published together.
 class CollectingSink : public TaskSink {
@@ -18,9 +24,13 @@ class CollectingSink : public TaskSink {
 };
 
 void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds total) {
-  for (auto slept = std::chrono::milliseconds(0); slept < total && !stop; slept += std::chrono::milliseconds(100)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  for (auto slept = 0ms; slept < total && !stop; slept += 100ms) std::this_thread::sleep_for(100ms);
+}
+
+std::string host_and_pid() {
+  char host[256] = "?";
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(getpid());
 }
 
 }  // namespace
@@ -32,25 +42,43 @@ void declare_task_queues(AmqpSession& session, const QueueNames& queues) {
 }
 
 RabbitWorker::RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory)
-    : address_(std::move(address)), queues_(std::move(queues)), threads_(threads ? threads : 1), factory_(std::move(factory)) {}
+    : address_(std::move(address)),
+      queues_(std::move(queues)),
+      factory_(std::move(factory)),
+      id_(host_and_pid()),
+      target_threads_(threads ? threads : 1) {}
 
-void RabbitWorker::run(const std::atomic<bool>& stop) {
+void RabbitWorker::run(std::atomic<bool>& stop) {
+  std::thread control([this, &stop] { control_main(stop); });
+  // Thread slots are added as `grow` asks; a slot beyond the target (or all, when paused) idles
+  // without a connection, so the broker hands it nothing.
   std::vector<std::thread> pool;
-  for (unsigned i = 0; i < threads_; ++i) pool.emplace_back([this, &stop] { thread_main(stop); });
+  while (!stop) {
+    while (pool.size() < target_threads_) {
+      unsigned slot = static_cast<unsigned>(pool.size());
+      pool.emplace_back([this, slot, &stop] { thread_main(slot, stop); });
+    }
+    std::this_thread::sleep_for(100ms);
+  }
   for (auto& t : pool) t.join();
+  control.join();
 }
 
-void RabbitWorker::thread_main(const std::atomic<bool>& stop) {
-  auto backoff = std::chrono::milliseconds(500);
+void RabbitWorker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
+  auto backoff = 500ms;
   while (!stop) {
+    if (!slot_active(slot)) {
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
     try {
       AmqpSession session(address_);
       declare_task_queues(session, queues_);
       session.set_prefetch(1);
       session.consume(queues_.dirs());
       session.consume(queues_.files());
-      backoff = std::chrono::milliseconds(500);
-      serve(session, stop);
+      backoff = 500ms;
+      serve(slot, session, stop);
     } catch (const BrokerError& e) {
       spdlog::warn("{}; reconnecting in {} ms", e.what(), backoff.count());
       sleep_unless_stopped(stop, backoff);
@@ -59,14 +87,14 @@ void RabbitWorker::thread_main(const std::atomic<bool>& stop) {
   }
 }
 
-void RabbitWorker::serve(AmqpSession& session, const std::atomic<bool>& stop) {
-  while (!stop) {
-    auto delivery = session.next_delivery(std::chrono::milliseconds(500));
-    if (delivery) handle(session, *delivery);
+void RabbitWorker::serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop) {
+  while (!stop && slot_active(slot)) {
+    if (auto delivery = session.next_delivery(500ms)) handle(slot, session, *delivery);
   }
+  // Leaving closes the connection: a delivery already pushed to us but not started goes back.
 }
 
-std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const nlohmann::json& spec) {
+std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const json& spec) {
   std::string key = spec.dump();
   std::lock_guard lock(runners_mutex_);
   auto it = runners_.find(key);
@@ -76,7 +104,7 @@ std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const nlohmann::json& spec)
   return runner;
 }
 
-void RabbitWorker::handle(AmqpSession& session, const Delivery& delivery) {
+void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& delivery) {
   TaskMessage message;
   try {
     message = decode_task(delivery.body);
@@ -85,6 +113,11 @@ void RabbitWorker::handle(AmqpSession& session, const Delivery& delivery) {
     spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), e.what());
     session.reject(delivery.tag, false);
     return;
+  }
+  {
+    std::lock_guard lock(active_mutex_);
+    active_[slot] = ActiveTask{message.task.dir, message.task.kind, message.task.names.size(),
+                               std::chrono::steady_clock::now()};
   }
   ReportMessage report;
   report.run = message.run;
@@ -97,7 +130,7 @@ void RabbitWorker::handle(AmqpSession& session, const Delivery& delivery) {
   } catch (const std::exception& e) {
     // This node cannot run the pass at all (e.g. a root is not mounted here): report the task
     // as failed rather than loop on it forever.
-    spdlog::error("task on '{}' cannot run here: {}", message.task.dir, e.what());
+    spdlog::error("task on '{}' cannot run here: {}", printable(message.task.dir), e.what());
     report.counters = {{"errors", 1}};
     report.failures.emplace_back(message.task.dir, e.what());
     children.tasks.clear();
@@ -109,6 +142,86 @@ void RabbitWorker::handle(AmqpSession& session, const Delivery& delivery) {
   session.publish(queues_.reports(message.run), encode(report));
   session.wait_for_confirms();
   session.ack(delivery.tag);
+  ++tasks_done_;
+  std::lock_guard lock(active_mutex_);
+  active_.erase(slot);
+}
+
+json RabbitWorker::describe(bool with_tasks) const {
+  json out = {{"worker", id_},
+              {"threads", target_threads_.load()},
+              {"paused", paused_.load()},
+              {"tasks_done", tasks_done_.load()},
+              {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()}};
+  std::lock_guard lock(active_mutex_);
+  out["active"] = active_.size();
+  if (with_tasks) {
+    json tasks = json::array();
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& [slot, t] : active_) {
+      tasks.push_back({{"thread", slot},
+                       {"kind", t.kind == TaskKind::kDirectory ? "dir" : "batch"},
+                       {"dir", printable(t.dir.empty() ? "." : t.dir)},
+                       {"entries", t.entries},
+                       {"seconds", std::chrono::duration<double>(now - t.since).count()}});
+    }
+    out["tasks"] = tasks;
+  }
+  return out;
+}
+
+json RabbitWorker::obey(const json& command, std::atomic<bool>& stop) {
+  std::string cmd = command.value("cmd", "");
+  unsigned n = command.value("n", 0u);
+  if (cmd == "stop") {
+    spdlog::info("control: stop requested");
+    stop = true;
+  } else if (cmd == "pause") {
+    paused_ = true;
+  } else if (cmd == "resume") {
+    paused_ = false;
+  } else if (cmd == "grow") {
+    target_threads_ += n;
+  } else if (cmd == "shrink") {
+    unsigned now = target_threads_;
+    target_threads_ = now > n ? now - n : 0;
+  } else if (cmd != "workers" && cmd != "active") {
+    return {{"worker", id_}, {"error", "unknown command '" + cmd + "'"}};
+  }
+  if (cmd != "workers" && cmd != "active") spdlog::info("control: {} {} -> {} threads, paused={}", cmd, n, target_threads_.load(), paused_.load());
+  return describe(cmd == "active");
+}
+
+void RabbitWorker::control_main(std::atomic<bool>& stop) {
+  auto backoff = 500ms;
+  while (!stop) {
+    try {
+      AmqpSession session(address_);
+      session.declare_fanout_exchange(queues_.control());
+      std::string inbox = session.declare_private_queue(queues_.control());
+      session.set_prefetch(1);
+      session.consume(inbox);
+      backoff = 500ms;
+      while (!stop) {
+        auto delivery = session.next_delivery(300ms);
+        if (!delivery) continue;
+        json command = json::from_msgpack(delivery->body, true, false);
+        if (!command.is_discarded() && command.contains("reply")) {
+          json answer = obey(command, stop);
+          auto packed = json::to_msgpack(answer);
+          session.publish(command["reply"].get<std::string>(), std::string(packed.begin(), packed.end()));
+          session.wait_for_confirms();
+        } else {
+          spdlog::error("ignoring a malformed control message");
+        }
+        session.ack(delivery->tag);
+      }
+    } catch (const BrokerError& e) {
+      spdlog::warn("control: {}; reconnecting in {} ms", e.what(), backoff.count());
+      sleep_unless_stopped(stop, backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+    }
+  }
 }
 
 }  // namespace lmover

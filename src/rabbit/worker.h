@@ -3,9 +3,14 @@
 // it, publishes its children and a report, waits for the broker to confirm them, and only then
 // acks the task. A worker killed at any point therefore loses nothing: its task is redelivered and,
 // being idempotent, simply runs again. Broker outages are ridden out by reconnecting with backoff.
+//
+// A control thread listens on the fanout exchange <prefix>.control for `lmover control`:
+// workers / active (describe), stop, pause / resume, grow N / shrink N (threads, live).
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,21 +26,40 @@ class RabbitWorker {
  public:
   RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory);
 
-  // Consumes until `stop` becomes true, then finishes the tasks in hand and returns.
-  void run(const std::atomic<bool>& stop);
+  // Consumes until `stop` becomes true (a signal, or `lmover control stop`), then finishes the
+  // tasks in hand and returns.
+  void run(std::atomic<bool>& stop);
 
  private:
-  void thread_main(const std::atomic<bool>& stop);
-  void serve(AmqpSession& session, const std::atomic<bool>& stop);
-  void handle(AmqpSession& session, const Delivery& delivery);
+  struct ActiveTask {
+    std::string dir;
+    TaskKind kind;
+    size_t entries;
+    std::chrono::steady_clock::time_point since;
+  };
+
+  void thread_main(unsigned slot, const std::atomic<bool>& stop);
+  void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
+  void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
   std::shared_ptr<TaskRunner> runner_for(const nlohmann::json& spec);
+  bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
+
+  void control_main(std::atomic<bool>& stop);
+  nlohmann::json obey(const nlohmann::json& command, std::atomic<bool>& stop);
+  nlohmann::json describe(bool with_tasks) const;
 
   BrokerAddress address_;
   QueueNames queues_;
-  unsigned threads_;
   RunnerFactory factory_;
+  std::string id_;  // host:pid
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::atomic<unsigned> target_threads_;
+  std::atomic<bool> paused_{false};
+  std::atomic<uint64_t> tasks_done_{0};
   std::mutex runners_mutex_;
   std::unordered_map<std::string, std::shared_ptr<TaskRunner>> runners_;  // by spec text
+  mutable std::mutex active_mutex_;
+  std::map<unsigned, ActiveTask> active_;  // thread slot -> its task in hand
 };
 
 // Declares the task queues and their dead-letter queue (idempotent; same arguments everywhere).

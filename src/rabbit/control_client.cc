@@ -1,0 +1,27 @@
+#include "rabbit/control_client.h"
+
+namespace lmover {
+
+std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
+                                         const std::string& command, unsigned n, std::chrono::milliseconds wait) {
+  AmqpSession session(address);
+  session.declare_fanout_exchange(queues.control());
+  std::string inbox = session.declare_private_queue();
+  auto packed = nlohmann::json::to_msgpack({{"v", 1}, {"cmd", command}, {"n", n}, {"reply", inbox}});
+  session.publish_to_exchange(queues.control(), std::string(packed.begin(), packed.end()));
+  session.wait_for_confirms();  // before consuming: waiting must meet no delivery
+  session.set_prefetch(1000);
+  session.consume(inbox);
+  std::vector<nlohmann::json> answers;
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto d = session.next_delivery(std::chrono::milliseconds(100))) {
+      nlohmann::json answer = nlohmann::json::from_msgpack(d->body, true, false);
+      if (!answer.is_discarded()) answers.push_back(std::move(answer));
+      session.ack(d->tag);
+    }
+  }
+  return answers;
+}
+
+}  // namespace lmover

@@ -1,0 +1,20 @@
+// `lmover control`: sends one command to every worker of a prefix over the fanout exchange
+// <prefix>.control and gathers their answers (each worker describes itself after obeying).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rabbit/amqp_session.h"
+#include "rabbit/messages.h"
+
+namespace lmover {
+
+// Returns the answers that arrived within `wait` (workers that are down simply do not answer).
+std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
+                                         const std::string& command, unsigned n, std::chrono::milliseconds wait);
+
+}  // namespace lmover
