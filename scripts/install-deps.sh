@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  librabbitmq-dev rabbitmq-server
+  librabbitmq-dev rabbitmq-server libtomlplusplus-dev libcpp-httplib-dev
   acl attr rsync fpart procps time bc
 )
 

@@ -189,6 +189,46 @@ TEST_F(DistributedTest, BrokerRestartedMidPassTheRunResumesAndCompletes) {
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
 }
 
+TEST_F(DistributedTest, PasswordFromAPrivateConfigFile) {
+  build_wide_tree(2, 2);
+  std::string config = tmp_ / "lmover.toml";
+  write_file(config, "broker = \"" + broker_url() + "\"\nprefix = \"" + prefix_ + "\"\npassword = \"" +
+                         getenv("LMOVER_BROKER_PASSWORD") + "\"\n");
+  chmod(config.c_str(), 0600);
+  std::string saved = getenv("LMOVER_BROKER_PASSWORD");
+  unsetenv("LMOVER_BROKER_PASSWORD");  // children must get it from the file alone
+  Process w({"worker", "--config", config, "-j", "1"}, tmp_ / "w.log");
+  RunResult r = run_lmover({"copy", src_, dst_, "--config", config});
+  setenv("LMOVER_BROKER_PASSWORD", saved.c_str(), 1);
+  EXPECT_EQ(r.exit_code, 0) << r.output << w.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
+}
+
+TEST_F(DistributedTest, BrokerInitIsIdempotentAndItsUserCanWork) {
+  const char* api = getenv("LMOVER_TEST_BROKER_API");
+  ASSERT_NE(api, nullptr);
+  std::string vhost = prefix_ + "-vhost", user = prefix_ + "-user";
+  write_file(tmp_ / "admin.pass", std::string(getenv("LMOVER_BROKER_PASSWORD")) + "\n");
+  write_file(tmp_ / "user.pass", "fresh-secret\n");
+  for (int round = 0; round < 2; ++round) {
+    RunResult r = run_lmover({"broker", "init", "--api", api, "--vhost", vhost, "--user", user, "--password-file",
+                              tmp_ / "user.pass", "--admin", "lmover", "--admin-password-file", tmp_ / "admin.pass"},
+                             -1, false);
+    ASSERT_EQ(r.exit_code, 0) << "round " << round << ": " << r.output;
+  }
+  BrokerAddress address = BrokerAddress::parse(broker_url());
+  address.vhost = vhost;
+  address.user = user;
+  address.password = "fresh-secret";
+  AmqpSession session(address);  // throws if the login or vhost were not set up
+  session.declare_queue(prefix_ + ".probe");
+  RunResult bad = run_lmover({"broker", "init", "--api", api, "--vhost", vhost, "--user", user, "--password-file",
+                              tmp_ / "user.pass", "--admin", "nobody", "--admin-password-file", tmp_ / "user.pass"},
+                             -1, false);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("401"), std::string::npos) << bad.output;
+}
+
 TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
   build_wide_tree(1, 1);
   RunResult r = run_lmover({"copy", src_, dst_, "--broker", "amqp://lmover@127.0.0.1:1/lmover"});

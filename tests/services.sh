@@ -2,7 +2,8 @@
 # `services_start` / `services_stop`. Everything lives in $SERVICES_DIR; only the PIDs recorded
 # there are ever signalled.
 #
-# Ports (SERVICES_BASE, default 27100): +0 AMQP, +1 Erlang distribution, +2 private epmd.
+# Ports (SERVICES_BASE, default 27100): +0 AMQP, +1 Erlang distribution, +2 private epmd,
+# +3 management HTTP API (for `lmover broker init`).
 # Exports LMOVER_TEST_BROKER (amqp://lmover@127.0.0.1:PORT/lmover) and LMOVER_BROKER_PASSWORD.
 
 SERVICES_BASE=${SERVICES_BASE:-27100}
@@ -58,13 +59,15 @@ services_start_rabbitmq() {
   mkdir -p "$d/mnesia" "$d/log"
   : >"$d/rabbitmq-env.conf"
   echo '[].' >"$d/advanced.config"
-  echo '[].' >"$d/enabled_plugins"
+  echo '[rabbitmq_management].' >"$d/enabled_plugins"
   [ -f "$d/.erlang.cookie" ] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/.erlang.cookie"; chmod 400 "$d/.erlang.cookie"; }
   cat >"$d/rabbitmq.conf" <<CONF
 listeners.tcp.default = 127.0.0.1:$RMQ_PORT
 loopback_users = none
 disk_free_limit.absolute = 10MB
 consumer_timeout = 86400000
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $((SERVICES_BASE + 3))
 log.console = false
 log.file.level = info
 definitions.import_backend = local_filesystem
@@ -102,6 +105,7 @@ services_start() {
   services_start_rabbitmq || return 1
   # The password travels in the environment, as an admin would pass it: never in argv.
   export LMOVER_TEST_BROKER="amqp://lmover@127.0.0.1:$RMQ_PORT/lmover" LMOVER_BROKER_PASSWORD="$RMQ_PASS"
+  export LMOVER_TEST_BROKER_API="http://127.0.0.1:$((SERVICES_BASE + 3))"
 }
 
 services_stop() {

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/config_file.h"
 #include "fs/fs_error.h"
 
 namespace lmover {
@@ -39,13 +40,29 @@ struct CommonFlags {
   std::string broker, broker_password_file, prefix = "lmover";
 };
 
+void add_config(CLI::App& sub) {
+  sub.add_option("--config", "TOML file with the migration's settings (also $LMOVER_CONFIG); options override it");
+}
+
 void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std::string& prefix) {
+  add_config(sub);
   sub.add_option("--broker", url,
                  "RabbitMQ URL amqp[s]://user@host:port/vhost; the password comes from --broker-password-file "
                  "or LMOVER_BROKER_PASSWORD, never from argv");
   sub.add_option("--broker-password-file", password_file, "file whose first line is the broker password");
   sub.add_option("--prefix", prefix, "queue name prefix, so several migrations can share a broker")
       ->capture_default_str();
+}
+
+// Settings from the config file become the defaults that command-line options override.
+void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
+  if (c.broker) f.broker = b.broker_url = *c.broker;
+  if (c.password_file) f.broker_password_file = b.broker_password_file = *c.password_file;
+  if (c.prefix) f.prefix = b.prefix = *c.prefix;
+  if (c.threads) f.threads = b.threads = *c.threads;
+  if (c.exclude_from) f.exclude_from = *c.exclude_from;
+  if (c.skip_atime_before) f.atime_before = *c.skip_atime_before;
+  if (c.skip_mtime_after) f.mtime_after = *c.skip_mtime_after;
 }
 
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
@@ -75,6 +92,14 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
   app.require_subcommand(1);
   CommonFlags flags;
+  ConfigFile config;
+  try {
+    if (std::string path = config_path_from(argc, argv); !path.empty()) config = ConfigFile::load(path);
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+    return kExitFatal;
+  }
+  apply_config(config, flags, broker_plan);
   struct Command {
     const char* name;
     const char* help;
@@ -105,8 +130,18 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   control->add_option("--wait", broker_plan.control_wait_s, "seconds to gather answers")->capture_default_str();
   for (CLI::App* sub : {worker, wait, status, control}) {
     add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix);
-    sub->get_option("--broker")->required();
   }
+  CLI::App* broker = app.add_subcommand("broker", "prepare a RabbitMQ broker for a migration");
+  broker->require_subcommand(1);
+  CLI::App* init = broker->add_subcommand("init", "create vhost, user and permissions (idempotent), via the management API");
+  add_config(*init);
+  init->add_option("--api", broker_plan.api_url, "management API, e.g. http://mq1:15672")->required();
+  init->add_option("--vhost", broker_plan.vhost, "vhost of this migration")->required();
+  init->add_option("--user", broker_plan.user, "user the workers log in as")->required();
+  init->add_option("--password-file", broker_plan.user_password_file, "the user's password (else $LMOVER_BROKER_PASSWORD)");
+  init->add_option("--admin", broker_plan.admin_user, "an administrator of the broker")->capture_default_str();
+  init->add_option("--admin-password-file", broker_plan.admin_password_file,
+                   "the administrator's password (else $LMOVER_BROKER_ADMIN_PASSWORD)");
   worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 4096u));
   broker_plan.threads = flags.threads;
@@ -120,9 +155,18 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
   }
+  if (init->parsed()) {
+    broker_plan.command = "init";
+    return -1;
+  }
   for (CLI::App* sub : {worker, wait, status, control}) {
     if (sub->parsed()) {
+      if (broker_plan.broker_url.empty()) {
+        spdlog::error("{} needs --broker (or 'broker' in the config file)", sub->get_name());
+        return kExitFatal;
+      }
       broker_plan.command = sub->get_name();
+      broker_plan.broker_password = config.password.value_or("");
       return -1;
     }
   }
@@ -144,6 +188,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.failures_file = flags.failures_file;
   plan.broker_url = flags.broker;
   plan.broker_password_file = flags.broker_password_file;
+  plan.broker_password = config.password.value_or("");
   plan.prefix = flags.prefix;
   if (!plan.broker_url.empty() && plan.options.max_delete) {
     spdlog::error("--max-delete is not supported with --broker yet: workers cannot share one budget");

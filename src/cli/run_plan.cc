@@ -22,6 +22,7 @@
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "rabbit/broker_admin.h"
 #include "rabbit/control_client.h"
 #include "rabbit/submitter.h"
 #include "rabbit/worker.h"
@@ -44,10 +45,14 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   PassStats::add(ctx.stats().errors, broken);
 }
 
-BrokerAddress broker_address(const std::string& url, const std::string& password_file) {
+// Password precedence: the URL (warned about), a private config file, --broker-password-file,
+// then $LMOVER_BROKER_PASSWORD.
+BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password) {
   BrokerAddress address = BrokerAddress::parse(url);
   if (!address.password.empty()) {
     spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
+  } else if (!password.empty()) {
+    address.password = password;
   }
   address.load_password(password_file);
   return address;
@@ -73,7 +78,7 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
 void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, FailureLog& failures) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   submitter.run(make_spec(kind, absolute(plan.src), absolute(plan.dst), plan.options));
@@ -151,7 +156,7 @@ int run_worker(const BrokerPlan& plan) {
   sa.sa_handler = request_stop;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file);
+  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password);
   spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
   RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
   worker.run(g_stop_requested);
@@ -162,7 +167,7 @@ int run_worker(const BrokerPlan& plan) {
 int wait_for_run(const BrokerPlan& plan) {
   FailureLog failures;
   if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
                             [](const json&, size_t) {},
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   auto start = std::chrono::steady_clock::now();
@@ -183,7 +188,7 @@ int wait_for_run(const BrokerPlan& plan) {
 }
 
 int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
                             [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
   json cp = submitter.status(plan.run);
   json out = {{"run", plan.run},
@@ -198,12 +203,33 @@ int show_status(const BrokerPlan& plan) {
 }
 
 int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file), QueueNames{plan.prefix},
+  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
                               plan.control_command, plan.control_n,
                               std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
   for (const auto& a : answers) fmt::print("{}\n", a.dump());
   fmt::print(stderr, "{} worker(s) answered\n", answers.size());
   return answers.empty() ? kExitSomeFailed : kExitOk;
+}
+
+// A password from FILE (first line) or, without a file, from the environment variable ENV.
+std::string secret(const std::string& file, const char* env, const char* what) {
+  if (!file.empty()) {
+    BrokerAddress holder;
+    holder.load_password(file);
+    return holder.password;
+  }
+  if (const char* value = std::getenv(env)) return value;
+  throw BrokerError(fmt::format("no {} given: use a password file or ${}", what, env));
+}
+
+int init_broker_for_migration(const BrokerPlan& plan) {
+  BrokerSetup setup{plan.api_url, plan.admin_user,
+                    secret(plan.admin_password_file, "LMOVER_BROKER_ADMIN_PASSWORD", "admin password"),
+                    plan.vhost, plan.user,
+                    secret(plan.user_password_file, "LMOVER_BROKER_PASSWORD", "password for the new user")};
+  init_broker(setup);
+  spdlog::info("broker {}: vhost '{}' and user '{}' ready", plan.api_url, plan.vhost, plan.user);
+  return kExitOk;
 }
 
 }  // namespace
@@ -213,6 +239,7 @@ int execute(const BrokerPlan& plan) {
     if (plan.command == "worker") return run_worker(plan);
     if (plan.command == "wait") return wait_for_run(plan);
     if (plan.command == "control") return control_workers(plan);
+    if (plan.command == "init") return init_broker_for_migration(plan);
     return show_status(plan);
   } catch (const BrokerError& e) {
     spdlog::error("{}", e.what());

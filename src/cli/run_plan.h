@@ -24,18 +24,21 @@ struct RunPlan {
   // Distributed: run the passes on `lmover worker`s through this broker (empty: embedded engine).
   std::string broker_url;
   std::string broker_password_file;
+  std::string broker_password;  // from a private config file only, never from argv
   std::string prefix = "lmover";
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.
 struct BrokerPlan {
   std::string command;
-  std::string broker_url, broker_password_file, prefix = "lmover";
+  std::string broker_url, broker_password_file, broker_password, prefix = "lmover";
   unsigned threads = 1;
   std::string run;  // wait/status
   std::string control_command;  // control: workers|active|stop|pause|resume|grow|shrink
   unsigned control_n = 0;       // control grow/shrink
   double control_wait_s = 2;    // control: how long to gather answers
+  // broker init
+  std::string api_url, vhost, user, user_password_file, admin_user = "admin", admin_password_file;
   std::string json_file, failures_file;
   bool progress = true;
 };

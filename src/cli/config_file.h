@@ -1,0 +1,30 @@
+// ConfigFile: the TOML file that holds a migration's settings (what the original tool kept in
+// config.py): broker, queue prefix, filters, exclude list, statistics addresses. Command-line
+// options override it. It may hold the broker password only if no one else can read it.
+//
+//   broker = "amqp://lmover@mq1:5672/proj1"     password = "..." (file mode 0600 or stricter)
+//   password_file = "/etc/lmover/broker.pass"   prefix = "proj1"      threads = 16
+//   exclude_from = "/etc/lmover/exceptions"     skip_atime_before = "2020-01-01"
+//   skip_mtime_after = "2026-11-01"             memcached = "host:11211"  graphite = "host:2003"
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace lmover {
+
+struct ConfigFile {
+  std::optional<std::string> broker, password, password_file, prefix;
+  std::optional<std::string> exclude_from, skip_atime_before, skip_mtime_after;
+  std::optional<std::string> memcached, graphite;  // for the statistics sinks
+  std::optional<unsigned> threads;
+
+  // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
+  // silently ignored), or a password in a file that group or others can read.
+  static ConfigFile load(const std::string& path);
+};
+
+// The config file named by --config FILE / --config=FILE in argv, else $LMOVER_CONFIG, else "".
+std::string config_path_from(int argc, char** argv);
+
+}  // namespace lmover
