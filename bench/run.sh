@@ -3,7 +3,10 @@
 # same deterministic trees, side by side, and prints times, ratios to the floor and peak RSS.
 #
 #   bench/run.sh [--where tmpfs|disk|DIR] [--tree small|empty|big] [--runs N] [--threads T]
-#                [--tools "lmover floor tar cp rsync fpsync"]
+#                [--tools "lmover floor tar cp rsync fpsync lmover-rmq"]
+#
+# lmover-rmq is lmover over RabbitMQ with T workers of one thread each, on this node: it uses
+# $LMOVER_TEST_BROKER if set, else starts a throwaway broker (tests/services.sh) for the run.
 #
 # Per round, the tools run in a rotated order; each timing is preceded by `sync` (and, on disk, by
 # dropping the page cache); the best of N rounds is kept. Phases: first copy, no-op re-run, re-run
@@ -39,6 +42,26 @@ fi
 entries=$(find "$src" | wc -l)
 bytes=$(du -sb "$src" | cut -f1)
 
+rmq_workers=()
+cleanup() {
+  for pid in "${rmq_workers[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${rmq_workers[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "${bench_services:-}" ]; then services_stop; fi
+}
+trap cleanup EXIT
+if [[ " $tools " == *" lmover-rmq "* ]]; then
+  if [ -z "${LMOVER_TEST_BROKER:-}" ]; then
+    SERVICES_BASE=27300
+    . "$here/../tests/services.sh"
+    services_start >&2
+    bench_services=1
+  fi
+  for ((w = 0; w < threads; w++)); do
+    "$build/lmover" worker --broker "$LMOVER_TEST_BROKER" --prefix bench -j "${worker_threads:-1}" >"$base/worker$w.log" 2>&1 &
+    rmq_workers+=($!)
+  done
+fi
+
 settle() { sync; if [ "$where" = disk ]; then echo 3 >/proc/sys/vm/drop_caches; fi; }
 
 # timed NAME PHASE COMMAND...: runs COMMAND, keeps the best wall time and the peak RSS.
@@ -50,6 +73,7 @@ timed() {
   out=$(mktemp)
   t0=$(date +%s.%N)
   /usr/bin/time -f %M -o "$out.rss" bash -c "$*" >"$out" 2>&1 || { echo "FAILED: $*" >&2; tail -5 "$out" >&2; }
+  grep -h "messages/s" "$out" >&2 || true
   t1=$(date +%s.%N)
   local s; s=$(echo "$t1 - $t0" | bc)
   if [ -z "${best[$key]:-}" ] || (($(echo "$s < ${best[$key]}" | bc))); then best[$key]=$s; fi
@@ -62,6 +86,7 @@ q() { printf '%q' "$1"; }
 first_copy() {
   case $1 in
     lmover) echo "$(q "$build/lmover") copy --no-progress -j $threads $(q "$src") $(q "$dst")" ;;
+    lmover-rmq) echo "$(q "$build/lmover") copy --no-progress --broker $(q "$LMOVER_TEST_BROKER") --prefix bench $(q "$src") $(q "$dst")" ;;
     floor) echo "$(q "$build/floor") copy $(q "$src") $(q "$dst") $threads meta" ;;
     tar) echo "mkdir -p $(q "$dst") && tar -C $(q "$src") -cf - . | tar -C $(q "$dst") -xpf -" ;;
     cp) echo "cp -a $(q "$src") $(q "$dst")" ;;
@@ -71,7 +96,7 @@ first_copy() {
 }
 rerun() {
   case $1 in
-    lmover | rsync | fpsync) first_copy "$1" ;;
+    lmover | lmover-rmq | rsync | fpsync) first_copy "$1" ;;
     floor) echo "$(q "$build/floor") stat $(q "$src") $(q "$dst") $threads" ;;
     *) echo "" ;;
   esac

@@ -139,7 +139,9 @@ TEST_F(DistributedTest, CountersMatchTheEmbeddedEngine) {
 TEST_F(DistributedTest, WorkersKilledMidPassLoseNothing) {
   build_wide_tree(60, 40);
   std::mt19937 rng(std::random_device{}());
-  for (int trial = 0; trial < 3; ++trial) {
+  const char* soak = getenv("LMOVER_KILL_TRIALS");  // tests/soak/kill_workers.sh asks for more
+  int trials = soak ? atoi(soak) : 3;
+  for (int trial = 0; trial < trials; ++trial) {
     run_shell("rm -rf '" + dst_ + "'");
     auto a = worker(), b = worker();
     Process submitter(pass("sync"), tmp_ / "submitter.log");

@@ -81,7 +81,11 @@ void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  submitter.run(make_spec(kind, absolute(plan.src), absolute(plan.dst), plan.options));
+  auto start = std::chrono::steady_clock::now();
+  DistributedResult result = submitter.run(make_spec(kind, absolute(plan.src), absolute(plan.dst), plan.options));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
+               seconds, result.messages, result.tasks / seconds, result.messages / seconds);
   if (kind == PassKind::kCopy) copy.finish();
 }
 

@@ -2,9 +2,14 @@
 
 namespace lmover {
 
-bool CompletionTracker::report(uint64_t id, const std::vector<uint64_t>& children) {
-  if (!done_.insert(id).second) return false;
-  pending_.erase(id);
+bool CompletionTracker::report(const std::vector<uint64_t>& done, const std::vector<uint64_t>& children) {
+  // A duplicate may be ignored whole: its first report announced children that were all published,
+  // and whatever a re-run published beyond them reports itself.
+  if (done.empty() || !done_.insert(done.front()).second) return false;
+  for (uint64_t id : done) {
+    done_.insert(id);
+    pending_.erase(id);
+  }
   for (uint64_t child : children) {
     if (!done_.count(child)) pending_.insert(child);
   }

@@ -17,9 +17,11 @@ class CompletionTracker {
  public:
   explicit CompletionTracker(uint64_t root_id) { pending_.insert(root_id); }
 
-  // Records a report. Returns true the first time `id` is reported (count its work), false for
-  // a duplicate (ignore it).
-  bool report(uint64_t id, const std::vector<uint64_t>& children);
+  // Records a report: `done` holds the delivered task's id first, then the ids of tasks the worker
+  // ran itself on the way (never published); `children` the ids it published. Returns true the
+  // first time the delivered task is reported (count its work); a duplicate changes nothing.
+  bool report(const std::vector<uint64_t>& done, const std::vector<uint64_t>& children);
+  bool report(uint64_t id, const std::vector<uint64_t>& children) { return report(std::vector<uint64_t>{id}, children); }
   bool complete() const { return pending_.empty(); }
   size_t pending() const { return pending_.size(); }
   size_t done() const { return done_.size(); }

@@ -38,6 +38,16 @@ TEST(CompletionTracker, ChildMayReportBeforeItsParent) {
   EXPECT_TRUE(t.complete());
 }
 
+TEST(CompletionTracker, TasksRunInlineAreDoneWithoutBeingPublished) {
+  CompletionTracker t(1);
+  // The worker ran 1, then its children 2 and 3 itself; 3's child 4 was published.
+  EXPECT_TRUE(t.report(std::vector<uint64_t>{1, 2, 3}, {4}));
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(4, {}));
+  EXPECT_TRUE(t.complete());
+  EXPECT_EQ(t.done(), 4u);
+}
+
 TEST(CompletionTracker, SurvivesACheckpoint) {
   CompletionTracker t(1);
   t.report(1, {2, 3});

@@ -44,7 +44,7 @@ std::string encode(const TaskMessage& m) {
 std::string encode(const ReportMessage& m) {
   json failures = json::array();
   for (const auto& [path, message] : m.failures) failures.push_back({bytes(path), message});
-  json j = {{"v", kVersion},  {"run", m.run},           {"id", m.id},
+  json j = {{"v", kVersion},        {"run", m.run},           {"id", m.id},          {"inline", m.inline_done},
             {"children", m.children}, {"counters", m.counters}, {"failures", failures}};
   auto out = json::to_msgpack(j);
   return std::string(out.begin(), out.end());
@@ -78,6 +78,7 @@ ReportMessage decode_report(const std::string& body) {
     ReportMessage m;
     m.run = j.at("run").get<std::string>();
     m.id = j.at("id").get<uint64_t>();
+    m.inline_done = j.at("inline").get<std::vector<uint64_t>>();
     m.children = j.at("children").get<std::vector<uint64_t>>();
     m.counters = j.at("counters");
     for (const auto& f : j.at("failures")) m.failures.emplace_back(unbytes(f.at(0)), f.at(1).get<std::string>());

@@ -2,7 +2,7 @@
 // (MessagePack bin), never assumed UTF-8.
 //
 //   task:   {v, run, spec, task: {kind, id, dir, names, new}}      on <prefix>.dir / <prefix>.files
-//   report: {v, run, id, children, counters, failures}             on <prefix>.reports.<run>
+//   report: {v, run, id, inline, children, counters, failures}     on <prefix>.reports.<run>
 #pragma once
 
 #include <cstdint>
@@ -24,8 +24,9 @@ struct TaskMessage {
 
 struct ReportMessage {
   std::string run;
-  uint64_t id = 0;
-  std::vector<uint64_t> children;
+  uint64_t id = 0;                 // the delivered task
+  std::vector<uint64_t> inline_done;  // its descendants the worker ran itself, never published
+  std::vector<uint64_t> children;     // the tasks it published
   nlohmann::json counters;
   std::vector<std::pair<std::string, std::string>> failures;
 };

@@ -34,13 +34,14 @@ std::string pack(const json& j) {
 
 json bytes(const std::string& s) { return json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
 
+}  // namespace
+
 void add_counters(json& total, const json& delta) {
   for (const auto& [key, value] : delta.items()) {
     if (value.is_number_unsigned() || value.is_number_integer()) total[key] = total.value(key, uint64_t(0)) + value.get<uint64_t>();
   }
 }
 
-}  // namespace
 
 std::string state_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".state." + run; }
 
@@ -187,7 +188,10 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
       try {
         ReportMessage report = decode_report(d->body);
-        if (report.run == run && tracker.report(report.id, report.children)) {
+        std::vector<uint64_t> done{report.id};
+        done.insert(done.end(), report.inline_done.begin(), report.inline_done.end());
+        if (report.run == run && tracker.report(done, report.children)) {
+          result.messages += 2;  // the delivered task and this report
           add_counters(result.counters, report.counters);
           for (auto& f : report.failures) {
             failures_(f.first, f.second);
@@ -205,6 +209,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       save_checkpoint();
     }
   }
+  result.tasks = tracker.done();
   // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
   state.delete_queue(queues_.reports(run));
   state.delete_queue(state_queue(queues_, run));

@@ -22,6 +22,8 @@ namespace lmover {
 struct DistributedResult {
   std::string run;
   nlohmann::json spec;
+  uint64_t tasks = 0;     // distinct tasks that ran
+  uint64_t messages = 0;  // task messages and reports that carried them (this submitter's view)
   nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
   std::vector<std::pair<std::string, std::string>> failures;
 };
@@ -59,5 +61,8 @@ class RabbitSubmitter {
 };
 
 std::string state_queue(const QueueNames& queues, const std::string& run);
+
+// Adds every counter of `delta` into `total` (JSON objects of unsigned numbers).
+void add_counters(nlohmann::json& total, const nlohmann::json& delta);
 
 }  // namespace lmover

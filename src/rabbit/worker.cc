@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
+#include "rabbit/submitter.h"
 
 namespace lmover {
 namespace {
@@ -94,13 +96,15 @@ void RabbitWorker::serve(unsigned slot, AmqpSession& session, const std::atomic<
   // Leaving closes the connection: a delivery already pushed to us but not started goes back.
 }
 
-std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const json& spec) {
-  std::string key = spec.dump();
+std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const std::string& run, const json& spec) {
+  constexpr size_t kRunsKept = 4;  // a sync runs three passes back to back; older runs are over
   std::lock_guard lock(runners_mutex_);
-  auto it = runners_.find(key);
-  if (it != runners_.end()) return it->second;
+  for (const auto& [id, runner] : runners_) {
+    if (id == run) return runner;
+  }
   auto runner = factory_(spec);
-  runners_.emplace(std::move(key), runner);
+  runners_.emplace_front(run, runner);
+  if (runners_.size() > kRunsKept) runners_.pop_back();
   return runner;
 }
 
@@ -122,23 +126,42 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   ReportMessage report;
   report.run = message.run;
   report.id = message.task.id;
-  CollectingSink children;
-  try {
-    TaskOutcome outcome = runner_for(message.spec)->run(message.task, children);
-    report.counters = std::move(outcome.counters);
-    report.failures = std::move(outcome.failures);
-  } catch (const std::exception& e) {
-    // This node cannot run the pass at all (e.g. a root is not mounted here): report the task
-    // as failed rather than loop on it forever.
-    spdlog::error("task on '{}' cannot run here: {}", printable(message.task.dir), e.what());
-    report.counters = {{"errors", 1}};
-    report.failures.emplace_back(message.task.dir, e.what());
-    children.tasks.clear();
-  }
-  for (const Task& child : children.tasks) {
+  report.counters = json::object();
+  // The delivered task first, then its descendants, newest first (depth-first, like the embedded
+  // engine), for as long as the time budget lasts: every message costs the broker a persistent
+  // write and a confirm, so one delivery should carry a worthwhile amount of work. What is left
+  // is published for the other workers. Measured on 100k small files, 2 workers: 8000 messages
+  // and 3.9 s without the budget; 50 ms 1.7 s, 100 ms 1.4 s, 200 ms 1.25 s (118 messages), 400 ms
+  // 1.4 s; publishing half the children at once to feed idle workers cascaded to 1200 messages.
+  constexpr auto kInlineBudget = 200ms;
+  auto deadline = std::chrono::steady_clock::now() + kInlineBudget;
+  CollectingSink pending;
+  auto publish_child = [&](const Task& child) {
     report.children.push_back(child.id);
     session.publish(queues_.for_task(child), encode(TaskMessage{message.run, message.spec, child}));
+  };
+  std::optional<Task> next = message.task;
+  while (next) {
+    Task task = std::move(*next);
+    next.reset();
+    if (task.id != message.task.id) report.inline_done.push_back(task.id);
+    try {
+      TaskOutcome outcome = runner_for(message.run, message.spec)->run(task, pending);
+      add_counters(report.counters, outcome.counters);
+      for (auto& f : outcome.failures) report.failures.push_back(std::move(f));
+    } catch (const std::exception& e) {
+      // This node cannot run the pass at all (e.g. a root is not mounted here): report the task
+      // as failed rather than loop on it forever.
+      spdlog::error("task on '{}' cannot run here: {}", printable(task.dir), e.what());
+      add_counters(report.counters, {{"errors", 1}});
+      report.failures.emplace_back(task.dir, e.what());
+    }
+    if (!pending.tasks.empty() && std::chrono::steady_clock::now() < deadline) {
+      next = std::move(pending.tasks.back());
+      pending.tasks.pop_back();
+    }
   }
+  for (const Task& child : pending.tasks) publish_child(child);
   session.publish(queues_.reports(message.run), encode(report));
   session.wait_for_confirms();
   session.ack(delivery.tag);

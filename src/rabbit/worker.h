@@ -14,7 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <deque>
+#include <utility>
 
 #include "rabbit/amqp_session.h"
 #include "rabbit/messages.h"
@@ -41,7 +42,7 @@ class RabbitWorker {
   void thread_main(unsigned slot, const std::atomic<bool>& stop);
   void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
   void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
-  std::shared_ptr<TaskRunner> runner_for(const nlohmann::json& spec);
+  std::shared_ptr<TaskRunner> runner_for(const std::string& run, const nlohmann::json& spec);
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
   void control_main(std::atomic<bool>& stop);
@@ -57,7 +58,8 @@ class RabbitWorker {
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> tasks_done_{0};
   std::mutex runners_mutex_;
-  std::unordered_map<std::string, std::shared_ptr<TaskRunner>> runners_;  // by spec text
+  // By run: each run opens the roots afresh (a target may have been recreated between runs).
+  std::deque<std::pair<std::string, std::shared_ptr<TaskRunner>>> runners_;
   mutable std::mutex active_mutex_;
   std::map<unsigned, ActiveTask> active_;  // thread slot -> its task in hand
 };
