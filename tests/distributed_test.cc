@@ -244,7 +244,8 @@ TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
   BrokerAddress address = BrokerAddress::parse(broker_url());
   address.load_password("");
   AmqpSession session(address);
-  for (int i = 0; i < 50 && !session.ready_messages(prefix_ + ".dead"); ++i) std::this_thread::sleep_for(100ms);
+  // The worker declares .dead, .dir, .files in that order: publish once the last one exists.
+  for (int i = 0; i < 100 && !session.ready_messages(prefix_ + ".files"); ++i) std::this_thread::sleep_for(100ms);
   session.publish(prefix_ + ".files", "this is not a task");
   session.wait_for_confirms();
   std::optional<uint32_t> dead;

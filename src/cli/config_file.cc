@@ -33,6 +33,7 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "password") c.password = text();
     else if (k == "password_file") c.password_file = text();
     else if (k == "prefix") c.prefix = text();
+    else if (k == "ca_file") c.ca_file = text();
     else if (k == "exclude_from") c.exclude_from = text();
     else if (k == "skip_atime_before") c.skip_atime_before = text();
     else if (k == "skip_mtime_after") c.skip_mtime_after = text();

@@ -6,6 +6,7 @@
 //   password_file = "/etc/lmover/broker.pass"   prefix = "proj1"      threads = 16
 //   exclude_from = "/etc/lmover/exceptions"     skip_atime_before = "2020-01-01"
 //   skip_mtime_after = "2026-11-01"             memcached = "host:11211"  graphite = "host:2003"
+//   ca_file = "/etc/pki/mq-ca.pem" (amqps://)
 #pragma once
 
 #include <optional>
@@ -14,7 +15,7 @@
 namespace lmover {
 
 struct ConfigFile {
-  std::optional<std::string> broker, password, password_file, prefix;
+  std::optional<std::string> broker, password, password_file, prefix, ca_file;
   std::optional<std::string> exclude_from, skip_atime_before, skip_mtime_after;
   std::optional<std::string> memcached, graphite;  // for the statistics sinks
   std::optional<unsigned> threads;

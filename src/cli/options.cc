@@ -37,15 +37,16 @@ struct CommonFlags {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false;
   uint64_t max_delete = 0;
-  std::string broker, broker_password_file, prefix = "lmover";
+  std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
 };
 
 void add_config(CLI::App& sub) {
   sub.add_option("--config", "TOML file with the migration's settings (also $LMOVER_CONFIG); options override it");
 }
 
-void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std::string& prefix) {
+void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std::string& prefix, std::string& ca_file) {
   add_config(sub);
+  sub.add_option("--broker-ca-file", ca_file, "CA bundle to verify an amqps:// broker with");
   sub.add_option("--broker", url,
                  "RabbitMQ URL amqp[s]://user@host:port/vhost; the password comes from --broker-password-file "
                  "or LMOVER_BROKER_PASSWORD, never from argv");
@@ -59,6 +60,7 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.broker) f.broker = b.broker_url = *c.broker;
   if (c.password_file) f.broker_password_file = b.broker_password_file = *c.password_file;
   if (c.prefix) f.prefix = b.prefix = *c.prefix;
+  if (c.ca_file) f.broker_ca_file = b.broker_ca_file = *c.ca_file;
   if (c.threads) f.threads = b.threads = *c.threads;
   if (c.exclude_from) f.exclude_from = *c.exclude_from;
   if (c.skip_atime_before) f.atime_before = *c.skip_atime_before;
@@ -78,7 +80,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
-  add_broker(sub, f.broker, f.broker_password_file, f.prefix);
+  add_broker(sub, f.broker, f.broker_password_file, f.prefix, f.broker_ca_file);
   if (deletes) {
     sub.add_option("--max-delete", f.max_delete, "delete at most N entries, then stop deleting and fail");
     sub.add_flag("--allow-empty-source", f.allow_empty_source,
@@ -129,7 +131,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   control->add_option("N", broker_plan.control_n, "threads to add (grow) or remove (shrink)");
   control->add_option("--wait", broker_plan.control_wait_s, "seconds to gather answers")->capture_default_str();
   for (CLI::App* sub : {worker, wait, status, control}) {
-    add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix);
+    add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix, broker_plan.broker_ca_file);
   }
   CLI::App* broker = app.add_subcommand("broker", "prepare a RabbitMQ broker for a migration");
   broker->require_subcommand(1);
@@ -188,6 +190,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.failures_file = flags.failures_file;
   plan.broker_url = flags.broker;
   plan.broker_password_file = flags.broker_password_file;
+  plan.broker_ca_file = flags.broker_ca_file;
   plan.broker_password = config.password.value_or("");
   plan.prefix = flags.prefix;
   if (!plan.broker_url.empty() && plan.options.max_delete) {

@@ -47,8 +47,10 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
 
 // Password precedence: the URL (warned about), a private config file, --broker-password-file,
 // then $LMOVER_BROKER_PASSWORD.
-BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password) {
+BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
+                             const std::string& ca_file) {
   BrokerAddress address = BrokerAddress::parse(url);
+  address.ca_file = ca_file;
   if (!address.password.empty()) {
     spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
   } else if (!password.empty()) {
@@ -78,7 +80,7 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
 void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, FailureLog& failures) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   auto start = std::chrono::steady_clock::now();
@@ -160,7 +162,7 @@ int run_worker(const BrokerPlan& plan) {
   sa.sa_handler = request_stop;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
-  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password);
+  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
   RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
   worker.run(g_stop_requested);
@@ -171,7 +173,7 @@ int run_worker(const BrokerPlan& plan) {
 int wait_for_run(const BrokerPlan& plan) {
   FailureLog failures;
   if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             [](const json&, size_t) {},
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   auto start = std::chrono::steady_clock::now();
@@ -192,7 +194,7 @@ int wait_for_run(const BrokerPlan& plan) {
 }
 
 int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
   json cp = submitter.status(plan.run);
   json out = {{"run", plan.run},
@@ -207,7 +209,7 @@ int show_status(const BrokerPlan& plan) {
 }
 
 int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password), QueueNames{plan.prefix},
+  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                               plan.control_command, plan.control_n,
                               std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
   for (const auto& a : answers) fmt::print("{}\n", a.dump());

@@ -25,13 +25,14 @@ struct RunPlan {
   std::string broker_url;
   std::string broker_password_file;
   std::string broker_password;  // from a private config file only, never from argv
+  std::string broker_ca_file;   // amqps://
   std::string prefix = "lmover";
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.
 struct BrokerPlan {
   std::string command;
-  std::string broker_url, broker_password_file, broker_password, prefix = "lmover";
+  std::string broker_url, broker_password_file, broker_password, broker_ca_file, prefix = "lmover";
   unsigned threads = 1;
   std::string run;  // wait/status
   std::string control_command;  // control: workers|active|stop|pause|resume|grow|shrink

@@ -38,7 +38,13 @@ uint64_t empty_dir(int dir_fd, std::string_view rel, const RemovalBudget& budget
       is_dir = meta->type == EntryType::kDirectory;
     }
     if (is_dir) {
-      UniqueFd child = open_dir_at(dir_fd, name.c_str(), child_rel);
+      UniqueFd child;
+      try {
+        child = open_dir_at(dir_fd, name.c_str(), child_rel);
+      } catch (const FsError& e) {
+        if (e.err() == ENOENT) continue;  // removed meanwhile (the same task running twice)
+        throw;
+      }
       removed += empty_dir(child.get(), child_rel, budget);
     }
     take_budget(budget, child_rel);

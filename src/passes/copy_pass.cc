@@ -103,7 +103,7 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
 }
 
 void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
-                                const Task& parent, TaskSink& sink) {
+                                const Task& parent, TaskSink& sink, bool second_look) {
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid() && !parent.target_is_new) dst = stat_if_exists(dirs.dst.get(), name, rel);
   CopyAction action = decide_copy(src, dst);
@@ -119,12 +119,11 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   bool created = action != CopyAction::kUpdateMetadata;
   if (created) {
     if (mkdirat(dirs.dst.get(), name, 0700) < 0) {
-      // The parent was new when listed, yet the name exists (a redelivered or repeated task):
-      // look at it properly.
-      if (errno == EEXIST && parent.target_is_new) {
+      // Made since we looked (a repeated task, or a parent we took for new): look again, once.
+      if (errno == EEXIST && !second_look) {
         Task careful = parent;
         careful.target_is_new = false;
-        return settle_directory(dirs, name, std::move(rel), src, careful, sink);
+        return settle_directory(dirs, name, std::move(rel), src, careful, sink, true);
       }
       throw FsError("mkdir", rel, errno);
     }
@@ -160,7 +159,7 @@ void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
 }
 
 void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                          bool may_inherit_xattrs) {
+                          bool may_inherit_xattrs, bool second_look) {
   std::string rel = join_rel(task.dir, name);
   auto src = stat_if_exists(dirs.src.get(), name.c_str(), rel);
   if (!src) {
@@ -194,12 +193,12 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   try {
     apply_action(action, from, *src, to, dst, rel);
   } catch (const FsError& e) {
-    if (e.err() != EEXIST || !task.target_is_new) throw;
-    // The directory was new when listed, yet the entry exists (a repeated task): decide again
-    // with the real target.
+    if (e.err() != EEXIST || second_look) throw;
+    // Someone made the entry after we looked: a repeated task (redelivered, or running twice on
+    // two workers), or a directory we took for new. Look again and decide with what is there.
     Task careful = task;
     careful.target_is_new = false;
-    copy_entry(dirs, name, careful, sink, may_inherit_xattrs);
+    copy_entry(dirs, name, careful, sink, may_inherit_xattrs, true);
   }
 }
 

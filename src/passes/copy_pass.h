@@ -30,13 +30,14 @@ class CopyPass : public TaskHandler {
  private:
   void copy_directory(const Task& task, TaskSink& sink);
   void copy_batch(const Task& task, TaskSink& sink);
+  // `second_look`: this is the retry after finding the entry made by someone else meanwhile.
   void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                  bool may_inherit_xattrs);
+                  bool may_inherit_xattrs, bool second_look = false);
   void apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
                     const std::optional<EntryMeta>& dst, const std::string& rel);
   // Makes the target directory match, then spawns the task that fills it.
   void settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
-                        const Task& parent, TaskSink& sink);
+                        const Task& parent, TaskSink& sink, bool second_look = false);
 
   const PassContext& ctx_;
   HardlinkFarm farm_;

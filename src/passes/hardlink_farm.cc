@@ -78,6 +78,12 @@ void HardlinkFarm::settle(EntryLocation src, const EntryMeta& meta, EntryLocatio
     int err = errno;
     unlinkat(farm, staged.c_str(), 0);
     if (rc < 0 && err != EEXIST) throw FsError("link into hard-link farm", rel, err);
+    if (rc < 0) {
+      // Another member won the race and its copy is the one that stays: ours is not counted, so
+      // the counters say what landed on the target, whatever the timing.
+      PassStats::subtract(meta.type == EntryType::kRegular ? ctx_.stats().files_copied : ctx_.stats().specials_created);
+      if (meta.type == EntryType::kRegular) PassStats::subtract(ctx_.stats().bytes_copied, static_cast<uint64_t>(meta.size));
+    }
   }
   throw FsError("link", rel, "hard-link group changed too often during the pass");
 }

@@ -27,6 +27,8 @@ struct PassStats {
   std::atomic<uint64_t> errors{0};
 
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+  // Takes back what was counted for work that was then discarded.
+  static void subtract(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_sub(n, std::memory_order_relaxed); }
 
   // Everything that wrote (or, in a dry run, would write) to the target.
   uint64_t actions() const;
