@@ -132,7 +132,8 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   // write and a confirm, so one delivery should carry a worthwhile amount of work. What is left
   // is published for the other workers. Measured on 100k small files, 2 workers: 8000 messages
   // and 3.9 s without the budget; 50 ms 1.7 s, 100 ms 1.4 s, 200 ms 1.25 s (118 messages), 400 ms
-  // 1.4 s; publishing half the children at once to feed idle workers cascaded to 1200 messages.
+  // 1.4 s; publishing half the children at once to feed idle workers cascaded to 1200 messages;
+  // publishing only the root's children at once: 1.19 s (84 messages; embedded 1.08 s).
   constexpr auto kInlineBudget = 200ms;
   auto deadline = std::chrono::steady_clock::now() + kInlineBudget;
   CollectingSink pending;
@@ -156,7 +157,9 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
       add_counters(report.counters, {{"errors", 1}});
       report.failures.emplace_back(task.dir, e.what());
     }
-    if (!pending.tasks.empty() && std::chrono::steady_clock::now() < deadline) {
+    // The root's children go out at once: every other worker is idle until something is published.
+    bool root = message.task.dir.empty() && message.task.kind == TaskKind::kDirectory;
+    if (!root && !pending.tasks.empty() && std::chrono::steady_clock::now() < deadline) {
       next = std::move(pending.tasks.back());
       pending.tasks.pop_back();
     }
