@@ -231,6 +231,20 @@ TEST_F(DistributedTest, BrokerInitIsIdempotentAndItsUserCanWork) {
   EXPECT_NE(bad.output.find("401"), std::string::npos) << bad.output;
 }
 
+TEST_F(DistributedTest, TlsBrokerVerifiedWithACaFile) {
+  const char* url = getenv("LMOVER_TEST_BROKER_TLS");
+  const char* ca = getenv("LMOVER_TEST_BROKER_CA");
+  ASSERT_TRUE(url && ca) << "tests/services.sh exports the TLS listener";
+  build_wide_tree(3, 3);
+  Process w({"worker", "--broker", url, "--broker-ca-file", ca, "--prefix", prefix_, "-j", "1"}, tmp_ / "w.log");
+  RunResult r = run_lmover({"copy", src_, dst_, "--broker", url, "--broker-ca-file", ca, "--prefix", prefix_});
+  ASSERT_EQ(r.exit_code, 0) << r.output << w.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
+  // Without the CA the broker's certificate cannot be verified: refused, not trusted blindly.
+  RunResult unverified = run_lmover({"copy", src_, dst_, "--broker", url, "--prefix", prefix_});
+  EXPECT_EQ(unverified.exit_code, 2) << unverified.output;
+}
+
 TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
   build_wide_tree(1, 1);
   RunResult r = run_lmover({"copy", src_, dst_, "--broker", "amqp://lmover@127.0.0.1:1/lmover"});

@@ -3,7 +3,7 @@
 # there are ever signalled.
 #
 # Ports (SERVICES_BASE, default 27100): +0 AMQP, +1 Erlang distribution, +2 private epmd,
-# +3 management HTTP API (for `lmover broker init`).
+# +3 management HTTP API (for `lmover broker init`), +4 AMQP over TLS (a throwaway CA).
 # Exports LMOVER_TEST_BROKER (amqp://lmover@127.0.0.1:PORT/lmover) and LMOVER_BROKER_PASSWORD.
 
 SERVICES_BASE=${SERVICES_BASE:-27100}
@@ -54,9 +54,23 @@ rabbitmq_env() {
 }
 rabbitmqctl_test() { rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmqctl "$@"; }
 
+# A CA and a server certificate for localhost, made fresh for this run.
+make_test_tls() {
+  local t=$1
+  mkdir -p "$t"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=lmover test CA" \
+    -keyout "$t/ca.key" -out "$t/ca.pem" >/dev/null 2>&1 || return 1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$t/server.key" -out "$t/server.csr" \
+    >/dev/null 2>&1 || return 1
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$t/san.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial -days 2 \
+    -extfile "$t/san.ext" -out "$t/server.pem" >/dev/null 2>&1
+}
+
 services_start_rabbitmq() {
   local d=$SERVICES_DIR/rabbitmq
   mkdir -p "$d/mnesia" "$d/log"
+  make_test_tls "$d/tls" || { echo "could not make test certificates" >&2; return 1; }
   : >"$d/rabbitmq-env.conf"
   echo '[].' >"$d/advanced.config"
   echo '[rabbitmq_management].' >"$d/enabled_plugins"
@@ -68,6 +82,12 @@ disk_free_limit.absolute = 10MB
 consumer_timeout = 86400000
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $((SERVICES_BASE + 3))
+listeners.ssl.default = 127.0.0.1:$((SERVICES_BASE + 4))
+ssl_options.cacertfile = $d/tls/ca.pem
+ssl_options.certfile = $d/tls/server.pem
+ssl_options.keyfile = $d/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
 log.console = false
 log.file.level = info
 definitions.import_backend = local_filesystem
@@ -106,6 +126,8 @@ services_start() {
   # The password travels in the environment, as an admin would pass it: never in argv.
   export LMOVER_TEST_BROKER="amqp://lmover@127.0.0.1:$RMQ_PORT/lmover" LMOVER_BROKER_PASSWORD="$RMQ_PASS"
   export LMOVER_TEST_BROKER_API="http://127.0.0.1:$((SERVICES_BASE + 3))"
+  export LMOVER_TEST_BROKER_TLS="amqps://lmover@localhost:$((SERVICES_BASE + 4))/lmover"
+  export LMOVER_TEST_BROKER_CA="$SERVICES_DIR/rabbitmq/tls/ca.pem"
 }
 
 services_stop() {
