@@ -11,11 +11,6 @@
 namespace lmover::test {
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
 class BadInputTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -8,11 +8,6 @@
 namespace lmover::test {
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -15,11 +15,6 @@
 namespace lmover::test {
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st;
-  return lstat(path.c_str(), &st) == 0;
-}
-
 int count_entries(const std::string& dir) {
   int n = 0;
   std::string cmd = "find '" + dir + "' | wc -l";

@@ -105,6 +105,11 @@ std::string read_file(const std::string& path) {
   return out;
 }
 
+bool exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
 void make_dir(const std::string& path, mode_t mode) {
   if (mkdir(path.c_str(), mode) < 0) fail("mkdir", path);
   if (chmod(path.c_str(), mode) < 0) fail("chmod", path);

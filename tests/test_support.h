@@ -39,6 +39,7 @@ RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1, bool
 // Builders. All abort the test on failure (they throw std::runtime_error with the errno text).
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
+bool exists(const std::string& path);  // lstat: a dangling symlink exists
 void make_dir(const std::string& path, mode_t mode = 0755);
 void set_times(const std::string& path, timespec atime, timespec mtime);  // never follows symlinks
 void set_xattr(const std::string& path, const std::string& key, const std::string& value);  // nofollow

@@ -1,9 +1,6 @@
 #include "cli/run_plan.h"
 
-#include <signal.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -13,19 +10,15 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/broker_commands.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
-#include "fs/remove_tree.h"
-#include "fs/resolve.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
-#include "rabbit/broker_admin.h"
-#include "rabbit/control_client.h"
 #include "rabbit/submitter.h"
-#include "rabbit/worker.h"
 #include "report/failure_log.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
@@ -43,21 +36,6 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   uint64_t broken = engine.run(*handler, Task::root());
   if (copy) copy->finish();
   PassStats::add(ctx.stats().errors, broken);
-}
-
-// Password precedence: the URL (warned about), a private config file, --broker-password-file,
-// then $LMOVER_BROKER_PASSWORD.
-BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
-                             const std::string& ca_file) {
-  BrokerAddress address = BrokerAddress::parse(url);
-  address.ca_file = ca_file;
-  if (!address.password.empty()) {
-    spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
-  } else if (!password.empty()) {
-    address.password = password;
-  }
-  address.load_password(password_file);
-  return address;
 }
 
 std::string absolute(const std::string& path) {
@@ -91,6 +69,8 @@ void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   if (kind == PassKind::kCopy) copy.finish();
 }
 
+}  // namespace
+
 void write_summary(Summary& summary, int& code, const std::string& json_file) {
   summary.set_exit_code(code);
   summary.print_human();
@@ -102,8 +82,6 @@ void write_summary(Summary& summary, int& code, const std::string& json_file) {
     code = std::max(code, kExitSomeFailed);
   }
 }
-
-}  // namespace
 
 int execute(const RunPlan& plan) {
   Summary summary(plan.command, plan.src, plan.dst, plan.options.dry_run);
@@ -148,111 +126,6 @@ int execute(const RunPlan& plan) {
   }
   write_summary(summary, code, plan.json_file);
   return code;
-}
-
-namespace {
-
-// SIGTERM/SIGINT ask a worker to finish the tasks in hand and stop. A signal handler can only
-// reach a global; this is the one.
-std::atomic<bool> g_stop_requested{false};
-extern "C" void request_stop(int) { g_stop_requested = true; }
-
-int run_worker(const BrokerPlan& plan) {
-  struct sigaction sa {};
-  sa.sa_handler = request_stop;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
-  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
-  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
-  worker.run(g_stop_requested);
-  spdlog::info("worker stopped");
-  return kExitOk;
-}
-
-int wait_for_run(const BrokerPlan& plan) {
-  FailureLog failures;
-  if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                            [](const json&, size_t) {},
-                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  auto start = std::chrono::steady_clock::now();
-  DistributedResult result = submitter.attach(plan.run);
-  if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) {
-    // What the dead submitter would have done last: drop the hard-link staging area.
-    UniqueFd dst = open_root(result.spec.at("dst").get<std::string>());
-    remove_entry(dst.get(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  PassStats stats;
-  stats.add_json(result.counters);
-  Summary summary("wait", "", "", false);
-  summary.add_pass("run " + plan.run, stats, seconds);
-  int code = stats.errors > 0 ? kExitSomeFailed : kExitOk;
-  write_summary(summary, code, plan.json_file);
-  return code;
-}
-
-int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                            [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
-  json cp = submitter.status(plan.run);
-  json out = {{"run", plan.run},
-              {"pass", cp["spec"].value("pass", "?")},
-              {"src", cp["spec"].value("src", "?")},
-              {"dst", cp["spec"].value("dst", "?")},
-              {"tasks_pending", cp["tracker"]["pending"].size()},
-              {"tasks_done", cp["tracker"]["done"].size()},
-              {"counters", cp["counters"]}};
-  fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
-  return kExitOk;
-}
-
-int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                              plan.control_command, plan.control_n,
-                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
-  for (const auto& a : answers) fmt::print("{}\n", a.dump());
-  fmt::print(stderr, "{} worker(s) answered\n", answers.size());
-  return answers.empty() ? kExitSomeFailed : kExitOk;
-}
-
-// A password from FILE (first line) or, without a file, from the environment variable ENV.
-std::string secret(const std::string& file, const char* env, const char* what) {
-  if (!file.empty()) {
-    BrokerAddress holder;
-    holder.load_password(file);
-    return holder.password;
-  }
-  if (const char* value = std::getenv(env)) return value;
-  throw BrokerError(fmt::format("no {} given: use a password file or ${}", what, env));
-}
-
-int init_broker_for_migration(const BrokerPlan& plan) {
-  BrokerSetup setup{plan.api_url, plan.admin_user,
-                    secret(plan.admin_password_file, "LMOVER_BROKER_ADMIN_PASSWORD", "admin password"),
-                    plan.vhost, plan.user,
-                    secret(plan.user_password_file, "LMOVER_BROKER_PASSWORD", "password for the new user")};
-  init_broker(setup);
-  spdlog::info("broker {}: vhost '{}' and user '{}' ready", plan.api_url, plan.vhost, plan.user);
-  return kExitOk;
-}
-
-}  // namespace
-
-int execute(const BrokerPlan& plan) {
-  try {
-    if (plan.command == "worker") return run_worker(plan);
-    if (plan.command == "wait") return wait_for_run(plan);
-    if (plan.command == "control") return control_workers(plan);
-    if (plan.command == "init") return init_broker_for_migration(plan);
-    return show_status(plan);
-  } catch (const BrokerError& e) {
-    spdlog::error("{}", e.what());
-  } catch (const FsError& e) {
-    spdlog::error("{}", e.what());
-  }
-  return kExitFatal;
 }
 
 }  // namespace lmover

@@ -1,0 +1,148 @@
+#include "cli/broker_commands.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/pass_factory.h"
+#include "fs/fs_error.h"
+#include "fs/remove_tree.h"
+#include "fs/resolve.h"
+#include "passes/pass_context.h"
+#include "rabbit/broker_admin.h"
+#include "rabbit/control_client.h"
+#include "rabbit/submitter.h"
+#include "rabbit/worker.h"
+#include "report/failure_log.h"
+#include "report/pass_stats.h"
+#include "report/summary.h"
+
+namespace lmover {
+
+using json = nlohmann::json;
+
+BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
+                             const std::string& ca_file) {
+  BrokerAddress address = BrokerAddress::parse(url);
+  address.ca_file = ca_file;
+  if (!address.password.empty()) {
+    spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
+  } else if (!password.empty()) {
+    address.password = password;
+  }
+  address.load_password(password_file);
+  return address;
+}
+
+namespace {
+
+// SIGTERM/SIGINT ask a worker to finish the tasks in hand and stop. A signal handler can only
+// reach a global; this is the one.
+std::atomic<bool> g_stop_requested{false};
+extern "C" void request_stop(int) { g_stop_requested = true; }
+
+int run_worker(const BrokerPlan& plan) {
+  struct sigaction sa {};
+  sa.sa_handler = request_stop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
+  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
+  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
+  worker.run(g_stop_requested);
+  spdlog::info("worker stopped");
+  return kExitOk;
+}
+
+int wait_for_run(const BrokerPlan& plan) {
+  FailureLog failures;
+  if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
+                            [](const json&, size_t) {},
+                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  auto start = std::chrono::steady_clock::now();
+  DistributedResult result = submitter.attach(plan.run);
+  if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) {
+    // What the dead submitter would have done last: drop the hard-link staging area.
+    UniqueFd dst = open_root(result.spec.at("dst").get<std::string>());
+    remove_entry(dst.get(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  PassStats stats;
+  stats.add_json(result.counters);
+  Summary summary("wait", "", "", false);
+  summary.add_pass("run " + plan.run, stats, seconds);
+  int code = stats.errors > 0 ? kExitSomeFailed : kExitOk;
+  write_summary(summary, code, plan.json_file);
+  return code;
+}
+
+int show_status(const BrokerPlan& plan) {
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
+                            [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  json cp = submitter.status(plan.run);
+  json out = {{"run", plan.run},
+              {"pass", cp["spec"].value("pass", "?")},
+              {"src", cp["spec"].value("src", "?")},
+              {"dst", cp["spec"].value("dst", "?")},
+              {"tasks_pending", cp["tracker"]["pending"].size()},
+              {"tasks_done", cp["tracker"]["done"].size()},
+              {"counters", cp["counters"]}};
+  fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+  return kExitOk;
+}
+
+int control_workers(const BrokerPlan& plan) {
+  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
+                              plan.control_command, plan.control_n,
+                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
+  for (const auto& a : answers) fmt::print("{}\n", a.dump());
+  fmt::print(stderr, "{} worker(s) answered\n", answers.size());
+  return answers.empty() ? kExitSomeFailed : kExitOk;
+}
+
+// A password from FILE (first line) or, without a file, from the environment variable ENV.
+std::string secret(const std::string& file, const char* env, const char* what) {
+  if (!file.empty()) {
+    BrokerAddress holder;
+    holder.load_password(file);
+    return holder.password;
+  }
+  if (const char* value = std::getenv(env)) return value;
+  throw BrokerError(fmt::format("no {} given: use a password file or ${}", what, env));
+}
+
+int init_broker_for_migration(const BrokerPlan& plan) {
+  BrokerSetup setup{plan.api_url, plan.admin_user,
+                    secret(plan.admin_password_file, "LMOVER_BROKER_ADMIN_PASSWORD", "admin password"),
+                    plan.vhost, plan.user,
+                    secret(plan.user_password_file, "LMOVER_BROKER_PASSWORD", "password for the new user")};
+  init_broker(setup);
+  spdlog::info("broker {}: vhost '{}' and user '{}' ready", plan.api_url, plan.vhost, plan.user);
+  return kExitOk;
+}
+
+}  // namespace
+
+int execute(const BrokerPlan& plan) {
+  try {
+    if (plan.command == "worker") return run_worker(plan);
+    if (plan.command == "wait") return wait_for_run(plan);
+    if (plan.command == "control") return control_workers(plan);
+    if (plan.command == "init") return init_broker_for_migration(plan);
+    return show_status(plan);
+  } catch (const BrokerError& e) {
+    spdlog::error("{}", e.what());
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+  }
+  return kExitFatal;
+}
+
+}  // namespace lmover

@@ -1,0 +1,22 @@
+// The commands that talk to the broker rather than run a pass: worker, wait, status, control,
+// broker init; and the broker address as every distributed command builds it.
+#pragma once
+
+#include <string>
+
+#include "cli/run_plan.h"
+#include "rabbit/broker_address.h"
+
+namespace lmover {
+
+class Summary;
+
+// Password precedence: the URL (warned about), a private config file, --broker-password-file,
+// then $LMOVER_BROKER_PASSWORD.
+BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
+                             const std::string& ca_file);
+
+// Prints the summary and writes --json FILE; a failed write raises `code` to at least 1.
+void write_summary(Summary& summary, int& code, const std::string& json_file);
+
+}  // namespace lmover
