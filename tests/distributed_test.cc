@@ -170,6 +170,9 @@ TEST_F(DistributedTest, KilledSubmitterIsReattachedAndTheRunCompletesExactly) {
   ASSERT_TRUE(m.size() == 2) << log;
   std::string run = m[1];
   submitter.kill9();  // at once: the run must still be going
+  RunResult status = run_lmover({"status", "--run", run, "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("\"pass\": \"copy\""), std::string::npos) << status.output;
   auto b = worker();
   RunResult waited = run_lmover({"wait", "--run", run, "--broker", broker_url(), "--prefix", prefix_});
   ASSERT_EQ(waited.exit_code, 0) << waited.output;
@@ -306,6 +309,16 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
   struct stat st;
   EXPECT_NE(stat((dst_ + "/d0/f0").c_str(), &st), 0) << "a paused worker copied";
   EXPECT_EQ(control(prefix_, "active").at(0)["active"], 0);
+  // `status` sees the live run while its submitter holds the checkpoint.
+  std::smatch m;
+  std::string log = submitter.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("run ([0-9a-f]{16}) submitted"))) << log;
+  RunResult status = run_lmover({"status", "--run", m[1], "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  ASSERT_EQ(status.exit_code, 0) << status.output;
+  nlohmann::json seen = nlohmann::json::parse(status.output.substr(status.output.find('{')));
+  EXPECT_EQ(seen["pass"], "copy");
+  EXPECT_EQ(seen["tasks_pending"], 1);  // the root, waiting for a worker
+  EXPECT_EQ(seen["tasks_done"], 0);
   EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
   EXPECT_EQ(submitter.wait(), 0) << submitter.log();
   EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());

@@ -84,17 +84,9 @@ int wait_for_run(const BrokerPlan& plan) {
 }
 
 int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                            [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
-  json cp = submitter.status(plan.run);
-  json out = {{"run", plan.run},
-              {"pass", cp["spec"].value("pass", "?")},
-              {"src", cp["spec"].value("src", "?")},
-              {"dst", cp["spec"].value("dst", "?")},
-              {"tasks_pending", cp["tracker"]["pending"].size()},
-              {"tasks_done", cp["tracker"]["done"].size()},
-              {"counters", cp["counters"]}};
-  fmt::print("{}\n", out.dump(2, ' ', false, json::error_handler_t::replace));
+  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file),
+                            QueueNames{plan.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
   return kExitOk;
 }
 

@@ -105,6 +105,15 @@ void AmqpSession::declare_queue(const std::string& name, const std::string& dead
   check_reply(("declare queue " + name).c_str());
 }
 
+void AmqpSession::declare_latest_only_queue(const std::string& name) {
+  amqp_table_entry_t arg;
+  arg.key = amqp_cstring_bytes("x-max-length");
+  arg.value.kind = AMQP_FIELD_KIND_I32;
+  arg.value.value.i32 = 1;
+  amqp_queue_declare(conn_, kPublishChannel, bytes_of(name), 0, 1, 0, 0, amqp_table_t{1, &arg});
+  check_reply(("declare queue " + name).c_str());
+}
+
 void AmqpSession::delete_queue(const std::string& name) {
   amqp_queue_delete(conn_, kPublishChannel, bytes_of(name), 0, 0);
   check_reply(("delete queue " + name).c_str());

@@ -32,6 +32,8 @@ class AmqpSession {
 
   // A durable queue. With `dead_letter_queue`, rejected messages are routed there.
   void declare_queue(const std::string& name, const std::string& dead_letter_queue = "");
+  // A durable queue that keeps only its newest message (x-max-length 1): a notice board.
+  void declare_latest_only_queue(const std::string& name);
   void delete_queue(const std::string& name);
   // Number of ready messages (passive declare); nullopt when the queue does not exist.
   std::optional<uint32_t> ready_messages(const std::string& name);

@@ -44,6 +44,21 @@ void add_counters(json& total, const json& delta) {
 
 
 std::string state_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".state." + run; }
+std::string status_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".status." + run; }
+
+namespace {
+
+json status_of(const std::string& run, const json& spec, const CompletionTracker& tracker, const json& counters) {
+  return {{"run", run},
+          {"pass", spec.value("pass", "?")},
+          {"src", spec.value("src", "?")},
+          {"dst", spec.value("dst", "?")},
+          {"tasks_pending", tracker.pending()},
+          {"tasks_done", tracker.done()},
+          {"counters", counters}};
+}
+
+}  // namespace
 
 RabbitSubmitter::RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures)
     : address_(std::move(address)), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
@@ -54,12 +69,14 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   std::string run = new_run_id();
   session.declare_queue(queues_.reports(run));
   session.declare_queue(state_queue(queues_, run));
+  session.declare_latest_only_queue(status_queue(queues_, run));
   Task root = Task::root();
   json checkpoint = {{"seq", 0},          {"run", run},
                      {"spec", spec},      {"tracker", CompletionTracker(root.id).to_json()},
                      {"counters", json::object()}, {"failures", json::array()}};
   // The checkpoint first: from now on `lmover wait --run` can follow this run.
   session.publish(state_queue(queues_, run), pack(checkpoint));
+  session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), json::object())));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, root}));
   session.wait_for_confirms();
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
@@ -103,19 +120,17 @@ DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
 
 json RabbitSubmitter::status(const std::string& run) {
   AmqpSession session(address_);
-  json newest;
-  std::vector<uint64_t> tags;
-  while (auto d = session.get(state_queue(queues_, run))) {
-    json cp = json::from_msgpack(d->body, true, false);
-    tags.push_back(d->tag);
-    if (!cp.is_discarded() && (newest.is_null() || cp.value("seq", 0) > newest.value("seq", 0))) newest = std::move(cp);
+  std::string queue = status_queue(queues_, run);
+  if (!session.ready_messages(queue)) {
+    throw BrokerError(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
+                                  address_.redacted()));
   }
-  for (uint64_t tag : tags) session.reject(tag, true);
-  if (newest.is_null()) {
-    throw BrokerError(fmt::format("no run {} under prefix {} on {} (finished, or followed by a live submitter)", run,
-                                  queues_.prefix, address_.redacted()));
-  }
-  return newest;
+  auto d = session.get(queue);
+  if (!d) throw BrokerError(fmt::format("run {}: no status yet", run));
+  session.reject(d->tag, true);  // a peek: it stays for the next reader
+  json status = json::from_msgpack(d->body, true, false);
+  if (status.is_discarded()) throw BrokerError(fmt::format("run {}: unreadable status", run));
+  return status;
 }
 
 std::pair<json, uint64_t> RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
@@ -170,6 +185,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", tracker.to_json()},
                {"counters", result.counters}, {"failures", failures}};
     state.publish(state_queue(queues_, run), pack(cp));
+    state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result.counters)));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
     unacked_reports.clear();
@@ -213,6 +229,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
   state.delete_queue(queues_.reports(run));
   state.delete_queue(state_queue(queues_, run));
+  state.delete_queue(status_queue(queues_, run));
   return result;
 }
 

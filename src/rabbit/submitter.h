@@ -41,7 +41,8 @@ class RabbitSubmitter {
   DistributedResult run(const nlohmann::json& spec);
   // Re-attaches to the run `run` (its submitter died) and waits for it to complete.
   DistributedResult attach(const std::string& run);
-  // The latest checkpoint of `run`, for `lmover status`; throws BrokerError if there is none.
+  // What `run` looks like now (pass, roots, pending/done tasks, counters), for `lmover status`,
+  // whether its submitter is alive or not. Throws BrokerError if the run is unknown or over.
   nlohmann::json status(const std::string& run);
 
  private:
@@ -61,6 +62,8 @@ class RabbitSubmitter {
 };
 
 std::string state_queue(const QueueNames& queues, const std::string& run);
+// Holds only the newest status document of a run (the checkpoint itself is held by its submitter).
+std::string status_queue(const QueueNames& queues, const std::string& run);
 
 // Adds every counter of `delta` into `total` (JSON objects of unsigned numbers).
 void add_counters(nlohmann::json& total, const nlohmann::json& delta);
