@@ -118,14 +118,14 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   }
   bool created = action != CopyAction::kUpdateMetadata;
   if (created) {
-    if (mkdirat(dirs.dst.get(), name, 0700) < 0) {
+    try {
+      create_dir(dirs.dst.get(), name, rel);
+    } catch (const FsError& e) {
       // Made since we looked (a repeated task, or a parent we took for new): look again, once.
-      if (errno == EEXIST && !second_look) {
-        Task careful = parent;
-        careful.target_is_new = false;
-        return settle_directory(dirs, name, std::move(rel), src, careful, sink, true);
-      }
-      throw FsError("mkdir", rel, errno);
+      if (e.err() != EEXIST || second_look) throw;
+      Task careful = parent;
+      careful.target_is_new = false;
+      return settle_directory(dirs, name, std::move(rel), src, careful, sink, true);
     }
     PassStats::add(ctx_.stats().dirs_created);
   }
