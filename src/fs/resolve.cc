@@ -22,12 +22,6 @@ std::atomic<bool> g_noatime_allowed{true};
 
 int flags_now() { return kDirFlags | (g_noatime_allowed.load(std::memory_order_relaxed) ? O_NOATIME : 0); }
 
-int openat_noatime(int dir_fd, const char* name) {
-  int fd = openat(dir_fd, name, flags_now());
-  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) fd = openat(dir_fd, name, kDirFlags);
-  return fd;
-}
-
 std::atomic<bool> g_openat2_works{true};
 
 int openat2_beneath(int root_fd, const std::string& rel) {
@@ -44,7 +38,7 @@ int openat2_beneath(int root_fd, const std::string& rel) {
 
 // The fallback: one component at a time, each opened O_NOFOLLOW relative to its parent fd.
 UniqueFd open_by_components(int root_fd, std::string_view rel) {
-  UniqueFd current(check(openat_noatime(root_fd, "."), "open", rel));
+  UniqueFd current(check(openat_noatime(root_fd, ".", kDirFlags), "open", rel));
   size_t pos = 0;
   while (pos < rel.size()) {
     size_t slash = rel.find('/', pos);
@@ -53,7 +47,7 @@ UniqueFd open_by_components(int root_fd, std::string_view rel) {
     pos = slash + 1;
     if (component.empty() || component == ".") continue;
     if (component == "..") throw FsError("open", rel, "path leaves the root");
-    int fd = openat_noatime(current.get(), component.c_str());
+    int fd = openat_noatime(current.get(), component.c_str(), kDirFlags);
     if (fd < 0) throw FsError("open", rel, errno);
     current.reset(fd);
   }
@@ -62,8 +56,14 @@ UniqueFd open_by_components(int root_fd, std::string_view rel) {
 
 }  // namespace
 
+int openat_noatime(int dir_fd, const char* name, int flags) {
+  int fd = openat(dir_fd, name, flags | (g_noatime_allowed.load(std::memory_order_relaxed) ? O_NOATIME : 0));
+  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) fd = openat(dir_fd, name, flags);
+  return fd;
+}
+
 UniqueFd open_dir_beneath(int root_fd, std::string_view rel) {
-  if (rel.empty()) return UniqueFd(check(openat_noatime(root_fd, "."), "open", rel));
+  if (rel.empty()) return UniqueFd(check(openat_noatime(root_fd, ".", kDirFlags), "open", rel));
   if (g_openat2_works.load(std::memory_order_relaxed) && rel.size() < PATH_MAX) {
     int fd = openat2_beneath(root_fd, std::string(rel));
     if (fd >= 0) return UniqueFd(fd);
@@ -77,7 +77,7 @@ UniqueFd open_dir_beneath(int root_fd, std::string_view rel) {
 }
 
 UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel) {
-  return UniqueFd(check(openat_noatime(dir_fd, name), "open", rel));
+  return UniqueFd(check(openat_noatime(dir_fd, name, kDirFlags), "open", rel));
 }
 
 UniqueFd open_root(const std::string& path) {

@@ -20,6 +20,10 @@ UniqueFd open_dir_beneath(int root_fd, std::string_view rel);
 // Opens child directory `name` of `dir_fd` (one component, never a symlink).
 UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel);
 
+// openat(dir_fd, name, flags | O_NOATIME), without O_NOATIME once the kernel refused it (EPERM:
+// entries we do not own, without CAP_FOWNER). Returns the fd or -1 with errno set.
+int openat_noatime(int dir_fd, const char* name, int flags);
+
 // Opens a root given by the user (the only place an absolute path is used).
 UniqueFd open_root(const std::string& path);
 

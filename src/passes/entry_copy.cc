@@ -3,19 +3,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <string>
 
 #include "fs/data_copy.h"
 #include "fs/fs_error.h"
 #include "fs/node_ops.h"
+#include "fs/resolve.h"
 #include "fs/xattrs.h"
 
 namespace lmover {
 namespace {
-
-std::atomic<bool> g_noatime_allowed{true};
 
 MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
   MetadataPlan plan = ctx.options().metadata;
@@ -25,9 +23,7 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
 
 // O_NONBLOCK: if a FIFO was swapped in since the stat, opening it must not hang the thread.
 UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
-  constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-  int fd = openat(src.dir_fd, src.name, kFlags | (g_noatime_allowed ? O_NOATIME : 0));
-  if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) fd = openat(src.dir_fd, src.name, kFlags);
+  int fd = openat_noatime(src.dir_fd, src.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw FsError("open", rel, errno);
   return UniqueFd(fd);
 }
