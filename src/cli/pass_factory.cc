@@ -8,6 +8,7 @@
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "rabbit/messages.h"
 
 namespace lmover {
 namespace {
@@ -33,10 +34,7 @@ class PassRunner : public TaskRunner {
     options_.verbose = spec.at("verbose").get<bool>();
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
-    for (const auto& path : spec.at("exclude")) {
-      const auto& b = path.get_binary();
-      options_.filters.exclude(std::string(b.begin(), b.end()));
-    }
+    for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
   }
@@ -85,7 +83,7 @@ std::unique_ptr<TaskHandler> make_handler(PassKind kind, const PassContext& ctx)
 
 json make_spec(PassKind kind, const std::string& src, const std::string& dst, const PassOptions& options) {
   json exclude = json::array();
-  for (const auto& path : options.filters.excluded_paths()) exclude.push_back(json::binary({path.begin(), path.end()}));
+  for (const auto& path : options.filters.excluded_paths()) exclude.push_back(to_bytes(path));
   return {{"pass", pass_name(kind)},
           {"src", src},
           {"dst", dst},

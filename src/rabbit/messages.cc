@@ -8,14 +8,6 @@ namespace {
 constexpr int kVersion = 1;
 using json = nlohmann::json;
 
-json bytes(const std::string& s) { return json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
-
-std::string unbytes(const json& j) {
-  if (!j.is_binary()) throw std::invalid_argument("expected bytes");
-  const auto& b = j.get_binary();
-  return std::string(b.begin(), b.end());
-}
-
 json parse(const std::string& body) {
   json j = json::from_msgpack(body, true, false);
   if (j.is_discarded() || !j.is_object()) throw std::invalid_argument("not a MessagePack map");
@@ -25,16 +17,24 @@ json parse(const std::string& body) {
 
 }  // namespace
 
+json to_bytes(const std::string& raw) { return json::binary(std::vector<uint8_t>(raw.begin(), raw.end())); }
+
+std::string from_bytes(const json& j) {
+  if (!j.is_binary()) throw std::invalid_argument("expected bytes");
+  const auto& b = j.get_binary();
+  return std::string(b.begin(), b.end());
+}
+
 std::string encode(const TaskMessage& m) {
   json names = json::array();
-  for (const auto& n : m.task.names) names.push_back(bytes(n));
+  for (const auto& n : m.task.names) names.push_back(to_bytes(n));
   json j = {{"v", kVersion},
             {"run", m.run},
             {"spec", m.spec},
             {"task",
              {{"kind", static_cast<int>(m.task.kind)},
               {"id", m.task.id},
-              {"dir", bytes(m.task.dir)},
+              {"dir", to_bytes(m.task.dir)},
               {"names", names},
               {"new", m.task.target_is_new}}}};
   auto out = json::to_msgpack(j);
@@ -43,7 +43,7 @@ std::string encode(const TaskMessage& m) {
 
 std::string encode(const ReportMessage& m) {
   json failures = json::array();
-  for (const auto& [path, message] : m.failures) failures.push_back({bytes(path), message});
+  for (const auto& [path, message] : m.failures) failures.push_back({to_bytes(path), message});
   json j = {{"v", kVersion},        {"run", m.run},           {"id", m.id},          {"inline", m.inline_done},
             {"children", m.children}, {"counters", m.counters}, {"failures", failures}};
   auto out = json::to_msgpack(j);
@@ -63,8 +63,8 @@ TaskMessage decode_task(const std::string& body) {
     }
     m.task.kind = static_cast<TaskKind>(kind);
     m.task.id = t.at("id").get<uint64_t>();
-    m.task.dir = unbytes(t.at("dir"));
-    for (const auto& n : t.at("names")) m.task.names.push_back(unbytes(n));
+    m.task.dir = from_bytes(t.at("dir"));
+    for (const auto& n : t.at("names")) m.task.names.push_back(from_bytes(n));
     m.task.target_is_new = t.at("new").get<bool>();
     return m;
   } catch (const json::exception& e) {
@@ -81,7 +81,7 @@ ReportMessage decode_report(const std::string& body) {
     m.inline_done = j.at("inline").get<std::vector<uint64_t>>();
     m.children = j.at("children").get<std::vector<uint64_t>>();
     m.counters = j.at("counters");
-    for (const auto& f : j.at("failures")) m.failures.emplace_back(unbytes(f.at(0)), f.at(1).get<std::string>());
+    for (const auto& f : j.at("failures")) m.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
     return m;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("malformed report message: ") + e.what());

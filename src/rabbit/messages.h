@@ -31,6 +31,10 @@ struct ReportMessage {
   std::vector<std::pair<std::string, std::string>> failures;
 };
 
+// Raw bytes (paths) as MessagePack bin and back; from_bytes throws std::invalid_argument.
+nlohmann::json to_bytes(const std::string& raw);
+std::string from_bytes(const nlohmann::json& j);
+
 std::string encode(const TaskMessage& message);
 std::string encode(const ReportMessage& message);
 // Both throw std::invalid_argument on anything that is not a well-formed message of ours.

@@ -32,8 +32,6 @@ std::string pack(const json& j) {
   return std::string(v.begin(), v.end());
 }
 
-json bytes(const std::string& s) { return json::binary(std::vector<uint8_t>(s.begin(), s.end())); }
-
 }  // namespace
 
 void add_counters(json& total, const json& delta) {
@@ -168,10 +166,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   result.spec = checkpoint.at("spec");
   CompletionTracker tracker = CompletionTracker::from_json(checkpoint.at("tracker"));
   result.counters = checkpoint.at("counters");
-  for (const auto& f : checkpoint.at("failures")) {
-    const auto& b = f.at(0).get_binary();
-    result.failures.emplace_back(std::string(b.begin(), b.end()), f.at(1).get<std::string>());
-  }
+  for (const auto& f : checkpoint.at("failures")) result.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
   uint64_t seq = checkpoint.at("seq").get<uint64_t>();
   const json spec = checkpoint.at("spec");
   std::vector<uint64_t> unacked_reports;
@@ -180,7 +175,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   auto save_checkpoint = [&] {
     json failures = json::array();
     for (size_t i = 0; i < result.failures.size() && i < kMaxFailuresInCheckpoint; ++i) {
-      failures.push_back({bytes(result.failures[i].first), result.failures[i].second});
+      failures.push_back({to_bytes(result.failures[i].first), result.failures[i].second});
     }
     json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", tracker.to_json()},
                {"counters", result.counters}, {"failures", failures}};
