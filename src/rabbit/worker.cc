@@ -29,6 +29,32 @@ void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::millisecon
   for (auto slept = 0ms; slept < total && !stop; slept += 100ms) std::this_thread::sleep_for(100ms);
 }
 
+// One broker connection at a time while `ready()` and until `stop`: `setup` declares and
+// subscribes, `serve` works until it returns (e.g. its thread slot went idle). A broker failure
+// anywhere means a new connection after a backoff of 0.5 s, doubling up to 30 s, reset once a
+// setup succeeds.
+template <typename Ready, typename Setup, typename Serve>
+void stay_connected(const BrokerAddress& address, const std::atomic<bool>& stop, const char* who, Ready ready,
+                    Setup setup, Serve serve) {
+  auto backoff = 500ms;
+  while (!stop) {
+    if (!ready()) {
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    try {
+      AmqpSession session(address);
+      setup(session);
+      backoff = 500ms;
+      serve(session);
+    } catch (const BrokerError& e) {
+      spdlog::warn("{}{}; reconnecting in {} ms", who, e.what(), backoff.count());
+      sleep_unless_stopped(stop, backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+    }
+  }
+}
+
 std::string host_and_pid() {
   char host[256] = "?";
   gethostname(host, sizeof host - 1);
@@ -67,26 +93,15 @@ void RabbitWorker::run(std::atomic<bool>& stop) {
 }
 
 void RabbitWorker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
-  auto backoff = 500ms;
-  while (!stop) {
-    if (!slot_active(slot)) {
-      std::this_thread::sleep_for(100ms);
-      continue;
-    }
-    try {
-      AmqpSession session(address_);
-      declare_task_queues(session, queues_);
-      session.set_prefetch(1);
-      session.consume(queues_.dirs());
-      session.consume(queues_.files());
-      backoff = 500ms;
-      serve(slot, session, stop);
-    } catch (const BrokerError& e) {
-      spdlog::warn("{}; reconnecting in {} ms", e.what(), backoff.count());
-      sleep_unless_stopped(stop, backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-    }
-  }
+  stay_connected(
+      address_, stop, "", [&] { return slot_active(slot); },
+      [&](AmqpSession& session) {
+        declare_task_queues(session, queues_);
+        session.set_prefetch(1);
+        session.consume(queues_.dirs());
+        session.consume(queues_.files());
+      },
+      [&](AmqpSession& session) { serve(slot, session, stop); });
 }
 
 void RabbitWorker::serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop) {
@@ -219,35 +234,30 @@ json RabbitWorker::obey(const json& command, std::atomic<bool>& stop) {
 }
 
 void RabbitWorker::control_main(std::atomic<bool>& stop) {
-  auto backoff = 500ms;
-  while (!stop) {
-    try {
-      AmqpSession session(address_);
-      session.declare_fanout_exchange(queues_.control());
-      std::string inbox = session.declare_private_queue(queues_.control());
-      session.set_prefetch(1);
-      session.consume(inbox);
-      backoff = 500ms;
-      while (!stop) {
-        auto delivery = session.next_delivery(300ms);
-        if (!delivery) continue;
-        json command = json::from_msgpack(delivery->body, true, false);
-        if (!command.is_discarded() && command.contains("reply")) {
-          json answer = obey(command, stop);
-          auto packed = json::to_msgpack(answer);
-          session.publish(command["reply"].get<std::string>(), std::string(packed.begin(), packed.end()));
-          session.wait_for_confirms();
-        } else {
-          spdlog::error("ignoring a malformed control message");
+  stay_connected(
+      address_, stop, "control: ", [] { return true; },
+      [&](AmqpSession& session) {
+        session.declare_fanout_exchange(queues_.control());
+        std::string inbox = session.declare_private_queue(queues_.control());
+        session.set_prefetch(1);
+        session.consume(inbox);
+      },
+      [&](AmqpSession& session) {
+        while (!stop) {
+          auto delivery = session.next_delivery(300ms);
+          if (!delivery) continue;
+          json command = json::from_msgpack(delivery->body, true, false);
+          if (!command.is_discarded() && command.contains("reply")) {
+            json answer = obey(command, stop);
+            auto packed = json::to_msgpack(answer);
+            session.publish(command["reply"].get<std::string>(), std::string(packed.begin(), packed.end()));
+            session.wait_for_confirms();
+          } else {
+            spdlog::error("ignoring a malformed control message");
+          }
+          session.ack(delivery->tag);
         }
-        session.ack(delivery->tag);
-      }
-    } catch (const BrokerError& e) {
-      spdlog::warn("control: {}; reconnecting in {} ms", e.what(), backoff.count());
-      sleep_unless_stopped(stop, backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-    }
-  }
+      });
 }
 
 }  // namespace lmover
