@@ -19,6 +19,7 @@
 
 #include "nasty_tree.h"
 #include "rabbit/amqp_session.h"
+#include "distributed_support.h"
 #include "test_support.h"
 #include "tree_oracle.h"
 
@@ -26,88 +27,6 @@ namespace lmover::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string broker_url() {
-  const char* url = getenv("LMOVER_TEST_BROKER");
-  return url ? url : "";
-}
-
-// Every test gets its own queues.
-std::string unique_prefix() {
-  static int n = 0;
-  return "t" + std::to_string(getpid()) + "-" + std::to_string(++n);
-}
-
-// A background lmover process (a worker or a submitter) with its output in a file.
-class Process {
- public:
-  Process(std::vector<std::string> args, std::string log) : log_(std::move(log)) {
-    args.insert(args.begin(), LMOVER_BIN);
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(98);
-    }
-  }
-  ~Process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      wait();
-    }
-  }
-  void kill9() {
-    kill(pid_, SIGKILL);
-    wait();
-  }
-  int wait() {
-    int status = 0;
-    if (pid_ > 0) waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  std::string log() const { return read_file(log_); }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
-
-class DistributedTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_FALSE(broker_url().empty()) << "LMOVER_TEST_BROKER is not set: run the suite with scripts/test.sh, "
-                                          "which starts RabbitMQ on loopback (tests/services.sh)";
-    make_dir(src_);
-  }
-  std::unique_ptr<Process> worker(int threads = 2) {
-    return std::make_unique<Process>(
-        std::vector<std::string>{"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", std::to_string(threads)},
-        tmp_ / ("worker" + std::to_string(++workers_) + ".log"));
-  }
-  std::vector<std::string> pass(const std::string& command) {
-    return {command, src_, dst_, "--broker", broker_url(), "--prefix", prefix_};
-  }
-  // Many small directories, hard links across them: enough tasks for a kill to land mid-pass.
-  void build_wide_tree(int dirs, int files) {
-    for (int d = 0; d < dirs; ++d) {
-      std::string dir = src_ + "/d" + std::to_string(d);
-      make_dir(dir);
-      for (int f = 0; f < files; ++f) write_file(dir + "/f" + std::to_string(f), std::string(2000 + f, char('a' + d % 26)));
-      if (d > 0) link((src_ + "/d0/f" + std::to_string(d % files)).c_str(), (dir + "/link").c_str());
-    }
-  }
-
-  TempDir tmp_;
-  std::string src_ = tmp_ / "src", dst_ = tmp_ / "dst";
-  std::string prefix_ = unique_prefix();
-  int workers_ = 0;
-};
 
 TEST_F(DistributedTest, TwoWorkersMakeAnExactCloneAndAReRunDoesNothing) {
   build_nasty_tree(src_);
@@ -192,6 +111,47 @@ TEST_F(DistributedTest, BrokerRestartedMidPassTheRunResumesAndCompletes) {
   EXPECT_EQ(submitter.wait(), 0) << submitter.log();
   auto diffs = compare_trees(src_, dst_);
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
+}
+
+// What a first copy of a tree must count, found by walking it: entries, distinct file inodes and
+// their bytes, and the names of hard-linked files (each is placed by a link from the staging area).
+struct TreeCount {
+  uint64_t entries = 0, inodes = 0, bytes = 0, linked_names = 0;
+};
+TreeCount count_tree(const std::string& root) {
+  TreeCount c;
+  std::string out = root + ".count";
+  run_shell("cd '" + root + "' && find . -mindepth 1 | wc -l > '" + out +
+            "' && find . -type f -printf '%i %s\\n' | sort -u | awk '{n++; s+=$2} END {print n+0, s+0}' >> '" + out +
+            "' && find . -type f -links +1 | wc -l >> '" + out + "'");
+  std::istringstream in(read_file(out));
+  in >> c.entries >> c.inodes >> c.bytes >> c.linked_names;
+  return c;
+}
+
+TEST_F(DistributedTest, BrokerKilledMidCopyCountsEveryEntryOnce) {
+  const char* services = getenv("SERVICES_DIR");
+  ASSERT_NE(services, nullptr) << "SERVICES_DIR is not set (tests/services.sh)";
+  build_wide_tree(100, 40);
+  TreeCount tree = count_tree(src_);
+  auto a = worker(), b = worker();
+  std::string summary = tmp_ / "copy.json";
+  Process submitter({"copy", src_, dst_, "--broker", broker_url(), "--prefix", prefix_, "--json", summary},
+                    tmp_ / "submitter.log");
+  std::this_thread::sleep_for(500ms);
+  run_shell(std::string("bash -c '. ") + LMOVER_SOURCE_DIR + "/tests/services.sh && services_restart_rabbitmq kill'");
+  ASSERT_EQ(submitter.wait(), 0) << submitter.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
+  auto c = nlohmann::json::parse(read_file(summary))["passes"][0]["counters"];
+  // Every entry is counted exactly once. What it counts as depends on which run of a redelivered
+  // task reported first (a file copied by a run whose report died with the broker is `unchanged`
+  // for the run that reports), so the other counters are bounded by the tree, never above it.
+  EXPECT_EQ(c["entries"].get<uint64_t>(), tree.entries) << c.dump();
+  EXPECT_LE(c["files_copied"].get<uint64_t>(), tree.inodes) << c.dump();
+  EXPECT_LE(c["links_made"].get<uint64_t>(), tree.linked_names) << c.dump();
+  EXPECT_LE(c["bytes_copied"].get<uint64_t>(), tree.bytes) << c.dump();
+  EXPECT_LE(c["files_copied"].get<uint64_t>() + c["unchanged"].get<uint64_t>(), tree.entries) << c.dump();
+  EXPECT_EQ(c["errors"].get<uint64_t>(), 0u) << c.dump();
 }
 
 TEST_F(DistributedTest, PasswordFromAPrivateConfigFile) {

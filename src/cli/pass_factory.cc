@@ -2,8 +2,13 @@
 
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
+#include "fs/fs_error.h"
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
@@ -15,6 +20,12 @@ namespace {
 
 using json = nlohmann::json;
 
+std::string absolute_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (!realpath(path.c_str(), buf)) throw FsError("resolve", path, errno);
+  return buf;
+}
+
 json time_or_null(const std::optional<timespec>& t) {
   return t ? json::array({t->tv_sec, t->tv_nsec}) : json(nullptr);
 }
@@ -24,12 +35,42 @@ std::optional<timespec> time_from(const json& j) {
   return timespec{j.at(0).get<time_t>(), j.at(1).get<long>()};
 }
 
+json identity_json(const FsIdentity& id) { return json::array({id.fs_type, id.fs_id, id.root_ino}); }
+
+FsIdentity identity_from(const json& j) {
+  return FsIdentity{j.at(0).get<uint64_t>(), j.at(1).get<uint64_t>(), j.at(2).get<uint64_t>()};
+}
+
+void expect_same_view(const char* which, const std::string& path, const FsIdentity& here, const FsIdentity& there) {
+  if (here == there) return;
+  throw RunRefused(fmt::format("{} {} is not the filesystem the submitter saw (is it mounted on this node?): "
+                               "here {}; submitter {}",
+                               which, path, describe(here), describe(there)));
+}
+
+// The roots as this node sees them, after every check the submitter made; RunRefused otherwise.
+Roots open_checked_roots(PassKind kind, const json& spec) {
+  Roots roots{spec.at("src").get<std::string>(), spec.at("dst").get<std::string>(), {}, {}};
+  try {
+    roots.src = open_root(roots.src_path);
+    roots.dst = open_root(roots.dst_path);
+    expect_same_view("source", roots.src_path, identify_root(roots.src.get(), roots.src_path),
+                     identity_from(spec.at("src_id")));
+    expect_same_view("target", roots.dst_path, identify_root(roots.dst.get(), roots.dst_path),
+                     identity_from(spec.at("dst_id")));
+    check_root_pair(roots, kind == PassKind::kDelete && !spec.at("allow_empty_source").get<bool>());
+  } catch (const FsError& e) {
+    throw RunRefused(e.what());
+  }
+  return roots;
+}
+
 class PassRunner : public TaskRunner {
  public:
-  explicit PassRunner(const json& spec)
-      : kind_(pass_kind(spec.at("pass").get<std::string>())),
-        src_(open_root(spec.at("src").get<std::string>())),
-        dst_(open_root(spec.at("dst").get<std::string>())) {
+  explicit PassRunner(const json& spec) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
+    Roots roots = open_checked_roots(kind_, spec);
+    src_ = std::move(roots.src);
+    dst_ = std::move(roots.dst);
     options_.dry_run = spec.at("dry_run").get<bool>();
     options_.verbose = spec.at("verbose").get<bool>();
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
@@ -81,12 +122,21 @@ std::unique_ptr<TaskHandler> make_handler(PassKind kind, const PassContext& ctx)
   throw std::invalid_argument("unknown pass");
 }
 
-json make_spec(PassKind kind, const std::string& src, const std::string& dst, const PassOptions& options) {
+RunRoots run_roots(const Roots& roots, bool allow_empty_source) {
+  return RunRoots{absolute_path(roots.src_path), absolute_path(roots.dst_path),
+                  identify_root(roots.src.get(), roots.src_path), identify_root(roots.dst.get(), roots.dst_path),
+                  allow_empty_source};
+}
+
+json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options) {
   json exclude = json::array();
   for (const auto& path : options.filters.excluded_paths()) exclude.push_back(to_bytes(path));
   return {{"pass", pass_name(kind)},
-          {"src", src},
-          {"dst", dst},
+          {"src", roots.src},
+          {"dst", roots.dst},
+          {"src_id", identity_json(roots.src_id)},
+          {"dst_id", identity_json(roots.dst_id)},
+          {"allow_empty_source", roots.allow_empty_source},
           {"dry_run", options.dry_run},
           {"verbose", options.verbose},
           {"owner", options.metadata.owner},

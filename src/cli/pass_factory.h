@@ -7,8 +7,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/roots.h"
 #include "cli/run_plan.h"
 #include "engine/task.h"
+#include "fs/fs_identity.h"
 #include "passes/pass_context.h"
 #include "rabbit/task_runner.h"
 
@@ -19,11 +21,21 @@ PassKind pass_kind(const std::string& name);  // throws std::invalid_argument
 
 std::unique_ptr<TaskHandler> make_handler(PassKind kind, const PassContext& ctx);
 
-// Everything a remote worker needs to run `kind` between the absolute roots `src` and `dst`.
-nlohmann::json make_spec(PassKind kind, const std::string& src, const std::string& dst, const PassOptions& options);
+// The roots of a distributed run as the submitter checked them: absolute paths and what each
+// looked like (every worker must see the same before it acts).
+struct RunRoots {
+  std::string src, dst;
+  FsIdentity src_id, dst_id;
+  bool allow_empty_source = false;  // the delete guard, as the user set it
+};
+RunRoots run_roots(const Roots& roots, bool allow_empty_source);
 
-// A worker's runner for a spec: opens the roots once, builds a fresh pass for every task so that
-// each report carries that task's counters only.
+// Everything a remote worker needs to run `kind` between the roots.
+nlohmann::json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options);
+
+// A worker's runner for a spec: opens the roots once and checks them (RunRefused when this node
+// sees other filesystems than the submitter did, or a guard of the run fails here), then builds a
+// fresh pass for every task so that each report carries that task's counters only.
 RunnerFactory pass_runner_factory();
 
 }  // namespace lmover

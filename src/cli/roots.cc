@@ -68,16 +68,23 @@ Roots open_roots(const std::string& src, const std::string& dst, const RootCheck
   if (fd < 0) throw FsError("target", dst, errno == ENOTDIR ? "not a directory" : std::strerror(errno));
   roots.dst.reset(fd);
 
+  check_root_pair(roots, check.refuse_empty_source);
+  return roots;
+}
+
+void check_root_pair(const Roots& roots, bool refuse_empty_source) {
+  const std::string& src = roots.src_path;
+  const std::string& dst = roots.dst_path;
+  struct stat s = stat_of(roots.src.get(), src);
   struct stat d = stat_of(roots.dst.get(), dst);
   if (same_inode(s, d)) throw FsError("target", dst, "is the same directory as the source");
   if (is_within(roots.dst.get(), s, dst)) throw FsError("target", dst, "lies inside the source " + src);
   if (is_within(roots.src.get(), d, src)) throw FsError("source", src, "lies inside the target " + dst);
-  if (check.refuse_empty_source && is_empty_dir(roots.src.get(), src) && !is_empty_dir(roots.dst.get(), dst)) {
+  if (refuse_empty_source && is_empty_dir(roots.src.get(), src) && !is_empty_dir(roots.dst.get(), dst)) {
     throw FsError("source", src,
                   "is empty but the target is not (an unmounted filesystem?); refusing to delete; "
                   "pass --allow-empty-source if this is really wanted");
   }
-  return roots;
 }
 
 }  // namespace lmover

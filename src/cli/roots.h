@@ -24,4 +24,9 @@ struct Roots {
 // it), or an empty SRC before a delete (an unmounted filesystem looks exactly like that).
 Roots open_roots(const std::string& src, const std::string& dst, const RootCheck& check);
 
+// The guards that hold wherever a run's tasks execute (the submitter and every worker node): the
+// roots are not the same directory nor one inside the other and, with `refuse_empty_source`, SRC
+// is not empty beside a non-empty DST. Throws FsError naming the root and the reason.
+void check_root_pair(const Roots& roots, bool refuse_empty_source);
+
 }  // namespace lmover

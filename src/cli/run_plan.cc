@@ -38,35 +38,31 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   PassStats::add(ctx.stats().errors, broken);
 }
 
-std::string absolute(const std::string& path) {
-  char buf[PATH_MAX];
-  if (!realpath(path.c_str(), buf)) throw FsError("resolve", path, errno);
-  return buf;
-}
-
-// Counters arrive as running totals; the progress line wants them added to its PassStats.
+// Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
+// reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
 RabbitSubmitter::Progress progress_into(PassStats& stats) {
-  auto last = std::make_shared<json>(json::object());
-  return [&stats, last](const json& totals, size_t) {
-    json delta = json::object();
-    for (const auto& [key, value] : totals.items()) delta[key] = value.get<uint64_t>() - last->value(key, uint64_t(0));
-    stats.add_json(delta);
-    *last = totals;
+  return [&stats, base = stats.to_json()](const json& totals, size_t) {
+    json sum = base;
+    add_counters(sum, totals);
+    stats.assign_json(sum);
   };
 }
 
-void run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, FailureLog& failures) {
+// Returns what the summary should say of the run beyond its counters.
+json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
+                     FailureLog& failures) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
   RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   auto start = std::chrono::steady_clock::now();
-  DistributedResult result = submitter.run(make_spec(kind, absolute(plan.src), absolute(plan.dst), plan.options));
+  DistributedResult result = submitter.run(make_spec(kind, roots, plan.options));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
   if (kind == PassKind::kCopy) copy.finish();
+  return {{"run", result.run}, {"tasks", result.tasks}, {"messages", result.messages}, {"refused_by", result.refusals}};
 }
 
 }  // namespace
@@ -103,16 +99,17 @@ int execute(const RunPlan& plan) {
       PassStats stats;
       PassContext ctx(roots.src.get(), roots.dst.get(), plan.options, stats, failures);
       auto start = std::chrono::steady_clock::now();
+      json details = json::object();
       {
         ProgressLine progress(pass_name(kind), stats, plan.progress);
         if (plan.broker_url.empty()) {
           run_embedded(kind, ctx, plan.threads);
         } else {
-          run_distributed(kind, ctx, plan, failures);
+          details = run_distributed(kind, ctx, plan, run_roots(roots, plan.allow_empty_source), failures);
         }
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      summary.add_pass(pass_name(kind), stats, seconds);
+      summary.add_pass(pass_name(kind), stats, seconds, details);
       if (stats.errors > 0) code = kExitSomeFailed;
     }
   } catch (const FsError& e) {

@@ -166,7 +166,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
     PassStats::add(ctx_.stats().vanished);
     return;
   }
-  PassStats::add(ctx_.stats().entries);
+  if (!second_look) PassStats::add(ctx_.stats().entries);
   if (src->type == EntryType::kDirectory) {  // it became one since the listing
     Task careful = task;
     careful.target_is_new = false;

@@ -18,10 +18,14 @@ class CompletionTracker {
   explicit CompletionTracker(uint64_t root_id) { pending_.insert(root_id); }
 
   // Records a report: `done` holds the delivered task's id first, then the ids of tasks the worker
-  // ran itself on the way (never published); `children` the ids it published. Returns true the
-  // first time the delivered task is reported (count its work); a duplicate changes nothing.
-  bool report(const std::vector<uint64_t>& done, const std::vector<uint64_t>& children);
-  bool report(uint64_t id, const std::vector<uint64_t>& children) { return report(std::vector<uint64_t>{id}, children); }
+  // ran itself on the way (never published); `children` the ids it published. Returns, for each
+  // id of `done`, whether this is its first report (count that task's work then, and only then).
+  // A report whose delivered task was reported before changes nothing and returns all false.
+  std::vector<bool> report(const std::vector<uint64_t>& done, const std::vector<uint64_t>& children);
+  // The delivered task `id` alone: true the first time.
+  bool report(uint64_t id, const std::vector<uint64_t>& children) {
+    return report(std::vector<uint64_t>{id}, children).front();
+  }
   bool complete() const { return pending_.empty(); }
   size_t pending() const { return pending_.size(); }
   size_t done() const { return done_.size(); }

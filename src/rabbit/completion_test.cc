@@ -41,11 +41,23 @@ TEST(CompletionTracker, ChildMayReportBeforeItsParent) {
 TEST(CompletionTracker, TasksRunInlineAreDoneWithoutBeingPublished) {
   CompletionTracker t(1);
   // The worker ran 1, then its children 2 and 3 itself; 3's child 4 was published.
-  EXPECT_TRUE(t.report(std::vector<uint64_t>{1, 2, 3}, {4}));
+  EXPECT_EQ(t.report(std::vector<uint64_t>{1, 2, 3}, {4}), std::vector<bool>({true, true, true}));
   EXPECT_FALSE(t.complete());
   EXPECT_TRUE(t.report(4, {}));
   EXPECT_TRUE(t.complete());
   EXPECT_EQ(t.done(), 4u);
+}
+
+TEST(CompletionTracker, ADescendantThatReportedOnItsOwnIsNotCountedAgainInline) {
+  CompletionTracker t(1);
+  // The first run of 1 published 2 (its report was lost with the broker); 2 ran and reported.
+  EXPECT_TRUE(t.report(2, {}));
+  // 1 is redelivered and this time runs 2 inline: 1 is new, 2 is not, 3 (published) is pending.
+  EXPECT_EQ(t.report(std::vector<uint64_t>{1, 2}, {3}), std::vector<bool>({true, false}));
+  EXPECT_FALSE(t.complete());
+  EXPECT_TRUE(t.report(3, {}));
+  EXPECT_TRUE(t.complete());
+  EXPECT_EQ(t.done(), 3u);
 }
 
 TEST(CompletionTracker, SurvivesACheckpoint) {

@@ -5,7 +5,7 @@
 namespace lmover {
 namespace {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: counters per task id, refusal notices
 using json = nlohmann::json;
 
 json parse(const std::string& body) {
@@ -42,10 +42,24 @@ std::string encode(const TaskMessage& m) {
 }
 
 std::string encode(const ReportMessage& m) {
-  json failures = json::array();
-  for (const auto& [path, message] : m.failures) failures.push_back({to_bytes(path), message});
-  json j = {{"v", kVersion},        {"run", m.run},           {"id", m.id},          {"inline", m.inline_done},
-            {"children", m.children}, {"counters", m.counters}, {"failures", failures}};
+  json j = {{"v", kVersion}, {"run", m.run}};
+  if (m.is_refusal()) {
+    j["refused_by"] = m.refused_by;
+    j["reason"] = m.reason;
+  } else {
+    json done = json::array();
+    for (const TaskResult& t : m.done) {
+      json counters = json::object();
+      for (const auto& [key, value] : t.counters.items()) {
+        if (value.is_number() && value.get<uint64_t>() != 0) counters[key] = value;
+      }
+      json failures = json::array();
+      for (const auto& [path, message] : t.failures) failures.push_back({to_bytes(path), message});
+      done.push_back({t.id, counters, failures});
+    }
+    j["done"] = done;
+    j["children"] = m.children;
+  }
   auto out = json::to_msgpack(j);
   return std::string(out.begin(), out.end());
 }
@@ -77,11 +91,22 @@ ReportMessage decode_report(const std::string& body) {
     json j = parse(body);
     ReportMessage m;
     m.run = j.at("run").get<std::string>();
-    m.id = j.at("id").get<uint64_t>();
-    m.inline_done = j.at("inline").get<std::vector<uint64_t>>();
+    if (j.contains("refused_by")) {
+      m.refused_by = j.at("refused_by").get<std::string>();
+      m.reason = j.at("reason").get<std::string>();
+      if (m.refused_by.empty()) throw std::invalid_argument("refusal notice without a worker");
+      return m;
+    }
+    for (const auto& d : j.at("done")) {
+      TaskResult t;
+      t.id = d.at(0).get<uint64_t>();
+      t.counters = d.at(1);
+      if (!t.counters.is_object()) throw std::invalid_argument("counters are not a map");
+      for (const auto& f : d.at(2)) t.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
+      m.done.push_back(std::move(t));
+    }
+    if (m.done.empty()) throw std::invalid_argument("report of no task");
     m.children = j.at("children").get<std::vector<uint64_t>>();
-    m.counters = j.at("counters");
-    for (const auto& f : j.at("failures")) m.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
     return m;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("malformed report message: ") + e.what());

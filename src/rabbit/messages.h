@@ -2,7 +2,11 @@
 // (MessagePack bin), never assumed UTF-8.
 //
 //   task:   {v, run, spec, task: {kind, id, dir, names, new}}      on <prefix>.dir / <prefix>.files
-//   report: {v, run, id, inline, children, counters, failures}     on <prefix>.reports.<run>
+//   report: {v, run, done: [[id, counters, failures]...], children}  on <prefix>.reports.<run>
+//   refusal notice: {v, run, refused_by, reason}                    on <prefix>.reports.<run>
+//
+// Counters travel per task id, not per report: when a redelivered task runs again, its report may
+// carry descendants that already reported on their own, and only the first report of an id counts.
 #pragma once
 
 #include <cstdint>
@@ -22,13 +26,23 @@ struct TaskMessage {
   Task task;
 };
 
+// What one task did: its counters (only the non-zero ones travel) and failed entries.
+struct TaskResult {
+  uint64_t id = 0;
+  nlohmann::json counters = nlohmann::json::object();
+  std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
+};
+
 struct ReportMessage {
   std::string run;
-  uint64_t id = 0;                 // the delivered task
-  std::vector<uint64_t> inline_done;  // its descendants the worker ran itself, never published
-  std::vector<uint64_t> children;     // the tasks it published
-  nlohmann::json counters;
-  std::vector<std::pair<std::string, std::string>> failures;
+  // The delivered task first, then its descendants the worker ran itself (never published).
+  std::vector<TaskResult> done;
+  std::vector<uint64_t> children;  // the tasks it published
+  // A refusal notice instead: the worker `refused_by` (host:pid) ran nothing of this run, for
+  // `reason`, and handed the task back.
+  std::string refused_by, reason;
+
+  bool is_refusal() const { return !refused_by.empty(); }
 };
 
 // Raw bytes (paths) as MessagePack bin and back; from_bytes throws std::invalid_argument.

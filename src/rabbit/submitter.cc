@@ -46,14 +46,23 @@ std::string status_queue(const QueueNames& queues, const std::string& run) { ret
 
 namespace {
 
-json status_of(const std::string& run, const json& spec, const CompletionTracker& tracker, const json& counters) {
+json status_of(const std::string& run, const json& spec, const CompletionTracker& tracker, const DistributedResult& r) {
   return {{"run", run},
           {"pass", spec.value("pass", "?")},
           {"src", spec.value("src", "?")},
           {"dst", spec.value("dst", "?")},
           {"tasks_pending", tracker.pending()},
           {"tasks_done", tracker.done()},
-          {"counters", counters}};
+          {"counters", r.counters},
+          {"refused_by", r.refusals}};
+}
+
+// A worker that will not run this run's tasks: said once per worker, kept for status and summary.
+void note_refusal(DistributedResult& result, const ReportMessage& notice) {
+  constexpr size_t kRefusalsKept = 100;
+  if (result.refusals.contains(notice.refused_by) || result.refusals.size() >= kRefusalsKept) return;
+  spdlog::warn("worker {} refuses the tasks of run {}: {}", notice.refused_by, notice.run, notice.reason);
+  result.refusals[notice.refused_by] = notice.reason;
 }
 
 }  // namespace
@@ -71,10 +80,10 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   Task root = Task::root();
   json checkpoint = {{"seq", 0},          {"run", run},
                      {"spec", spec},      {"tracker", CompletionTracker(root.id).to_json()},
-                     {"counters", json::object()}, {"failures", json::array()}};
+                     {"counters", json::object()}, {"failures", json::array()}, {"refused_by", json::object()}};
   // The checkpoint first: from now on `lmover wait --run` can follow this run.
   session.publish(state_queue(queues_, run), pack(checkpoint));
-  session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), json::object())));
+  session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, root}));
   session.wait_for_confirms();
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
@@ -166,6 +175,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   result.spec = checkpoint.at("spec");
   CompletionTracker tracker = CompletionTracker::from_json(checkpoint.at("tracker"));
   result.counters = checkpoint.at("counters");
+  result.refusals = checkpoint.value("refused_by", json::object());
   for (const auto& f : checkpoint.at("failures")) result.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
   uint64_t seq = checkpoint.at("seq").get<uint64_t>();
   const json spec = checkpoint.at("spec");
@@ -178,9 +188,9 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       failures.push_back({to_bytes(result.failures[i].first), result.failures[i].second});
     }
     json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", tracker.to_json()},
-               {"counters", result.counters}, {"failures", failures}};
+               {"counters", result.counters}, {"failures", failures}, {"refused_by", result.refusals}};
     state.publish(state_queue(queues_, run), pack(cp));
-    state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result.counters)));
+    state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result)));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
     unacked_reports.clear();
@@ -199,14 +209,22 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
       try {
         ReportMessage report = decode_report(d->body);
-        std::vector<uint64_t> done{report.id};
-        done.insert(done.end(), report.inline_done.begin(), report.inline_done.end());
-        if (report.run == run && tracker.report(done, report.children)) {
-          result.messages += 2;  // the delivered task and this report
-          add_counters(result.counters, report.counters);
-          for (auto& f : report.failures) {
-            failures_(f.first, f.second);
-            result.failures.push_back(std::move(f));
+        if (report.run != run) {
+          spdlog::error("ignoring a report of run {} on {}", report.run, queues_.reports(run));
+        } else if (report.is_refusal()) {
+          note_refusal(result, report);
+        } else {
+          std::vector<uint64_t> ids;
+          for (const TaskResult& t : report.done) ids.push_back(t.id);
+          std::vector<bool> fresh = tracker.report(ids, report.children);
+          if (fresh.front()) result.messages += 2;  // the delivered task and this report
+          for (size_t i = 0; i < fresh.size(); ++i) {
+            if (!fresh[i]) continue;  // counted when this task first reported
+            add_counters(result.counters, report.done[i].counters);
+            for (auto& f : report.done[i].failures) {
+              failures_(f.first, f.second);
+              result.failures.push_back(std::move(f));
+            }
           }
         }
       } catch (const std::invalid_argument& e) {

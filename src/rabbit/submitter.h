@@ -26,6 +26,7 @@ struct DistributedResult {
   uint64_t messages = 0;  // task messages and reports that carried them (this submitter's view)
   nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
   std::vector<std::pair<std::string, std::string>> failures;
+  nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run
 };
 
 class RabbitSubmitter {

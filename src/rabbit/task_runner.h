@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +28,15 @@ class TaskRunner {
   virtual TaskOutcome run(const Task& task, TaskSink& sink) = 0;
 };
 
-// Builds the runner for a spec. May throw (e.g. a root that cannot be opened on this node).
+// Thrown by a RunnerFactory when this node must not take the run's tasks at all: its view of the
+// roots differs from the submitter's (a filesystem not mounted here), or a guard of the run fails
+// here. The worker hands the tasks back for other nodes and tells the submitter why.
+class RunRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Builds the runner for a spec. Throws RunRefused when this node must not run it.
 using RunnerFactory = std::function<std::shared_ptr<TaskRunner>(const nlohmann::json& spec)>;
 
 }  // namespace lmover

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -10,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
-#include "rabbit/submitter.h"
 
 namespace lmover {
 namespace {
@@ -94,7 +94,7 @@ void RabbitWorker::run(std::atomic<bool>& stop) {
 
 void RabbitWorker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
   stay_connected(
-      address_, stop, "", [&] { return slot_active(slot); },
+      address_, stop, "", [&] { return slot_active(slot) && !resting(slot); },
       [&](AmqpSession& session) {
         declare_task_queues(session, queues_);
         session.set_prefetch(1);
@@ -105,7 +105,7 @@ void RabbitWorker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
 }
 
 void RabbitWorker::serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop) {
-  while (!stop && slot_active(slot)) {
+  while (!stop && slot_active(slot) && !resting(slot)) {
     if (auto delivery = session.next_delivery(500ms)) handle(slot, session, *delivery);
   }
   // Leaving closes the connection: a delivery already pushed to us but not started goes back.
@@ -125,10 +125,15 @@ std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const std::string& run, con
 
 void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& delivery) {
   TaskMessage message;
+  std::shared_ptr<TaskRunner> runner;
   try {
     message = decode_task(delivery.body);
-  } catch (const std::invalid_argument& e) {
-    // Not ours or damaged: to the dead-letter queue for a human to look at, never a silent drop.
+    runner = runner_for(message.run, message.spec);
+  } catch (const RunRefused& e) {
+    return refuse(slot, session, delivery, message.run, e.what());
+  } catch (const std::exception& e) {
+    // Not ours or damaged (also a spec this version cannot read): to the dead-letter queue for a
+    // human to look at, never a silent drop.
     spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), e.what());
     session.reject(delivery.tag, false);
     return;
@@ -140,8 +145,6 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   }
   ReportMessage report;
   report.run = message.run;
-  report.id = message.task.id;
-  report.counters = json::object();
   // The delivered task first, then its descendants, newest first (depth-first, like the embedded
   // engine), for as long as the time budget lasts: every message costs the broker a persistent
   // write and a confirm, so one delivery should carry a worthwhile amount of work. What is left
@@ -152,25 +155,22 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   constexpr auto kInlineBudget = 200ms;
   auto deadline = std::chrono::steady_clock::now() + kInlineBudget;
   CollectingSink pending;
-  auto publish_child = [&](const Task& child) {
-    report.children.push_back(child.id);
-    session.publish(queues_.for_task(child), encode(TaskMessage{message.run, message.spec, child}));
-  };
   std::optional<Task> next = message.task;
   while (next) {
     Task task = std::move(*next);
     next.reset();
-    if (task.id != message.task.id) report.inline_done.push_back(task.id);
+    TaskResult& result = report.done.emplace_back();
+    result.id = task.id;
     try {
-      TaskOutcome outcome = runner_for(message.run, message.spec)->run(task, pending);
-      add_counters(report.counters, outcome.counters);
-      for (auto& f : outcome.failures) report.failures.push_back(std::move(f));
+      TaskOutcome outcome = runner->run(task, pending);
+      result.counters = std::move(outcome.counters);
+      result.failures = std::move(outcome.failures);
     } catch (const std::exception& e) {
-      // This node cannot run the pass at all (e.g. a root is not mounted here): report the task
-      // as failed rather than loop on it forever.
-      spdlog::error("task on '{}' cannot run here: {}", printable(task.dir), e.what());
-      add_counters(report.counters, {{"errors", 1}});
-      report.failures.emplace_back(task.dir, e.what());
+      // A runner must not throw for a failing entry; if it does anyway, the task's directory is
+      // reported failed rather than retried forever.
+      spdlog::error("task on '{}' failed: {}", printable(task.dir), e.what());
+      result.counters = {{"errors", 1}};
+      result.failures.emplace_back(task.dir, e.what());
     }
     // The root's children go out at once: every other worker is idle until something is published.
     bool root = message.task.dir.empty() && message.task.kind == TaskKind::kDirectory;
@@ -179,13 +179,49 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
       pending.tasks.pop_back();
     }
   }
-  for (const Task& child : pending.tasks) publish_child(child);
+  for (const Task& child : pending.tasks) {
+    report.children.push_back(child.id);
+    session.publish(queues_.for_task(child), encode(TaskMessage{message.run, message.spec, child}));
+  }
   session.publish(queues_.reports(message.run), encode(report));
   session.wait_for_confirms();
   session.ack(delivery.tag);
   ++tasks_done_;
   std::lock_guard lock(active_mutex_);
   active_.erase(slot);
+}
+
+void RabbitWorker::refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
+                          const std::string& why) {
+  // Back to the queue for a node that sees the right filesystems; this slot rests meanwhile (its
+  // connection closes, so the broker cannot hand the same task straight back), then checks again:
+  // the mount may have been fixed.
+  constexpr auto kRest = 5s;
+  session.reject(delivery.tag, true);
+  bool first = false;
+  {
+    std::lock_guard lock(active_mutex_);
+    resting_until_[slot] = std::chrono::steady_clock::now() + kRest;
+    if (std::find(refused_runs_.begin(), refused_runs_.end(), run) == refused_runs_.end()) {
+      first = true;
+      refused_runs_.push_front(run);
+      if (refused_runs_.size() > 16) refused_runs_.pop_back();
+    }
+  }
+  if (!first) return;
+  spdlog::error("refusing the tasks of run {}: {}", run, why);
+  ReportMessage notice;
+  notice.run = run;
+  notice.refused_by = id_;
+  notice.reason = why;
+  session.publish(queues_.reports(run), encode(notice));
+  session.wait_for_confirms();
+}
+
+bool RabbitWorker::resting(unsigned slot) const {
+  std::lock_guard lock(active_mutex_);
+  auto it = resting_until_.find(slot);
+  return it != resting_until_.end() && std::chrono::steady_clock::now() < it->second;
 }
 
 json RabbitWorker::describe(bool with_tasks) const {

@@ -42,6 +42,10 @@ class RabbitWorker {
   void thread_main(unsigned slot, const std::atomic<bool>& stop);
   void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
   void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
+  // This node must not run `run` (RunRefused): the task goes back, the submitter hears why once.
+  void refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
+              const std::string& why);
+  bool resting(unsigned slot) const;
   std::shared_ptr<TaskRunner> runner_for(const std::string& run, const nlohmann::json& spec);
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
@@ -62,6 +66,8 @@ class RabbitWorker {
   std::deque<std::pair<std::string, std::shared_ptr<TaskRunner>>> runners_;
   mutable std::mutex active_mutex_;
   std::map<unsigned, ActiveTask> active_;  // thread slot -> its task in hand
+  std::map<unsigned, std::chrono::steady_clock::time_point> resting_until_;  // after a refusal
+  std::deque<std::string> refused_runs_;  // the newest few, so each refusal is said once
 };
 
 // Declares the task queues and their dead-letter queue (idempotent; same arguments everywhere).

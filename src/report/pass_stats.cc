@@ -36,6 +36,12 @@ void PassStats::add_json(const nlohmann::json& counters) {
   }
 }
 
+void PassStats::assign_json(const nlohmann::json& counters) {
+  for (const auto& [key, member] : kCounters) {
+    (this->*member).store(counters.value(key, uint64_t(0)), std::memory_order_relaxed);
+  }
+}
+
 nlohmann::json PassStats::to_json() const {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [key, member] : kCounters) out[key] = (this->*member).load();

@@ -35,6 +35,8 @@ struct PassStats {
   nlohmann::json to_json() const;
   // Adds counters reported by a remote task (unknown keys are ignored).
   void add_json(const nlohmann::json& counters);
+  // Sets every counter to its value in `counters` (0 when absent).
+  void assign_json(const nlohmann::json& counters);
 };
 
 }  // namespace lmover

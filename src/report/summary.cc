@@ -14,8 +14,9 @@ namespace lmover {
 Summary::Summary(std::string command, std::string src, std::string dst, bool dry_run)
     : command_(std::move(command)), src_(std::move(src)), dst_(std::move(dst)), dry_run_(dry_run) {}
 
-void Summary::add_pass(const std::string& pass, const PassStats& stats, double seconds) {
+void Summary::add_pass(const std::string& pass, const PassStats& stats, double seconds, const nlohmann::json& details) {
   nlohmann::json p = {{"pass", pass}, {"seconds", seconds}, {"counters", stats.to_json()}};
+  p.update(details);
   passes_.push_back(std::move(p));
 }
 

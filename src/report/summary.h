@@ -15,7 +15,9 @@ class Summary {
  public:
   Summary(std::string command, std::string src, std::string dst, bool dry_run);
 
-  void add_pass(const std::string& pass, const PassStats& stats, double seconds);
+  // `details`: more fields for the pass's JSON object (a distributed run's id, refusing workers).
+  void add_pass(const std::string& pass, const PassStats& stats, double seconds,
+                const nlohmann::json& details = nlohmann::json::object());
   void set_fatal(const std::string& message) { fatal_ = message; }
   void set_exit_code(int code) { exit_code_ = code; }
 
