@@ -133,6 +133,38 @@ TEST(LiveTree, EntriesVanishingMidPassAreNotFailures) {
   EXPECT_TRUE(compare_trees(src, dst).empty());
 }
 
+TEST(LiveTree, DirectoriesRenamedAndRemovedMidPassAreVanishedNotFailures) {
+  TempDir tmp;
+  std::string src = tmp / "src", dst = tmp / "dst";
+  make_dir(src);
+  constexpr int kDirs = 3000;
+  for (int d = 0; d < kDirs; ++d) {
+    std::string dir = src + "/p" + std::to_string(d % 10) + "/d" + std::to_string(d);
+    if (d < 10) make_dir(src + "/p" + std::to_string(d));
+    make_dir(dir);
+    make_dir(dir + "/sub");
+    for (int f = 0; f < 3; ++f) write_file(dir + "/sub/f" + std::to_string(f), "v");
+  }
+  // Users at work: directories renamed away and removed while the copy walks them.
+  std::atomic<bool> done{false};
+  std::thread users([&] {
+    for (int d = kDirs - 1; d >= 0 && !done; d -= 3) {
+      std::string dir = src + "/p" + std::to_string(d % 10) + "/d" + std::to_string(d);
+      rename(dir.c_str(), (dir + "-renamed").c_str());
+      if (d % 2) run_shell("rm -rf '" + dir + "-renamed/sub'");
+    }
+  });
+  RunResult r = run_lmover({"copy", src, dst, "--threads", "2"});
+  done = true;
+  users.join();
+  EXPECT_EQ(r.exit_code, 0) << r.output.substr(0, 2000);
+  EXPECT_EQ(r.counter("copy", "errors"), 0u);
+  EXPECT_GT(r.counter("copy", "vanished"), 0u) << "the users were too slow to race the copy";
+  RunResult settle = run_lmover({"sync", src, dst});
+  EXPECT_EQ(settle.exit_code, 0) << settle.output.substr(0, 2000);
+  EXPECT_TRUE(compare_trees(src, dst).empty());
+}
+
 TEST(LiveTree, HundredThousandEntriesInOneDirectory) {
   TempDir tmp;
   std::string src = tmp / "src", dst = tmp / "dst";

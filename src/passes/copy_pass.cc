@@ -57,7 +57,7 @@ void CopyPass::handle(const Task& task, TaskSink& sink) {
       copy_batch(task, sink);
     }
   } catch (const FsError& e) {
-    ctx_.fail(e);
+    ctx_.fail_unless_vanished(e);
   }
 }
 
@@ -89,7 +89,7 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
           continue;
         }
       } catch (const FsError& e) {
-        ctx_.fail(e);
+        ctx_.fail_unless_vanished(e);
         continue;
       }
     }
@@ -147,13 +147,7 @@ void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
     try {
       copy_entry(dirs, name, task, sink, may_inherit_xattrs);
     } catch (const FsError& e) {
-      // Users delete files while we copy: an entry gone from the source is not a failure.
-      struct stat st;
-      if (e.err() == ENOENT && fstatat(dirs.src.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
-        PassStats::add(ctx_.stats().vanished);
-      } else {
-        ctx_.fail(e);
-      }
+      ctx_.fail_unless_vanished(e);  // users delete files while we copy
     }
   }
 }

@@ -23,7 +23,7 @@ void DeletePass::handle(const Task& task, TaskSink& sink) {
   try {
     prune_directory(task, sink);
   } catch (const FsError& e) {
-    ctx_.fail(e);
+    ctx_.fail_unless_vanished(e);
   }
 }
 
@@ -65,7 +65,7 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
           sink.submit(task.child_directory(std::move(rel)));
         }
       } catch (const FsError& err) {
-        ctx_.fail(err);
+        ctx_.fail_unless_vanished(err);
       }
     }
   }

@@ -18,7 +18,7 @@ void DirtimePass::handle(const Task& task, TaskSink& sink) {
   try {
     set_directory_times(task, sink);
   } catch (const FsError& e) {
-    ctx_.fail(e);
+    ctx_.fail_unless_vanished(e);
   }
 }
 
@@ -52,7 +52,7 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
       auto meta = stat_if_exists(dirs.src.get(), e.name, rel);
       if (meta && meta->type == EntryType::kDirectory) sink.submit(task.child_directory(std::move(rel)));
     } catch (const FsError& err) {
-      ctx_.fail(err);
+      ctx_.fail_unless_vanished(err);
     }
   }
 }

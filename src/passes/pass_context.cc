@@ -1,14 +1,43 @@
 #include "passes/pass_context.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <string>
+
 #include <fmt/format.h>
 
 #include "fs/fs_error.h"
+#include "fs/resolve.h"
 
 namespace lmover {
 
 void PassContext::fail(const FsError& error) const {
   PassStats::add(stats_.errors);
   failures_.record(error);
+}
+
+void PassContext::fail_unless_vanished(const FsError& error) const {
+  if ((error.err() == ENOENT || error.err() == ENOTDIR) && !source_exists(error.path())) {
+    PassStats::add(stats_.vanished);
+    return;
+  }
+  fail(error);
+}
+
+bool PassContext::source_exists(std::string_view rel) const {
+  if (rel.empty()) return true;
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
+  std::string name(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+  try {
+    UniqueFd dir = open_dir_beneath(src_root_, parent);
+    struct stat st;
+    return fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
+  } catch (const FsError& e) {
+    return e.err() != ENOENT && e.err() != ENOTDIR;
+  }
 }
 
 void PassContext::note(std::string_view verb, std::string_view rel) const {

@@ -38,10 +38,16 @@ class PassContext {
 
   // Counts, logs and lists a failed entry.
   void fail(const FsError& error) const;
+  // The same, unless the error says "not there" (ENOENT, ENOTDIR) and the source entry it names is
+  // really gone: users remove and rename directories while a pass runs, and that is `vanished`.
+  void fail_unless_vanished(const FsError& error) const;
   // Reports an action on stdout when it is a dry run or -v was given ("copy a/b").
   void note(std::string_view verb, std::string_view rel) const;
 
  private:
+  // Whether `rel` still names an entry on the source (errors other than "not there" say yes).
+  bool source_exists(std::string_view rel) const;
+
   int src_root_;
   int dst_root_;
   const PassOptions& options_;
