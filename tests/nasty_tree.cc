@@ -107,6 +107,13 @@ void build_deep_chain(const std::string& root, int levels) {
   close(fd);
 }
 
+// cap_net_bind_service,cap_net_admin+ep as the kernel stores it (struct vfs_cap_data, revision 2,
+// little-endian): what `setcap` writes, without needing setcap.
+void set_capabilities(const std::string& path) {
+  const uint32_t words[5] = {0x02000000u | 0x1u, (1u << 10) | (1u << 12), 0, 0, 0};
+  set_xattr(path, "security.capability", std::string(reinterpret_cast<const char*>(words), sizeof words));
+}
+
 void build_nasty_tree(const std::string& r) {
   // Regular files of many sizes.
   make_dir(r + "/files");
@@ -190,6 +197,13 @@ void build_nasty_tree(const std::string& r) {
   set_acl(r + "/attrs/default-acl", "u::rwx,u:99:r-x,g::r-x,m::r-x,o::---", true);
   set_xattr(r + "/attrs/default-acl", "user.dir", "d");
   write_file(r + "/attrs/default-acl/child", "inherits");
+  // File capabilities (the kernel drops them on chown and on write): root-owned and foreign-owned.
+  write_file(r + "/attrs/cap-root", "ptp helper");
+  set_capabilities(r + "/attrs/cap-root");
+  write_file(r + "/attrs/cap-foreign", "foreign helper");
+  check(chown((r + "/attrs/cap-foreign").c_str(), 2345, 2346), "chown");
+  check(chmod((r + "/attrs/cap-foreign").c_str(), 0750), "chmod");
+  set_capabilities(r + "/attrs/cap-foreign");
 
   // Directories that will change type or go away.
   make_dir(r + "/becomes-file");
@@ -239,6 +253,11 @@ void mutate_nasty_tree(const std::string& r) {
   check(chmod((r + "/modes/readonly-file").c_str(), 0400), "chmod");
   check(chown((r + "/links/lonely").c_str(), 777, 778), "chown");
   check(removexattr((r + "/attrs/x").c_str(), "user.plain"), "removexattr");
+  // New content and a new owner for the capable files: each must get its capabilities back.
+  write_file(r + "/attrs/cap-root", "ptp helper, v2");
+  set_capabilities(r + "/attrs/cap-root");
+  check(chown((r + "/attrs/cap-foreign").c_str(), 2347, 2346), "chown");
+  set_capabilities(r + "/attrs/cap-foreign");
   // A new hard link to an existing file, and a broken one.
   check(link((r + "/links/lonely").c_str(), (r + "/links/a/lonely-twin").c_str()), "link");
   check(unlink((r + "/links/b/to-break").c_str()), "unlink");

@@ -49,7 +49,7 @@ bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* curr
 bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& xattrs, const EntryMeta* current,
                     const MetadataPlan& plan) {
   bool skip_xattrs = plan.new_without_inherited_xattrs && !current && xattrs.empty();
-  bool wrote = !skip_xattrs && sync_xattrs(dst, xattrs);
+  bool wrote = !skip_xattrs && sync_xattrs(dst, xattrs, src.type == EntryType::kRegular ? kCapabilityXattr : "");
   bool owner_differs = !current || current->uid != src.uid || current->gid != src.gid;
   if (plan.owner && owner_differs) {
     if (dst.fd >= 0) {
@@ -64,6 +64,8 @@ bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& x
     set_mode(dst, src);
     wrote = true;
   }
+  // Capabilities last but for the times: chown (and any write of data) has cleared them.
+  if (!skip_xattrs && src.type == EntryType::kRegular && sync_one_xattr(dst, xattrs, kCapabilityXattr)) wrote = true;
   if (plan.times && apply_times(dst, src, current)) wrote = true;
   return wrote;
 }

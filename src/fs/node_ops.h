@@ -1,7 +1,8 @@
 // Creating entries and setting their metadata on the target, always relative to a directory fd.
 //
 // Metadata order matters: xattrs (ACLs) first, then owner, then mode (chown clears setuid/setgid,
-// so the mode must come after it), then times last (every other change bumps them).
+// so the mode must come after it), then file capabilities (chown clears those too), then times
+// last (every other change bumps them).
 #pragma once
 
 #include <string>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "fs/fs_error.h"
 
@@ -83,10 +84,11 @@ XattrList read_xattrs(const NodeRef& node) {
   return out;
 }
 
-bool sync_xattrs(const NodeRef& node, const XattrList& wanted) {
+bool sync_xattrs(const NodeRef& node, const XattrList& wanted, std::string_view except) {
   XattrList have = read_xattrs(node);
   bool wrote = false;
   for (const auto& [key, value] : have) {
+    if (key == except) continue;
     auto it = std::lower_bound(wanted.begin(), wanted.end(), std::make_pair(key, std::string()),
                                [](const auto& a, const auto& b) { return a.first < b.first; });
     if (it != wanted.end() && it->first == key) continue;
@@ -94,12 +96,31 @@ bool sync_xattrs(const NodeRef& node, const XattrList& wanted) {
     wrote = true;
   }
   for (const auto& entry : wanted) {
+    if (entry.first == except) continue;
     auto it = std::lower_bound(have.begin(), have.end(), entry);
     if (it != have.end() && *it == entry) continue;
     if (do_set(node, entry.first, entry.second) < 0) throw FsError("set xattr " + entry.first, node.rel, errno);
     wrote = true;
   }
   return wrote;
+}
+
+bool sync_one_xattr(const NodeRef& node, const XattrList& wanted, const std::string& key) {
+  auto want = std::find_if(wanted.begin(), wanted.end(), [&](const auto& e) { return e.first == key; });
+  std::optional<std::string> have;
+  try {
+    have = read_sized([&](char* b, size_t s) { return do_get(node, key.c_str(), b, s); }, "get xattr " + key, node.rel);
+  } catch (const FsError& e) {
+    if (e.err() != ENODATA && e.err() != ENOTSUP) throw;
+  }
+  if (want == wanted.end()) {
+    if (!have) return false;
+    if (do_remove(node, key) < 0 && errno != ENODATA) throw FsError("remove xattr " + key, node.rel, errno);
+    return true;
+  }
+  if (have == want->second) return false;
+  if (do_set(node, key, want->second) < 0) throw FsError("set xattr " + key, node.rel, errno);
+  return true;
 }
 
 }  // namespace lmover

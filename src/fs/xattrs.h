@@ -21,8 +21,17 @@ bool is_filesystem_internal_xattr(std::string_view name);
 // All xattrs of a node except filesystem-internal ones. ENOTSUP counts as "none".
 XattrList read_xattrs(const NodeRef& node);
 
-// Makes the node's xattrs equal to `wanted`: removes extra ones, sets missing or different ones.
-// Writes nothing when they already match. Returns true if anything was written.
-bool sync_xattrs(const NodeRef& node, const XattrList& wanted);
+// File capabilities: the kernel clears them on chown and on write, so they are set after owner,
+// mode and data, never with the other xattrs.
+inline constexpr const char* kCapabilityXattr = "security.capability";
+
+// Makes the node's xattrs equal to `wanted`: removes extra ones, sets missing or different ones;
+// `except` (if given) is left as it is on both sides. Writes nothing when they already match.
+// Returns true if anything was written.
+bool sync_xattrs(const NodeRef& node, const XattrList& wanted, std::string_view except = {});
+
+// Makes the one xattr `key` equal to its entry in `wanted`, or absent when `wanted` has none.
+// Returns true if anything was written.
+bool sync_one_xattr(const NodeRef& node, const XattrList& wanted, const std::string& key);
 
 }  // namespace lmover
