@@ -89,12 +89,17 @@ TEST_F(DistributedTest, KilledSubmitterIsReattachedAndTheRunCompletesExactly) {
   ASSERT_TRUE(m.size() == 2) << log;
   std::string run = m[1];
   submitter.kill9();  // at once: the run must still be going
+  // Its lock stays: a new run on the same target is refused and told how to re-attach.
+  RunResult second = run_lmover(pass("copy"));
+  EXPECT_EQ(second.exit_code, 2) << second.output;
+  EXPECT_NE(second.output.find("lmover wait --run " + run), std::string::npos) << second.output;
   RunResult status = run_lmover({"status", "--run", run, "--broker", broker_url(), "--prefix", prefix_}, -1, false);
   EXPECT_EQ(status.exit_code, 0) << status.output;
   EXPECT_NE(status.output.find("\"pass\": \"copy\""), std::string::npos) << status.output;
   auto b = worker();
   RunResult waited = run_lmover({"wait", "--run", run, "--broker", broker_url(), "--prefix", prefix_});
   ASSERT_EQ(waited.exit_code, 0) << waited.output;
+  EXPECT_FALSE(exists(tmp_ / ".dst.lmover-lock")) << "wait did not release the run's lock";
   auto diffs = compare_trees(src_, dst_, OracleOptions{.dir_times = false});
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
   EXPECT_EQ(waited.counter("run " + run, "errors"), 0u);

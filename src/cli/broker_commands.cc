@@ -5,12 +5,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli/pass_factory.h"
+#include "cli/target_lock.h"
 #include "fs/fs_error.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
@@ -66,6 +68,10 @@ int wait_for_run(const BrokerPlan& plan) {
   RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             [](const json&, size_t) {},
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  // The dead submitter's lock names this run: take it over for as long as we follow the run.
+  std::string dst = submitter.status(plan.run).value("dst", "");
+  std::optional<TargetLock> lock;
+  if (!dst.empty()) lock.emplace(dst, "wait", plan.run);
   auto start = std::chrono::steady_clock::now();
   DistributedResult result = submitter.attach(plan.run);
   if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) {

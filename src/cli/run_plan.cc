@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include "cli/broker_commands.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
+#include "cli/target_lock.h"
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
 #include "passes/copy_pass.h"
@@ -50,12 +52,13 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
 
 // Returns what the summary should say of the run beyond its counters.
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
-                     FailureLog& failures) {
+                     FailureLog& failures, TargetLock* lock) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
   RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  if (lock) submitter.on_submitted([lock](const std::string& run) { lock->set_run(run); });
   auto start = std::chrono::steady_clock::now();
   DistributedResult result = submitter.run(make_spec(kind, roots, plan.options));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -92,6 +95,8 @@ int execute(const RunPlan& plan) {
     check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker_url.empty();
     check.refuse_empty_source = deletes && !plan.allow_empty_source;
     Roots roots = open_roots(plan.src, plan.dst, check);
+    std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
+    if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
 
     for (PassKind kind : plan.passes) {
       // A dry run onto a DST that does not exist yet: only the copy has something to say.
@@ -105,7 +110,8 @@ int execute(const RunPlan& plan) {
         if (plan.broker_url.empty()) {
           run_embedded(kind, ctx, plan.threads);
         } else {
-          details = run_distributed(kind, ctx, plan, run_roots(roots, plan.allow_empty_source), failures);
+          details = run_distributed(kind, ctx, plan, run_roots(roots, plan.allow_empty_source), failures,
+                                    lock ? &*lock : nullptr);
         }
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -86,6 +86,7 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, root}));
   session.wait_for_confirms();
+  if (on_submitted_) on_submitted_(run);
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
                address_.redacted(), queues_.prefix, run);
   try {

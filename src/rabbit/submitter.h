@@ -38,6 +38,9 @@ class RabbitSubmitter {
 
   RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures);
 
+  // Called once a new run's first task is published, with its id.
+  void on_submitted(std::function<void(const std::string& run)> fn) { on_submitted_ = std::move(fn); }
+
   // A new run of the pass `spec`; prints nothing. Throws BrokerError when the broker fails.
   DistributedResult run(const nlohmann::json& spec);
   // Re-attaches to the run `run` (its submitter died) and waits for it to complete.
@@ -60,6 +63,7 @@ class RabbitSubmitter {
   QueueNames queues_;
   Progress progress_;
   FailureSink failures_;
+  std::function<void(const std::string& run)> on_submitted_;
 };
 
 std::string state_queue(const QueueNames& queues, const std::string& run);

@@ -1,0 +1,47 @@
+// TargetLock: one run per target at a time. Two runs on one DST collide (each removes the other's
+// hard-link staging area, a second submitter fails half-way), so every run that writes takes a
+// lock first. It is a small file beside DST, `<parent>/.<name>.lmover-lock`, not inside it: a
+// file in DST would change the root's ctime on every run and could be copied or deleted by a pass.
+// It names its holder (host, pid, command, distributed run id), and stays fresh by heartbeat.
+//
+// A holder is taken for dead when it ran on this host and its process is gone, or, from another
+// host, when the heartbeat is older than a minute; a dead holder's lock is taken over with a
+// warning. A dead holder with a distributed run is the exception: its run may still be going on
+// the workers, so only `lmover wait --run` for that very run takes the lock.
+//
+// Where DST is itself a mount point, its parent is usually node-local: the lock then only keeps
+// out runs started on the same node.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "fs/unique_fd.h"
+
+namespace lmover {
+
+class TargetLock {
+ public:
+  // Takes the lock of `dst` for `command` ("copy", "sync", "wait", ...). `adopt_run`: the
+  // distributed run this command re-attaches to; a lock left by that run is taken over. Throws
+  // FsError naming the holder when another live run holds it, or when the lock cannot be made.
+  TargetLock(const std::string& dst, const std::string& command, const std::string& adopt_run = "");
+  ~TargetLock();
+  TargetLock(const TargetLock&) = delete;
+  TargetLock& operator=(const TargetLock&) = delete;
+
+  // The distributed run now going on under this lock (so a successor can re-attach to it).
+  void set_run(const std::string& run);
+  const std::string& path() const { return path_; }
+
+ private:
+  void write_lock(bool replace);
+  void heartbeat();
+
+  std::string path_, command_, run_;
+  std::atomic<bool> stop_{false};
+  std::thread beat_;
+};
+
+}  // namespace lmover
