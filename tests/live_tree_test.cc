@@ -1,7 +1,9 @@
 // A live filesystem under the mover: directories swapped for symlinks mid-pass, entries vanishing,
-// hard-link groups split over batches and threads, very large directories.
+// hard-link groups split over batches and threads, very large directories, a SIGTERM mid-pass.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -162,6 +164,39 @@ TEST(LiveTree, DirectoriesRenamedAndRemovedMidPassAreVanishedNotFailures) {
   EXPECT_GT(r.counter("copy", "vanished"), 0u) << "the users were too slow to race the copy";
   RunResult settle = run_lmover({"sync", src, dst});
   EXPECT_EQ(settle.exit_code, 0) << settle.output.substr(0, 2000);
+  EXPECT_TRUE(compare_trees(src, dst).empty());
+}
+
+TEST(LiveTree, SigtermStopsThePassCleanlyWithASummary) {
+  TempDir tmp;
+  std::string src = tmp / "src", dst = tmp / "dst", summary = tmp / "summary.json";
+  make_dir(src);
+  for (int d = 0; d < 200; ++d) {
+    std::string dir = src + "/d" + std::to_string(d);
+    make_dir(dir);
+    for (int f = 0; f < 100; ++f) write_file(dir + "/f" + std::to_string(f), std::string(4000, 'x'));
+    link((dir + "/f0").c_str(), (dir + "/twin").c_str());  // the hard-link area is in use
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(LMOVER_BIN, LMOVER_BIN, "sync", src.c_str(), dst.c_str(), "-j", "2", "--json", summary.c_str(),
+          "--no-progress", (char*)nullptr);
+    _exit(98);
+  }
+  for (int i = 0; i < 400 && !exists(dst + "/.lmover-hardlinks"); ++i) usleep(5000);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 143);
+  auto doc = nlohmann::json::parse(read_file(summary));
+  EXPECT_EQ(doc["interrupted"], "SIGTERM") << doc.dump();
+  EXPECT_EQ(doc["exit_code"], 143);
+  EXPECT_EQ(doc["passes"].size(), 1u) << "no pass may run after the interrupted one: " << doc.dump();
+  EXPECT_FALSE(exists(dst + "/.lmover-hardlinks")) << "the hard-link area was left behind";
+  EXPECT_FALSE(exists(tmp / ".dst.lmover-lock")) << "the lock was left behind";
+  RunResult again = run_lmover({"sync", src, dst});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
   EXPECT_TRUE(compare_trees(src, dst).empty());
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/interrupt.h"
 #include "cli/pass_factory.h"
 #include "cli/target_lock.h"
 #include "fs/fs_error.h"
@@ -44,20 +45,12 @@ BrokerAddress broker_address(const std::string& url, const std::string& password
 
 namespace {
 
-// SIGTERM/SIGINT ask a worker to finish the tasks in hand and stop. A signal handler can only
-// reach a global; this is the one.
-std::atomic<bool> g_stop_requested{false};
-extern "C" void request_stop(int) { g_stop_requested = true; }
-
 int run_worker(const BrokerPlan& plan) {
-  struct sigaction sa {};
-  sa.sa_handler = request_stop;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
+  catch_interrupts();  // SIGTERM/SIGINT: finish the tasks in hand, then stop
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
   RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
-  worker.run(g_stop_requested);
+  worker.run(interrupt_requested());
   spdlog::info("worker stopped");
   return kExitOk;
 }

@@ -1,5 +1,7 @@
 #include "cli/run_plan.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -12,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/broker_commands.h"
+#include "cli/interrupt.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
 #include "cli/target_lock.h"
@@ -35,7 +38,7 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   auto handler = make_handler(kind, ctx);
   auto* copy = kind == PassKind::kCopy ? static_cast<CopyPass*>(handler.get()) : nullptr;
   if (copy) copy->prepare();
-  uint64_t broken = engine.run(*handler, Task::root());
+  uint64_t broken = engine.run(*handler, Task::root(), &interrupt_requested());
   if (copy) copy->finish();
   PassStats::add(ctx.stats().errors, broken);
 }
@@ -59,12 +62,20 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
                             progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   if (lock) submitter.on_submitted([lock](const std::string& run) { lock->set_run(run); });
+  submitter.stop_when(interrupt_requested());
   auto start = std::chrono::steady_clock::now();
   DistributedResult result = submitter.run(make_spec(kind, roots, plan.options));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
-  if (kind == PassKind::kCopy) copy.finish();
+  if (result.interrupted) {
+    // The run goes on on the workers (they still use the hard-link area), and keeps the lock.
+    spdlog::warn("{}: run {} goes on on the workers; re-attach with: lmover wait --run {}", pass_name(kind), result.run,
+                 result.run);
+    if (lock) lock->keep();
+  } else if (kind == PassKind::kCopy) {
+    copy.finish();
+  }
   return {{"run", result.run}, {"tasks", result.tasks}, {"messages", result.messages}, {"refused_by", result.refusals}};
 }
 
@@ -83,6 +94,7 @@ void write_summary(Summary& summary, int& code, const std::string& json_file) {
 }
 
 int execute(const RunPlan& plan) {
+  catch_interrupts();
   Summary summary(plan.command, plan.src, plan.dst, plan.options.dry_run);
   FailureLog failures;
   int code = kExitOk;
@@ -117,6 +129,11 @@ int execute(const RunPlan& plan) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       summary.add_pass(pass_name(kind), stats, seconds, details);
       if (stats.errors > 0) code = kExitSomeFailed;
+      if (interrupt_signal()) {
+        summary.set_interrupted(sigabbrev_np(interrupt_signal()) ? std::string("SIG") + sigabbrev_np(interrupt_signal()) : "a signal");
+        code = 128 + interrupt_signal();
+        break;  // the later passes would act on a target this one did not finish
+      }
     }
   } catch (const FsError& e) {
     spdlog::error("{}", e.what());

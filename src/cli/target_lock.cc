@@ -130,6 +130,7 @@ TargetLock::TargetLock(const std::string& dst, const std::string& command, const
 TargetLock::~TargetLock() {
   stop_ = true;
   if (beat_.joinable()) beat_.join();
+  if (keep_) return;
   auto holder = read_holder(path_);
   if (holder && holder->doc.value("pid", 0L) == getpid() && holder->doc.value("host", "") == this_host()) {
     unlink(path_.c_str());

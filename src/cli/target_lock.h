@@ -34,6 +34,8 @@ class TargetLock {
   // The distributed run now going on under this lock (so a successor can re-attach to it).
   void set_run(const std::string& run);
   const std::string& path() const { return path_; }
+  // Leaves the lock in place when this process ends: its distributed run goes on without it.
+  void keep() { keep_ = true; }
 
  private:
   void write_lock(bool replace);
@@ -41,6 +43,7 @@ class TargetLock {
 
   std::string path_, command_, run_;
   std::atomic<bool> stop_{false};
+  bool keep_ = false;
   std::thread beat_;
 };
 

@@ -78,7 +78,7 @@ bool ThreadEngine::pop_own(unsigned index, Task& out) {
 void ThreadEngine::execute(unsigned index, Task& task) {
   Sink sink(*this, index);
   try {
-    handler_->handle(task, sink);
+    if (!cancel_ || !cancel_->load(std::memory_order_relaxed)) handler_->handle(task, sink);
   } catch (const std::exception& e) {
     spdlog::error("task on '{}' failed: {}", task.dir, e.what());
     std::lock_guard lock(idle_mutex_);
@@ -116,7 +116,8 @@ void ThreadEngine::worker_loop(unsigned index) {
   }
 }
 
-uint64_t ThreadEngine::run(TaskHandler& handler, Task root) {
+uint64_t ThreadEngine::run(TaskHandler& handler, Task root, const std::atomic<bool>* cancel) {
+  cancel_ = cancel;
   handler_failures_ = 0;
   peak_outstanding_ = 0;
   handler_ = &handler;

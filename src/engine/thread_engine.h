@@ -9,6 +9,7 @@
 // run() returns when every task, including every task spawned on the way, has finished.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -26,8 +27,9 @@ class ThreadEngine {
   ~ThreadEngine();
 
   // Runs `root` and all its descendants with `handler`. Returns the number of tasks whose handler
-  // threw (a handler bug: each is logged and the rest of the pass goes on).
-  uint64_t run(TaskHandler& handler, Task root);
+  // threw (a handler bug: each is logged and the rest of the pass goes on). Once `cancel` becomes
+  // true, tasks in hand finish and every other task is dropped unrun: run() returns soon after.
+  uint64_t run(TaskHandler& handler, Task root, const std::atomic<bool>* cancel = nullptr);
 
   // The most tasks ever outstanding (queued or running) during the last run().
   uint64_t peak_outstanding() const { return peak_outstanding_; }
@@ -46,6 +48,7 @@ class ThreadEngine {
   unsigned threads_;
   uint64_t max_queued_;
   TaskHandler* handler_ = nullptr;
+  const std::atomic<bool>* cancel_ = nullptr;
   std::vector<std::unique_ptr<Worker>> workers_;
   uint64_t outstanding_ = 0;  // queued + running; guarded by idle_mutex_
   std::mutex idle_mutex_;

@@ -92,3 +92,25 @@ TEST(ThreadEngine, BackPressureBoundsQueuedWork) {
 
 }  // namespace
 }  // namespace lmover
+
+namespace lmover {
+namespace {
+
+TEST(ThreadEngine, CancelledRunFinishesTasksInHandAndDropsTheRest) {
+  // Cancels from inside the 50th task: that one finishes, later ones are dropped unrun.
+  struct Cancelling : TaskHandler {
+    std::atomic<bool> cancel{false};
+    std::atomic<int> ran{0};
+    void handle(const Task& task, TaskSink& sink) override {
+      if (++ran == 50) cancel = true;
+      for (int i = 0; i < 3 && task.dir.size() < 40; ++i) sink.submit(task.child_directory(task.dir + "/" + std::to_string(i)));
+    }
+  } handler;
+  ThreadEngine engine(4);
+  EXPECT_EQ(engine.run(handler, Task::root(), &handler.cancel), 0u);
+  EXPECT_GE(handler.ran.load(), 50);
+  EXPECT_LT(handler.ran.load(), 60);  // at most the tasks the other threads had in hand
+}
+
+}  // namespace
+}  // namespace lmover

@@ -207,6 +207,12 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   reports.consume(queues_.reports(run));
   progress_(result.counters, tracker.pending());
   while (!tracker.complete()) {
+    if (stop_ && stop_->load()) {
+      // Unacked reports and the held checkpoint go back to the broker with our connections.
+      result.interrupted = true;
+      result.tasks = tracker.done();
+      return result;
+    }
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
       try {
         ReportMessage report = decode_report(d->body);

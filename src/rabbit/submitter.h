@@ -7,6 +7,7 @@
 // unacked, so a killed submitter's successor resumes from it and ignores replayed reports.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <utility>
@@ -27,6 +28,7 @@ struct DistributedResult {
   nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
   std::vector<std::pair<std::string, std::string>> failures;
   nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run
+  bool interrupted = false;  // stopped following before the run was complete
 };
 
 class RabbitSubmitter {
@@ -37,6 +39,10 @@ class RabbitSubmitter {
   using FailureSink = std::function<void(const std::string& path, const std::string& message)>;
 
   RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures);
+
+  // Once `stop` becomes true, run() and attach() stop following and return a result marked
+  // `interrupted`: the run itself goes on on the workers, and `lmover wait` can re-attach.
+  void stop_when(const std::atomic<bool>& stop) { stop_ = &stop; }
 
   // Called once a new run's first task is published, with its id.
   void on_submitted(std::function<void(const std::string& run)> fn) { on_submitted_ = std::move(fn); }
@@ -64,6 +70,7 @@ class RabbitSubmitter {
   Progress progress_;
   FailureSink failures_;
   std::function<void(const std::string& run)> on_submitted_;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 std::string state_queue(const QueueNames& queues, const std::string& run);

@@ -24,10 +24,12 @@ nlohmann::json Summary::to_json() const {
   nlohmann::json j = {{"command", command_}, {"src", src_},           {"dst", dst_},
                       {"dry_run", dry_run_}, {"passes", passes_},     {"exit_code", exit_code_}};
   if (!fatal_.empty()) j["fatal"] = fatal_;
+  if (!interrupted_.empty()) j["interrupted"] = interrupted_;
   return j;
 }
 
 void Summary::print_human() const {
+  if (!interrupted_.empty()) fmt::print(stderr, "interrupted by {}: the passes below did not finish\n", interrupted_);
   for (const auto& p : passes_) {
     const auto& c = p["counters"];
     fmt::print(stderr,

@@ -20,6 +20,8 @@ class Summary {
                 const nlohmann::json& details = nlohmann::json::object());
   void set_fatal(const std::string& message) { fatal_ = message; }
   void set_exit_code(int code) { exit_code_ = code; }
+  // The run was stopped by `signal_name` ("SIGTERM") before it was complete.
+  void set_interrupted(const std::string& signal_name) { interrupted_ = signal_name; }
 
   void print_human() const;
   // Throws FsError naming the file when it cannot be written.
@@ -31,6 +33,7 @@ class Summary {
   bool dry_run_;
   nlohmann::json passes_ = nlohmann::json::array();
   std::string fatal_;
+  std::string interrupted_;
   int exit_code_ = 0;
 };
 
