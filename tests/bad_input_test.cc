@@ -70,6 +70,23 @@ TEST_F(BadInputTest, UnknownOptionAndMissingArgumentsAreUsageErrors) {
   EXPECT_FALSE(exists(dst_));
 }
 
+TEST_F(BadInputTest, DatesThatDoNotExistOrAreNotNumbersAreRefusedClearly) {
+  RunResult feb30 = run_lmover({"copy", src_, dst_, "--skip-mtime-after", "2023-02-30"});
+  EXPECT_EQ(feb30.exit_code, 2);
+  EXPECT_NE(feb30.output.find("bad date '2023-02-30': no such day"), std::string::npos) << feb30.output;
+  RunResult epoch = run_lmover({"copy", src_, dst_, "--skip-atime-before", "@abc"});
+  EXPECT_EQ(epoch.exit_code, 2);
+  EXPECT_NE(epoch.output.find("bad date '@abc' (want YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH)"), std::string::npos)
+      << epoch.output;
+  EXPECT_EQ(run_lmover({"copy", src_, dst_, "--skip-mtime-after", "2024-02-29"}).exit_code, 0);
+}
+
+TEST_F(BadInputTest, UnreachableBrokerFailsBeforeTheTargetIsCreated) {
+  RunResult r = run_lmover({"copy", src_, dst_, "--broker", "amqp://lmover@127.0.0.1:1/lmover"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_FALSE(exists(dst_)) << "the target was created for a run that could not start";
+}
+
 TEST_F(BadInputTest, EmptySourceBeforeDeleteIsRefused) {
   ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
   std::string empty = tmp_ / "empty";  // what an unmounted filesystem's mount point looks like

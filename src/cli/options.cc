@@ -13,10 +13,16 @@
 namespace lmover {
 
 timespec parse_date(const std::string& text) {
+  const std::string wanted = "(want YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH)";
   if (!text.empty() && text[0] == '@') {
     size_t used = 0;
-    long long secs = std::stoll(text.substr(1), &used);
-    if (used != text.size() - 1) throw std::invalid_argument("bad date: " + text);
+    long long secs = 0;
+    try {
+      secs = std::stoll(text.substr(1), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size() - 1) throw std::invalid_argument("bad date '" + text + "' " + wanted);
     return timespec{static_cast<time_t>(secs), 0};
   }
   for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
@@ -24,10 +30,16 @@ timespec parse_date(const std::string& text) {
     const char* end = strptime(text.c_str(), format, &tm);
     if (end && *end == '\0') {
       tm.tm_isdst = -1;
-      return timespec{mktime(&tm), 0};
+      struct tm asked = tm;
+      time_t t = mktime(&tm);
+      // mktime rolls 2023-02-30 over to March 2: a date that does not exist is a typo, not a date.
+      if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
+        throw std::invalid_argument("bad date '" + text + "': no such day");
+      }
+      return timespec{t, 0};
     }
   }
-  throw std::invalid_argument("bad date '" + text + "' (want YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH)");
+  throw std::invalid_argument("bad date '" + text + "' " + wanted);
 }
 
 namespace {

@@ -23,6 +23,7 @@
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "rabbit/amqp_session.h"
 #include "rabbit/submitter.h"
 #include "report/failure_log.h"
 #include "report/progress_line.h"
@@ -106,6 +107,10 @@ int execute(const RunPlan& plan) {
     check.create_dst = copies && !plan.options.dry_run;
     check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker_url.empty();
     check.refuse_empty_source = deletes && !plan.allow_empty_source;
+    // A broker that cannot be reached or refuses our login fails the run before anything is made.
+    if (!plan.broker_url.empty()) {
+      AmqpSession probe(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
+    }
     Roots roots = open_roots(plan.src, plan.dst, check);
     std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
     if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
