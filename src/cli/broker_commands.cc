@@ -1,7 +1,5 @@
 #include "cli/broker_commands.h"
 
-#include <signal.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>

@@ -83,7 +83,8 @@ std::optional<Holder> read_holder(const std::string& path) {
   }
   long pid = h.doc.value("pid", 0L);
   if (h.doc.value("host", "") == this_host()) {
-    h.dead = start_time(pid).empty() || start_time(pid) != h.doc.value("started", "");
+    std::string started = start_time(pid);
+    h.dead = started.empty() || started != h.doc.value("started", "");
   } else {
     auto age = std::chrono::system_clock::now() - std::chrono::system_clock::from_time_t(st.st_mtim.tv_sec);
     h.dead = age > kStaleAfter;
