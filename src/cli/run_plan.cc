@@ -76,7 +76,11 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   } else if (kind == PassKind::kCopy) {
     copy.finish();
   }
-  return {{"run", result.run}, {"tasks", result.tasks}, {"messages", result.messages}, {"refused_by", result.refusals}};
+  return {{"run", result.run},
+          {"tasks", result.tasks},
+          {"messages", result.messages},
+          {"largest_message_bytes", result.largest_message},
+          {"refused_by", result.refusals}};
 }
 
 }  // namespace

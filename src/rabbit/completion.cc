@@ -1,35 +1,208 @@
 #include "rabbit/completion.h"
 
+#include <cstring>
+#include <stdexcept>
+
+#include "rabbit/packed.h"
+
 namespace lmover {
+namespace {
 
-std::vector<bool> CompletionTracker::report(const std::vector<uint64_t>& done, const std::vector<uint64_t>& children) {
-  std::vector<bool> fresh(done.size(), false);
-  // A duplicate may be ignored whole: its first report announced children that were all published,
-  // and whatever a re-run published beyond them reports itself.
-  if (done.empty() || !done_.insert(done.front()).second) return fresh;
-  pending_.erase(done.front());
-  fresh[0] = true;
-  // A descendant run inline may have reported already on its own: a redelivered parent whose
-  // first run published it as a message, then ran it again inline. Its work counts once.
-  for (size_t i = 1; i < done.size(); ++i) {
-    fresh[i] = done_.insert(done[i]).second;
-    pending_.erase(done[i]);
+constexpr char kMagic[4] = {'L', 'M', 'C', '2'};
+constexpr uint8_t kReported = 1, kComplete = 2;
+
+}  // namespace
+
+CompletionTracker::CompletionTracker(uint64_t root_id) {
+  nodes_.push_back(Node{.id = root_id});
+  by_key_.emplace(Key{0, root_id}, 0);
+  pending_ = 1;
+}
+
+uint32_t CompletionTracker::find(uint32_t parent, uint64_t id) const {
+  auto it = by_key_.find(Key{nodes_[parent].id, id});
+  return it == by_key_.end() ? kNone : it->second;
+}
+
+uint32_t CompletionTracker::make(uint32_t parent, uint64_t id) {
+  uint32_t n;
+  if (!free_.empty()) {
+    n = free_.back();
+    free_.pop_back();
+    nodes_[n] = Node{};
+  } else {
+    n = static_cast<uint32_t>(nodes_.size());
+    nodes_.emplace_back();
   }
+  Node& node = nodes_[n];
+  node.id = id;
+  node.parent = parent;
+  node.next = nodes_[parent].first_kid;
+  if (node.next != kNone) nodes_[node.next].prev = n;
+  nodes_[parent].first_kid = n;
+  by_key_.emplace(Key{nodes_[parent].id, id}, n);
+  ++pending_;
+  return n;
+}
+
+void CompletionTracker::forget(uint32_t n) {
+  while (nodes_[n].first_kid != kNone) forget(nodes_[n].first_kid);
+  Node& node = nodes_[n];
+  Node& parent = nodes_[node.parent];
+  if (node.prev != kNone) {
+    nodes_[node.prev].next = node.next;
+  } else {
+    parent.first_kid = node.next;
+  }
+  if (node.next != kNone) nodes_[node.next].prev = node.prev;
+  by_key_.erase(Key{parent.id, node.id});
+  if (!node.reported) --pending_;
+  free_.push_back(n);
+}
+
+uint32_t CompletionTracker::parent_node(std::span<const uint64_t> lineage) {
+  if (lineage.front() != nodes_[0].id) return kNone;  // not a task of this run
+  uint32_t at = 0;
+  for (size_t i = 1; i < lineage.size(); ++i) {
+    uint32_t next = find(at, lineage[i]);
+    if (next == kNone) {
+      if (nodes_[at].reported) return kNone;  // covered: see (1) in the header
+      next = make(at, lineage[i]);            // an ancestor not announced yet: see (2)
+    }
+    at = next;
+  }
+  return at;
+}
+
+bool CompletionTracker::report(std::span<const uint64_t> lineage, uint64_t id, std::span<const uint64_t> children) {
+  if (root_complete_) return false;
+  uint32_t n;
+  if (lineage.empty()) {
+    if (id != nodes_[0].id) return false;
+    n = 0;
+  } else if (auto it = by_key_.find(Key{lineage.back(), id}); it != by_key_.end()) {
+    n = it->second;  // the usual case: announced by a parent that reported first
+  } else {
+    uint32_t parent = parent_node(lineage);
+    if (parent == kNone || nodes_[parent].reported) return false;
+    n = make(parent, id);
+  }
+  if (nodes_[n].reported) return false;
+  nodes_[n].reported = true;
+  --pending_;
+  ++done_;
+  announce(n, children);
+  settle(n);
+  return true;
+}
+
+void CompletionTracker::announce(uint32_t n, std::span<const uint64_t> children) {
   for (uint64_t child : children) {
-    if (!done_.count(child)) pending_.insert(child);
+    uint32_t kid = find(n, child);
+    if (kid == kNone) {
+      kid = make(n, child);
+    } else if (nodes_[kid].matched) {
+      continue;  // named twice
+    } else if (nodes_[kid].complete) {
+      forget(kid);  // it reported early and is done; from now on its absence says so
+      continue;
+    }
+    nodes_[kid].matched = true;
+    ++nodes_[n].open_kids;
   }
-  return fresh;
+  // Early children this report does not announce came from another listing of the directory:
+  // dropped, with whatever was held under them.
+  for (uint32_t kid = nodes_[n].first_kid; kid != kNone;) {
+    uint32_t next = nodes_[kid].next;
+    if (nodes_[kid].matched) {
+      nodes_[kid].matched = false;
+    } else {
+      forget(kid);
+    }
+    kid = next;
+  }
 }
 
-nlohmann::json CompletionTracker::to_json() const {
-  return {{"pending", std::vector<uint64_t>(pending_.begin(), pending_.end())},
-          {"done", std::vector<uint64_t>(done_.begin(), done_.end())}};
+void CompletionTracker::settle(uint32_t n) {
+  for (;;) {
+    Node& node = nodes_[n];
+    if (!node.reported || node.open_kids) return;
+    if (node.parent == kNone) {
+      root_complete_ = true;
+      return;
+    }
+    uint32_t parent = node.parent;
+    if (!nodes_[parent].reported) {
+      node.complete = true;  // held until the parent's report can match it
+      return;
+    }
+    forget(n);
+    --nodes_[parent].open_kids;
+    n = parent;
+  }
 }
 
-CompletionTracker CompletionTracker::from_json(const nlohmann::json& j) {
+size_t CompletionTracker::memory_bytes() const {
+  // unordered_map: a heap node per entry (key, value, next pointer, cached hash) plus its bucket.
+  size_t per_entry = sizeof(Key) + sizeof(uint32_t) + 2 * sizeof(void*) + sizeof(size_t);
+  return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t) + by_key_.size() * per_entry +
+         by_key_.bucket_count() * sizeof(void*);
+}
+
+std::string CompletionTracker::save() const {
+  // Pre-order from the root, each node as (id, index of its parent in this list, flags): parents
+  // come before their children, so load() rebuilds the lists and counts in one sweep.
+  std::string out(kMagic, sizeof kMagic);
+  put_packed<uint64_t>(out, done_);
+  put_packed<uint8_t>(out, root_complete_);
+  if (root_complete_) return out;
+  std::vector<std::pair<uint32_t, uint32_t>> stack{{0, kNone}};  // (node, parent's position)
+  uint32_t position = 0;
+  while (!stack.empty()) {
+    auto [n, parent_position] = stack.back();
+    stack.pop_back();
+    const Node& node = nodes_[n];
+    put_packed<uint64_t>(out, node.id);
+    put_packed<uint32_t>(out, parent_position);
+    put_packed<uint8_t>(out, (node.reported ? kReported : 0) | (node.complete ? kComplete : 0));
+    for (uint32_t kid = node.first_kid; kid != kNone; kid = nodes_[kid].next) stack.emplace_back(kid, position);
+    ++position;
+  }
+  return out;
+}
+
+CompletionTracker CompletionTracker::load(const std::string& bytes) {
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    throw std::invalid_argument("not a completion checkpoint of this version");
+  }
+  PackedReader in(bytes, "completion checkpoint");
+  in.skip(sizeof kMagic);
   CompletionTracker t;
-  for (uint64_t id : j.at("pending")) t.pending_.insert(id);
-  for (uint64_t id : j.at("done")) t.done_.insert(id);
+  t.done_ = in.take<uint64_t>();
+  t.root_complete_ = in.take<uint8_t>() != 0;
+  while (!in.done()) {
+    uint64_t id = in.take<uint64_t>();
+    uint32_t parent = in.take<uint32_t>();
+    uint8_t flags = in.take<uint8_t>();
+    uint32_t n;
+    if (t.nodes_.empty()) {
+      if (parent != kNone) throw std::invalid_argument("completion checkpoint without a root");
+      t.nodes_.push_back(Node{.id = id});
+      t.by_key_.emplace(Key{0, id}, 0);
+      t.pending_ = 1;
+      n = 0;
+    } else {
+      if (parent >= t.nodes_.size()) throw std::invalid_argument("completion checkpoint out of order");
+      n = t.make(parent, id);
+      if (t.nodes_[parent].reported) ++t.nodes_[parent].open_kids;
+    }
+    if (flags & kReported) {
+      t.nodes_[n].reported = true;
+      --t.pending_;
+    }
+    t.nodes_[n].complete = flags & kComplete;
+  }
+  if (t.nodes_.empty() && !t.root_complete_) throw std::invalid_argument("empty completion checkpoint");
   return t;
 }
 

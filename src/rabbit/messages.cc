@@ -1,11 +1,14 @@
 #include "rabbit/messages.h"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include "rabbit/packed.h"
 
 namespace lmover {
 namespace {
 
-constexpr int kVersion = 2;  // 2: counters per task id, refusal notices
+constexpr int kVersion = 3;  // 3: task bundles, lineages, packed reports
 using json = nlohmann::json;
 
 json parse(const std::string& body) {
@@ -15,9 +18,72 @@ json parse(const std::string& body) {
   return j;
 }
 
+std::string pack(const json& j) {
+  auto out = json::to_msgpack(j);
+  return std::string(out.begin(), out.end());
+}
+
+json binary(const std::string& bytes) { return json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end())); }
+
 }  // namespace
 
-json to_bytes(const std::string& raw) { return json::binary(std::vector<uint8_t>(raw.begin(), raw.end())); }
+uint32_t LineageTable::add(uint32_t up, uint64_t id) {
+  entries_.emplace_back(up, id);
+  return static_cast<uint32_t>(entries_.size() - 1);
+}
+
+void LineageTable::lineage(uint32_t index, std::vector<uint64_t>& out) const {
+  out.clear();
+  for (uint32_t at = index; at != kTop; at = entries_.at(at).first) out.push_back(entries_[at].second);
+  std::reverse(out.begin(), out.end());
+}
+
+uint32_t LineageTable::copy_from(const LineageTable& from, uint32_t index, std::vector<uint32_t>& memo) {
+  if (index == kTop) return kTop;
+  if (memo.size() < from.entries_.size()) memo.resize(from.entries_.size(), kTop);
+  if (memo[index] == kTop) {
+    uint32_t up = copy_from(from, from.entries_.at(index).first, memo);
+    memo[index] = add(up, from.entries_[index].second);
+  }
+  return memo[index];
+}
+
+std::string LineageTable::pack() const {
+  std::string out;
+  out.reserve(entries_.size() * 12);
+  for (const auto& [up, id] : entries_) {
+    put_packed<uint32_t>(out, up);
+    put_packed<uint64_t>(out, id);
+  }
+  return out;
+}
+
+LineageTable LineageTable::unpack(const std::string& bytes) {
+  PackedReader in(bytes, "lineage table");
+  LineageTable t;
+  while (!in.done()) {
+    uint32_t up = in.take<uint32_t>();
+    uint64_t id = in.take<uint64_t>();
+    // Parents come first, so every lineage ends at the top: no cycles, no dangling entries.
+    if (up != kTop && up >= t.entries_.size()) throw std::invalid_argument("lineage entry before its parent");
+    t.add(up, id);
+  }
+  return t;
+}
+
+void ReportMessage::set_counters(TaskResult& result, const json& counters) {
+  for (const auto& [key, value] : counters.items()) {
+    if (!value.is_number_unsigned() && !value.is_number_integer()) continue;
+    uint64_t n = value.get<uint64_t>();
+    if (n == 0) continue;
+    size_t k = 0;
+    while (k < keys.size() && keys[k] != key) ++k;
+    if (k == keys.size()) keys.push_back(key);
+    result.counters.emplace_back(static_cast<uint8_t>(k), n);
+  }
+}
+
+json to_bytes(const std::string& raw) { return binary(raw); }
 
 std::string from_bytes(const json& j) {
   if (!j.is_binary()) throw std::invalid_argument("expected bytes");
@@ -26,19 +92,18 @@ std::string from_bytes(const json& j) {
 }
 
 std::string encode(const TaskMessage& m) {
-  json names = json::array();
-  for (const auto& n : m.task.names) names.push_back(to_bytes(n));
-  json j = {{"v", kVersion},
-            {"run", m.run},
-            {"spec", m.spec},
-            {"task",
-             {{"kind", static_cast<int>(m.task.kind)},
-              {"id", m.task.id},
-              {"dir", to_bytes(m.task.dir)},
-              {"names", names},
-              {"new", m.task.target_is_new}}}};
-  auto out = json::to_msgpack(j);
-  return std::string(out.begin(), out.end());
+  json tasks = json::array();
+  for (const QueuedTask& q : m.tasks) {
+    json names = json::array();
+    for (const auto& n : q.task.names) names.push_back(to_bytes(n));
+    tasks.push_back({{"kind", static_cast<int>(q.task.kind)},
+                     {"id", q.task.id},
+                     {"up", q.up},
+                     {"dir", to_bytes(q.task.dir)},
+                     {"names", names},
+                     {"new", q.task.target_is_new}});
+  }
+  return pack({{"v", kVersion}, {"run", m.run}, {"spec", m.spec}, {"lineage", binary(m.lineage.pack())}, {"tasks", tasks}});
 }
 
 std::string encode(const ReportMessage& m) {
@@ -46,22 +111,30 @@ std::string encode(const ReportMessage& m) {
   if (m.is_refusal()) {
     j["refused_by"] = m.refused_by;
     j["reason"] = m.reason;
-  } else {
-    json done = json::array();
-    for (const TaskResult& t : m.done) {
-      json counters = json::object();
-      for (const auto& [key, value] : t.counters.items()) {
-        if (value.is_number() && value.get<uint64_t>() != 0) counters[key] = value;
-      }
-      json failures = json::array();
-      for (const auto& [path, message] : t.failures) failures.push_back({to_bytes(path), message});
-      done.push_back({t.id, counters, failures});
-    }
-    j["done"] = done;
-    j["children"] = m.children;
+    return pack(j);
   }
-  auto out = json::to_msgpack(j);
-  return std::string(out.begin(), out.end());
+  // done: per task (up u32, id u64, children count u32, children u64..., counters count u8,
+  // (key index u8, value u64)...).
+  std::string done;
+  json failures = json::array();
+  for (size_t i = 0; i < m.done.size(); ++i) {
+    const TaskResult& t = m.done[i];
+    put_packed<uint32_t>(done, t.up);
+    put_packed<uint64_t>(done, t.id);
+    put_packed<uint32_t>(done, static_cast<uint32_t>(t.children.size()));
+    for (uint64_t c : t.children) put_packed<uint64_t>(done, c);
+    put_packed<uint8_t>(done, static_cast<uint8_t>(t.counters.size()));
+    for (const auto& [key, value] : t.counters) {
+      put_packed<uint8_t>(done, key);
+      put_packed<uint64_t>(done, value);
+    }
+    for (const auto& [path, message] : t.failures) failures.push_back({i, to_bytes(path), message});
+  }
+  j["lineage"] = binary(m.lineage.pack());
+  j["keys"] = m.keys;
+  j["done"] = binary(done);
+  j["failures"] = failures;
+  return pack(j);
 }
 
 TaskMessage decode_task(const std::string& body) {
@@ -70,16 +143,22 @@ TaskMessage decode_task(const std::string& body) {
     TaskMessage m;
     m.run = j.at("run").get<std::string>();
     m.spec = j.at("spec");
-    const json& t = j.at("task");
-    int kind = t.at("kind").get<int>();
-    if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch)) {
-      throw std::invalid_argument("unknown task kind");
+    m.lineage = LineageTable::unpack(from_bytes(j.at("lineage")));
+    for (const json& t : j.at("tasks")) {
+      QueuedTask& q = m.tasks.emplace_back();
+      int kind = t.at("kind").get<int>();
+      if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch)) {
+        throw std::invalid_argument("unknown task kind");
+      }
+      q.task.kind = static_cast<TaskKind>(kind);
+      q.task.id = t.at("id").get<uint64_t>();
+      q.up = t.at("up").get<uint32_t>();
+      if (q.up != LineageTable::kTop && q.up >= m.lineage.size()) throw std::invalid_argument("task lineage out of range");
+      q.task.dir = from_bytes(t.at("dir"));
+      for (const auto& n : t.at("names")) q.task.names.push_back(from_bytes(n));
+      q.task.target_is_new = t.at("new").get<bool>();
     }
-    m.task.kind = static_cast<TaskKind>(kind);
-    m.task.id = t.at("id").get<uint64_t>();
-    m.task.dir = from_bytes(t.at("dir"));
-    for (const auto& n : t.at("names")) m.task.names.push_back(from_bytes(n));
-    m.task.target_is_new = t.at("new").get<bool>();
+    if (m.tasks.empty()) throw std::invalid_argument("task message without tasks");
     return m;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("malformed task message: ") + e.what());
@@ -97,16 +176,32 @@ ReportMessage decode_report(const std::string& body) {
       if (m.refused_by.empty()) throw std::invalid_argument("refusal notice without a worker");
       return m;
     }
-    for (const auto& d : j.at("done")) {
-      TaskResult t;
-      t.id = d.at(0).get<uint64_t>();
-      t.counters = d.at(1);
-      if (!t.counters.is_object()) throw std::invalid_argument("counters are not a map");
-      for (const auto& f : d.at(2)) t.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
-      m.done.push_back(std::move(t));
+    m.lineage = LineageTable::unpack(from_bytes(j.at("lineage")));
+    m.keys = j.at("keys").get<std::vector<std::string>>();
+    std::string done = from_bytes(j.at("done"));
+    PackedReader in(done, "report");
+    while (!in.done()) {
+      TaskResult& t = m.done.emplace_back();
+      t.up = in.take<uint32_t>();
+      if (t.up != LineageTable::kTop && t.up >= m.lineage.size()) throw std::invalid_argument("report lineage out of range");
+      t.id = in.take<uint64_t>();
+      uint32_t children = in.take<uint32_t>();
+      if (children > done.size() / sizeof(uint64_t)) throw std::invalid_argument("report children count too large");
+      t.children.reserve(children);
+      for (uint32_t c = 0; c < children; ++c) t.children.push_back(in.take<uint64_t>());
+      uint8_t counters = in.take<uint8_t>();
+      for (uint8_t c = 0; c < counters; ++c) {
+        uint8_t key = in.take<uint8_t>();
+        if (key >= m.keys.size()) throw std::invalid_argument("report counter key out of range");
+        t.counters.emplace_back(key, in.take<uint64_t>());
+      }
     }
     if (m.done.empty()) throw std::invalid_argument("report of no task");
-    m.children = j.at("children").get<std::vector<uint64_t>>();
+    for (const json& f : j.at("failures")) {
+      size_t i = f.at(0).get<size_t>();
+      if (i >= m.done.size()) throw std::invalid_argument("failure of no task");
+      m.done[i].failures.emplace_back(from_bytes(f.at(1)), f.at(2).get<std::string>());
+    }
     return m;
   } catch (const json::exception& e) {
     throw std::invalid_argument(std::string("malformed report message: ") + e.what());

@@ -1,12 +1,16 @@
 // The messages that travel through the broker, encoded as MessagePack. Paths are raw bytes
 // (MessagePack bin), never assumed UTF-8.
 //
-//   task:   {v, run, spec, task: {kind, id, dir, names, new}}      on <prefix>.dir / <prefix>.files
-//   report: {v, run, done: [[id, counters, failures]...], children}  on <prefix>.reports.<run>
-//   refusal notice: {v, run, refused_by, reason}                    on <prefix>.reports.<run>
+//   tasks:  {v, run, spec, lineage, tasks: [{kind, id, up, dir, names, new}...]}  on <prefix>.dir / .files
+//   report: {v, run, lineage, keys, done, failures}                              on <prefix>.reports.<run>
+//   refusal notice: {v, run, refused_by, reason}                                 on <prefix>.reports.<run>
 //
-// Counters travel per task id, not per report: when a redelivered task runs again, its report may
-// carry descendants that already reported on their own, and only the first report of an id counts.
+// One task message carries a bundle of tasks (a worker's leftovers, split for other workers), and
+// one report everything its worker ran for that message: message count follows the work, not the
+// number of tasks. Every task names its ancestors (a lineage, shared through a small table) so
+// that the submitter's tracker can tell a duplicate from a task it has not heard of yet without
+// remembering finished tasks (completion.h). Task ids, children and counters travel as packed
+// little-endian binary: a report of ten thousand tasks decodes in microseconds, not milliseconds.
 #pragma once
 
 #include <cstdint>
@@ -20,29 +24,59 @@
 
 namespace lmover {
 
+// A table of lineages: entry i is (index of its parent entry, or kTop, id); the lineage it stands
+// for is its parent entry's lineage followed by its own id.
+class LineageTable {
+ public:
+  static constexpr uint32_t kTop = UINT32_MAX;  // as an entry's parent: none; as a task's `up`: the root task
+
+  uint32_t add(uint32_t up, uint64_t id);
+  // The ids of entry `index`, root first, into `out` (cleared first); nothing for kTop.
+  void lineage(uint32_t index, std::vector<uint64_t>& out) const;
+  // Copies entry `index` of `from` (with its ancestors) into this table, once per `memo`.
+  uint32_t copy_from(const LineageTable& from, uint32_t index, std::vector<uint32_t>& memo);
+  size_t size() const { return entries_.size(); }
+
+  std::string pack() const;
+  static LineageTable unpack(const std::string& bytes);  // throws std::invalid_argument
+
+ private:
+  std::vector<std::pair<uint32_t, uint64_t>> entries_;
+};
+
+struct QueuedTask {
+  Task task;
+  uint32_t up = LineageTable::kTop;  // the task's parent's entry in the message's lineage table
+};
+
 struct TaskMessage {
   std::string run;
   nlohmann::json spec;
-  Task task;
+  LineageTable lineage;
+  std::vector<QueuedTask> tasks;
 };
 
-// What one task did: its counters (only the non-zero ones travel) and failed entries.
+// What one task did. Counters travel by index into the report's key list; only non-zero ones.
 struct TaskResult {
+  uint32_t up = LineageTable::kTop;
   uint64_t id = 0;
-  nlohmann::json counters = nlohmann::json::object();
+  std::vector<uint64_t> children;  // every child it created, published or run by the same worker
+  std::vector<std::pair<uint8_t, uint64_t>> counters;
   std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
 };
 
 struct ReportMessage {
   std::string run;
-  // The delivered task first, then its descendants the worker ran itself (never published).
-  std::vector<TaskResult> done;
-  std::vector<uint64_t> children;  // the tasks it published
+  LineageTable lineage;
+  std::vector<std::string> keys;  // counter names
+  std::vector<TaskResult> done;   // the delivered tasks, and the descendants run with them
   // A refusal notice instead: the worker `refused_by` (host:pid) ran nothing of this run, for
   // `reason`, and handed the task back.
   std::string refused_by, reason;
 
   bool is_refusal() const { return !refused_by.empty(); }
+  // Adds a counters object ({"name": n, ...}) to `result`, registering names in `keys`.
+  void set_counters(TaskResult& result, const nlohmann::json& counters);
 };
 
 // Raw bytes (paths) as MessagePack bin and back; from_bytes throws std::invalid_argument.

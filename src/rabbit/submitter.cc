@@ -32,6 +32,8 @@ std::string pack(const json& j) {
   return std::string(v.begin(), v.end());
 }
 
+std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
 }  // namespace
 
 void add_counters(json& total, const json& delta) {
@@ -53,6 +55,7 @@ json status_of(const std::string& run, const json& spec, const CompletionTracker
           {"dst", spec.value("dst", "?")},
           {"tasks_pending", tracker.pending()},
           {"tasks_done", tracker.done()},
+          {"tracker_nodes", tracker.held()},
           {"counters", r.counters},
           {"refused_by", r.refusals}};
 }
@@ -79,12 +82,12 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   session.declare_latest_only_queue(status_queue(queues_, run));
   Task root = Task::root();
   json checkpoint = {{"seq", 0},          {"run", run},
-                     {"spec", spec},      {"tracker", CompletionTracker(root.id).to_json()},
+                     {"spec", spec},      {"tracker", json::binary(bytes_of(CompletionTracker(root.id).save()))},
                      {"counters", json::object()}, {"failures", json::array()}, {"refused_by", json::object()}};
   // The checkpoint first: from now on `lmover wait --run` can follow this run.
   session.publish(state_queue(queues_, run), pack(checkpoint));
   session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
-  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, root}));
+  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
   session.wait_for_confirms();
   if (on_submitted_) on_submitted_(run);
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
@@ -174,7 +177,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   DistributedResult result;
   result.run = run;
   result.spec = checkpoint.at("spec");
-  CompletionTracker tracker = CompletionTracker::from_json(checkpoint.at("tracker"));
+  CompletionTracker tracker = CompletionTracker::load(from_bytes(checkpoint.at("tracker")));
   result.counters = checkpoint.at("counters");
   result.refusals = checkpoint.value("refused_by", json::object());
   for (const auto& f : checkpoint.at("failures")) result.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
@@ -182,15 +185,22 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   const json spec = checkpoint.at("spec");
   std::vector<uint64_t> unacked_reports;
   auto last_checkpoint = Clock::now();
+  // A checkpoint costs O(tasks in flight): at least 2 s apart, and further apart when it is big,
+  // so that saving never takes more than about 5% of the submitter's time.
+  auto checkpoint_spacing = std::chrono::duration<double>(2.0);
+  std::vector<uint64_t> lineage;
 
   auto save_checkpoint = [&] {
     json failures = json::array();
     for (size_t i = 0; i < result.failures.size() && i < kMaxFailuresInCheckpoint; ++i) {
       failures.push_back({to_bytes(result.failures[i].first), result.failures[i].second});
     }
-    json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", tracker.to_json()},
+    auto started = Clock::now();
+    json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", json::binary(bytes_of(tracker.save()))},
                {"counters", result.counters}, {"failures", failures}, {"refused_by", result.refusals}};
-    state.publish(state_queue(queues_, run), pack(cp));
+    std::string packed = pack(cp);
+    result.largest_message = std::max(result.largest_message, packed.size());
+    state.publish(state_queue(queues_, run), packed);
     state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result)));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
@@ -201,6 +211,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     state.ack(held_checkpoint_tag);
     held_checkpoint_tag = fresh->tag;
     last_checkpoint = Clock::now();
+    checkpoint_spacing = std::max(std::chrono::duration<double>(2.0), std::chrono::duration<double>(20 * (last_checkpoint - started)));
   };
 
   reports.set_prefetch(kReportPrefetch);
@@ -214,6 +225,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       return result;
     }
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
+      result.largest_message = std::max(result.largest_message, d->body.size());
       try {
         ReportMessage report = decode_report(d->body);
         if (report.run != run) {
@@ -221,18 +233,21 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
         } else if (report.is_refusal()) {
           note_refusal(result, report);
         } else {
-          std::vector<uint64_t> ids;
-          for (const TaskResult& t : report.done) ids.push_back(t.id);
-          std::vector<bool> fresh = tracker.report(ids, report.children);
-          if (fresh.front()) result.messages += 2;  // the delivered task and this report
-          for (size_t i = 0; i < fresh.size(); ++i) {
-            if (!fresh[i]) continue;  // counted when this task first reported
-            add_counters(result.counters, report.done[i].counters);
-            for (auto& f : report.done[i].failures) {
+          bool any_fresh = false;
+          for (TaskResult& task : report.done) {
+            report.lineage.lineage(task.up, lineage);
+            if (!tracker.report(lineage, task.id, task.children)) continue;  // counted at its first report
+            any_fresh = true;
+            for (const auto& [key, value] : task.counters) {
+              json& total = result.counters[report.keys[key]];
+              total = (total.is_null() ? 0 : total.get<uint64_t>()) + value;
+            }
+            for (auto& f : task.failures) {
               failures_(f.first, f.second);
               result.failures.push_back(std::move(f));
             }
           }
+          if (any_fresh) result.messages += 2;  // the delivered bundle and this report
         }
       } catch (const std::invalid_argument& e) {
         spdlog::error("ignoring a malformed report on {}: {}", queues_.reports(run), e.what());
@@ -241,7 +256,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       progress_(result.counters, tracker.pending());
     }
     if (unacked_reports.size() >= kReportsPerCheckpoint ||
-        (!unacked_reports.empty() && Clock::now() - last_checkpoint > std::chrono::seconds(2))) {
+        (!unacked_reports.empty() && Clock::now() - last_checkpoint > checkpoint_spacing)) {
       save_checkpoint();
     }
   }

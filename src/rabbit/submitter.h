@@ -25,6 +25,7 @@ struct DistributedResult {
   nlohmann::json spec;
   uint64_t tasks = 0;     // distinct tasks that ran
   uint64_t messages = 0;  // task messages and reports that carried them (this submitter's view)
+  size_t largest_message = 0;  // bytes: the biggest report or checkpoint this submitter handled
   nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
   std::vector<std::pair<std::string, std::string>> failures;
   nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run

@@ -16,6 +16,7 @@
 #include <string>
 #include <deque>
 #include <utility>
+#include <vector>
 
 #include "rabbit/amqp_session.h"
 #include "rabbit/messages.h"
@@ -42,6 +43,9 @@ class RabbitWorker {
   void thread_main(unsigned slot, const std::atomic<bool>& stop);
   void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
   void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
+  // Publishes the tasks `left` undone after a delivery's time budget, for any worker to take.
+  void publish_leftovers(AmqpSession& session, const TaskMessage& delivered, const LineageTable& lineage,
+                         std::vector<QueuedTask>& left);
   // This node must not run `run` (RunRefused): the task goes back, the submitter hears why once.
   void refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
               const std::string& why);
