@@ -129,7 +129,11 @@ TargetLock::TargetLock(const std::string& dst, const std::string& command, const
 }
 
 TargetLock::~TargetLock() {
-  stop_ = true;
+  {
+    std::lock_guard lock(stop_mutex_);
+    stop_ = true;
+  }
+  stop_signal_.notify_all();
   if (beat_.joinable()) beat_.join();
   if (keep_) return;
   auto holder = read_holder(path_);
@@ -160,11 +164,8 @@ void TargetLock::write_lock(bool replace) {
 }
 
 void TargetLock::heartbeat() {
-  auto next = std::chrono::steady_clock::now() + kBeat;
-  while (!stop_) {
-    std::this_thread::sleep_for(200ms);
-    if (std::chrono::steady_clock::now() < next) continue;
-    next += kBeat;
+  std::unique_lock lock(stop_mutex_);
+  while (!stop_signal_.wait_for(lock, kBeat, [this] { return stop_; })) {
     if (utimensat(AT_FDCWD, path_.c_str(), nullptr, 0) < 0) spdlog::warn("{}", FsError("refresh lock", path_, errno).what());
   }
 }

@@ -13,7 +13,8 @@
 // out runs started on the same node.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -42,7 +43,9 @@ class TargetLock {
   void heartbeat();
 
   std::string path_, command_, run_;
-  std::atomic<bool> stop_{false};
+  std::mutex stop_mutex_;
+  std::condition_variable stop_signal_;  // wakes the heartbeat at once: a run never waits on it to end
+  bool stop_ = false;
   bool keep_ = false;
   std::thread beat_;
 };
