@@ -58,6 +58,31 @@ static void tree(const char *root, int tops, int subs, int files, size_t max_siz
   }
 }
 
+/* A directory-heavy tree: a x b x c leaf directories under a x b and a middle ones, every
+   directory holding one empty file: the shape where per-task costs, not bytes, decide. */
+static void dirs(const char *root, int a, int b, int c) {
+  char path[4096];
+  if (mkdir(root, 0755) && errno != EEXIST) die("mkdir", root);
+  for (int i = 0; i < a; i++) {
+    snprintf(path, sizeof path, "%s/d%03d", root, i);
+    if (mkdir(path, 0755)) die("mkdir", path);
+    snprintf(path, sizeof path, "%s/d%03d/f", root, i);
+    put(path, 0, "");
+    for (int j = 0; j < b; j++) {
+      snprintf(path, sizeof path, "%s/d%03d/d%03d", root, i, j);
+      if (mkdir(path, 0755)) die("mkdir", path);
+      snprintf(path, sizeof path, "%s/d%03d/d%03d/f", root, i, j);
+      put(path, 0, "");
+      for (int k = 0; k < c; k++) {
+        snprintf(path, sizeof path, "%s/d%03d/d%03d/d%03d", root, i, j, k);
+        if (mkdir(path, 0755)) die("mkdir", path);
+        snprintf(path, sizeof path, "%s/d%03d/d%03d/d%03d/f", root, i, j, k);
+        put(path, 0, "");
+      }
+    }
+  }
+}
+
 static void big(const char *root) {
   static char buf[1 << 20];
   char path[4096];
@@ -82,13 +107,16 @@ static void big(const char *root) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: make_tree small|empty|big|touch DIR [MTIME]\n");
+    fprintf(stderr, "usage: make_tree small|empty|big|dirs30k|dirs300k|dirs1m|touch DIR [MTIME]\n");
     return 2;
   }
   const char *kind = argv[1], *dir = argv[2];
   if (!strcmp(kind, "small")) tree(dir, 40, 50, 50, 16384, 0, 0);
   else if (!strcmp(kind, "empty")) tree(dir, 100, 100, 100, 0, 0, 0);
   else if (!strcmp(kind, "big")) big(dir);
+  else if (!strcmp(kind, "dirs30k")) dirs(dir, 30, 30, 32);    /* 29 730 dirs, as many files */
+  else if (!strcmp(kind, "dirs300k")) dirs(dir, 60, 50, 99);   /* 300 060 */
+  else if (!strcmp(kind, "dirs1m")) dirs(dir, 100, 100, 99);   /* 1 000 100 */
   else if (!strcmp(kind, "touch") && argc > 3) {
     /* the same walk as "small" or "empty", decided by what is on disk */
     struct stat st;

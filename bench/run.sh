@@ -2,7 +2,7 @@
 # Benchmarks lmover against the floor (bench/floor.c), tar|tar, cp -a, rsync -a and fpsync on the
 # same deterministic trees, side by side, and prints times, ratios to the floor and peak RSS.
 #
-#   bench/run.sh [--where tmpfs|disk|DIR] [--tree small|empty|big] [--runs N] [--threads T]
+#   bench/run.sh [--where tmpfs|disk|DIR] [--tree small|empty|big|dirs30k|dirs300k|dirs1m] [--runs N] [--threads T]
 #                [--tools "lmover floor tar cp rsync fpsync lmover-rmq"]
 #
 # lmover-rmq is lmover over RabbitMQ with T workers of one thread each, on this node: it uses
@@ -113,7 +113,7 @@ for ((round = 1; round <= runs; round++)); do
     cmd=$(rerun "$tool")
     if [ -n "$cmd" ]; then
       timed "$tool" noop "$cmd"
-      if [ "$tool" != floor ] && [ "$tree" != big ]; then
+      if [ "$tool" != floor ] && [ "$tree" != big ] && [[ "$tree" != dirs* ]]; then
         round_stamp=$((round_stamp + 10))
         "$build/make_tree" touch "$src" "$round_stamp"
         timed "$tool" changed "$cmd"
@@ -123,6 +123,9 @@ for ((round = 1; round <= runs; round++)); do
   done
 done
 rm -rf "$dst"
+for pid in "${rmq_workers[@]}"; do
+  echo "lmover-rmq worker $pid peak RSS: $(awk '/VmHWM/ {print int($2 / 1024) "MB"}' "/proc/$pid/status")" >&2
+done
 
 ratio() { [ -n "${1:-}" ] && [ -n "${2:-}" ] && echo "scale=2; $1 / $2" | bc | sed 's/^\./0./' || echo "-"; }
 fmt() { [ -n "${1:-}" ] && printf '%.2f' "$1" || echo "-"; }
