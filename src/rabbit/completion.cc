@@ -15,13 +15,69 @@ constexpr uint8_t kReported = 1, kComplete = 2;
 
 CompletionTracker::CompletionTracker(uint64_t root_id) {
   nodes_.push_back(Node{.id = root_id});
-  by_key_.emplace(Key{0, root_id}, 0);
+  index_resize(1024);
+  index_insert(0);
   pending_ = 1;
 }
 
+namespace {
+size_t key_hash(uint64_t parent_id, uint64_t id) {
+  // Ids are already xxhash digests: a cheap mix of the two is enough.
+  uint64_t h = (id ^ ((parent_id << 23) | (parent_id >> 41))) * 0x9E3779B97F4A7C15ull;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+}  // namespace
+
+size_t CompletionTracker::slot_of(uint64_t parent_id, uint64_t id) const {
+  size_t mask = slots_.size() - 1;
+  uint32_t hash = static_cast<uint32_t>(key_hash(parent_id, id));
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.node == kNone) return i;
+    // The stored hash spares a visit to the node (a cache miss) for every other key probed.
+    if (slot.hash == hash && nodes_[slot.node].id == id && nodes_[slot.node].parent_id == parent_id) return i;
+  }
+}
+
+void CompletionTracker::index_insert(uint32_t n) {
+  if ((indexed_ + 1) * 10 > slots_.size() * 7) index_resize(slots_.size() * 2);
+  const Node& node = nodes_[n];
+  slots_[slot_of(node.parent_id, node.id)] = Slot{static_cast<uint32_t>(key_hash(node.parent_id, node.id)), n};
+  ++indexed_;
+}
+
+void CompletionTracker::index_erase(uint32_t n) {
+  size_t mask = slots_.size() - 1;
+  size_t hole = slot_of(nodes_[n].parent_id, nodes_[n].id);
+  // Backward shift: pull later entries of the probe run into the hole unless that would put one
+  // before its home slot.
+  for (size_t j = (hole + 1) & mask; slots_[j].node != kNone; j = (j + 1) & mask) {
+    size_t home = slots_[j].hash & mask;
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays) continue;
+    slots_[hole] = slots_[j];
+    hole = j;
+  }
+  slots_[hole] = Slot{};
+  --indexed_;
+  // Give memory back once the frontier has shrunk a lot (never below the initial size).
+  if (slots_.size() > 1024 && indexed_ * 10 < slots_.size()) index_resize(slots_.size() / 4);
+}
+
+void CompletionTracker::index_resize(size_t slots) {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(slots, Slot{});
+  size_t mask = slots - 1;
+  for (const Slot& slot : old) {
+    if (slot.node == kNone) continue;
+    size_t i = slot.hash & mask;
+    while (slots_[i].node != kNone) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
 uint32_t CompletionTracker::find(uint32_t parent, uint64_t id) const {
-  auto it = by_key_.find(Key{nodes_[parent].id, id});
-  return it == by_key_.end() ? kNone : it->second;
+  return slots_[slot_of(nodes_[parent].id, id)].node;
 }
 
 uint32_t CompletionTracker::make(uint32_t parent, uint64_t id) {
@@ -36,11 +92,12 @@ uint32_t CompletionTracker::make(uint32_t parent, uint64_t id) {
   }
   Node& node = nodes_[n];
   node.id = id;
+  node.parent_id = nodes_[parent].id;
   node.parent = parent;
   node.next = nodes_[parent].first_kid;
   if (node.next != kNone) nodes_[node.next].prev = n;
   nodes_[parent].first_kid = n;
-  by_key_.emplace(Key{nodes_[parent].id, id}, n);
+  index_insert(n);
   ++pending_;
   return n;
 }
@@ -55,7 +112,7 @@ void CompletionTracker::forget(uint32_t n) {
     parent.first_kid = node.next;
   }
   if (node.next != kNone) nodes_[node.next].prev = node.prev;
-  by_key_.erase(Key{parent.id, node.id});
+  index_erase(n);
   if (!node.reported) --pending_;
   free_.push_back(n);
 }
@@ -80,8 +137,8 @@ bool CompletionTracker::report(std::span<const uint64_t> lineage, uint64_t id, s
   if (lineage.empty()) {
     if (id != nodes_[0].id) return false;
     n = 0;
-  } else if (auto it = by_key_.find(Key{lineage.back(), id}); it != by_key_.end()) {
-    n = it->second;  // the usual case: announced by a parent that reported first
+  } else if (uint32_t held = slots_[slot_of(lineage.back(), id)].node; held != kNone) {
+    n = held;  // the usual case: announced by a parent that reported first
   } else {
     uint32_t parent = parent_node(lineage);
     if (parent == kNone || nodes_[parent].reported) return false;
@@ -143,10 +200,7 @@ void CompletionTracker::settle(uint32_t n) {
 }
 
 size_t CompletionTracker::memory_bytes() const {
-  // unordered_map: a heap node per entry (key, value, next pointer, cached hash) plus its bucket.
-  size_t per_entry = sizeof(Key) + sizeof(uint32_t) + 2 * sizeof(void*) + sizeof(size_t);
-  return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t) + by_key_.size() * per_entry +
-         by_key_.bucket_count() * sizeof(void*);
+  return nodes_.capacity() * sizeof(Node) + free_.capacity() * sizeof(uint32_t) + slots_.capacity() * sizeof(Slot);
 }
 
 std::string CompletionTracker::save() const {
@@ -188,7 +242,8 @@ CompletionTracker CompletionTracker::load(const std::string& bytes) {
     if (t.nodes_.empty()) {
       if (parent != kNone) throw std::invalid_argument("completion checkpoint without a root");
       t.nodes_.push_back(Node{.id = id});
-      t.by_key_.emplace(Key{0, id}, 0);
+      t.index_resize(1024);
+      t.index_insert(0);
       t.pending_ = 1;
       n = 0;
     } else {

@@ -26,13 +26,13 @@
 //      is the definition of a finished pass, whatever the order or multiplicity of reports.
 // Children are keyed by (parent id, id), so 64-bit id collisions matter only between siblings.
 // Memory: each held node is one of the three kinds above; pending tasks are queued in the broker
-// or running, reported-open ones are their ancestors, early ones are reports in flight.
+// or running, reported-open ones are their ancestors, early ones are reports in flight. A node
+// costs 40 bytes plus about 16 in an open-addressing index (bench/tracker_sim measures both).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace lmover {
@@ -49,7 +49,7 @@ class CompletionTracker {
   bool complete() const { return root_complete_; }
   uint64_t done() const { return done_; }        // tasks that have reported (first reports)
   size_t pending() const { return pending_; }    // tasks known and not yet reported
-  size_t held() const { return by_key_.size(); }  // nodes in memory: the frontier and its ancestors
+  size_t held() const { return indexed_; }  // nodes in memory: the frontier and its ancestors
   size_t memory_bytes() const;                   // an estimate of the heap in use
 
   // A checkpoint in O(held) bytes, so a restarted submitter picks up exactly where this one was.
@@ -61,6 +61,7 @@ class CompletionTracker {
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Node {
     uint64_t id = 0;
+    uint64_t parent_id = 0;  // with id, the node's key
     uint32_t parent = kNone;
     uint32_t first_kid = kNone, prev = kNone, next = kNone;  // held children, as a list
     uint32_t open_kids = 0;                                   // once reported: children not complete
@@ -68,14 +69,6 @@ class CompletionTracker {
     bool complete = false;  // only held while the parent has not reported
     bool matched = false;   // scratch, while a report announces children
   };
-  struct Key {
-    uint64_t parent, id;
-    bool operator==(const Key&) const = default;
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return k.id ^ (k.parent * 0x9E3779B97F4A7C15ull); }
-  };
-
   CompletionTracker() = default;
   uint32_t find(uint32_t parent, uint64_t id) const;
   uint32_t make(uint32_t parent, uint64_t id);
@@ -86,9 +79,21 @@ class CompletionTracker {
   void announce(uint32_t n, std::span<const uint64_t> children);
   void settle(uint32_t n);  // propagates completion upwards from n
 
+  // The index: node numbers by (parent id, id), linear probing, deletion by backward shift (no
+  // tombstones, so a long run's churn never degrades it).
+  size_t slot_of(uint64_t parent_id, uint64_t id) const;  // where the key is, or the empty slot to put it
+  void index_insert(uint32_t n);
+  void index_erase(uint32_t n);
+  void index_resize(size_t slots);
+
   std::vector<Node> nodes_;
   std::vector<uint32_t> free_;
-  std::unordered_map<Key, uint32_t, KeyHash> by_key_;
+  struct Slot {
+    uint32_t hash = 0;  // low bits of the key's hash: the home slot, and a cheap first compare
+    uint32_t node = kNone;
+  };
+  std::vector<Slot> slots_;
+  size_t indexed_ = 0;
   uint64_t done_ = 0;
   size_t pending_ = 0;
   bool root_complete_ = false;
