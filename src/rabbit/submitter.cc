@@ -185,9 +185,9 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   const json spec = checkpoint.at("spec");
   std::vector<uint64_t> unacked_reports;
   auto last_checkpoint = Clock::now();
-  // A checkpoint costs O(tasks in flight): at least 2 s apart, and further apart when it is big,
-  // so that saving never takes more than about 5% of the submitter's time.
-  auto checkpoint_spacing = std::chrono::duration<double>(2.0);
+  // A checkpoint costs O(tasks in flight). One is due after 500 reports or 2 s, but never sooner
+  // than 20 times the last one took, so that saving stays under about 5% of the submitter's time.
+  std::chrono::duration<double> checkpoint_cost{0};
   std::vector<uint64_t> lineage;
 
   auto save_checkpoint = [&] {
@@ -211,7 +211,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     state.ack(held_checkpoint_tag);
     held_checkpoint_tag = fresh->tag;
     last_checkpoint = Clock::now();
-    checkpoint_spacing = std::max(std::chrono::duration<double>(2.0), std::chrono::duration<double>(20 * (last_checkpoint - started)));
+    checkpoint_cost = last_checkpoint - started;
   };
 
   reports.set_prefetch(kReportPrefetch);
@@ -255,8 +255,9 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       unacked_reports.push_back(d->tag);
       progress_(result.counters, tracker.pending());
     }
-    if (unacked_reports.size() >= kReportsPerCheckpoint ||
-        (!unacked_reports.empty() && Clock::now() - last_checkpoint > checkpoint_spacing)) {
+    auto since = Clock::now() - last_checkpoint;
+    if (!unacked_reports.empty() && since >= 20 * checkpoint_cost &&
+        (unacked_reports.size() >= kReportsPerCheckpoint || since >= std::chrono::seconds(2))) {
       save_checkpoint();
     }
   }
