@@ -4,7 +4,14 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -35,7 +42,61 @@ std::string reply_text(const amqp_rpc_reply_t& r) {
   return "?";
 }
 
+// The process's one heartbeat thread (see the header). Sessions register while they live; the
+// registry lock is held while beating, so a session is never beaten after it unregistered.
+class HeartbeatKeeper {
+ public:
+  static HeartbeatKeeper& instance() {
+    // Never destroyed: a session may outlive static destruction at exit (a thread still running).
+    static auto* keeper = new HeartbeatKeeper;
+    return *keeper;
+  }
+  void add(AmqpSession* s) {
+    std::lock_guard lock(mutex_);
+    sessions_.insert(s);
+    if (!started_) {
+      started_ = true;
+      std::thread([this] { run(); }).detach();
+    }
+  }
+  void remove(AmqpSession* s) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(s);
+  }
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      lock.lock();
+      auto now = std::chrono::steady_clock::now();
+      for (AmqpSession* s : sessions_) s->beat_if_idle(now);
+    }
+  }
+
+  std::mutex mutex_;
+  std::set<AmqpSession*> sessions_;
+  bool started_ = false;
+};
+
 }  // namespace
+
+void AmqpSession::beat_if_idle(std::chrono::steady_clock::time_point now) {
+  if (now < next_beat_) return;
+  std::unique_lock held(call_mutex_, std::try_to_lock);
+  if (!held.owns_lock()) return;  // inside a library call, which sends heartbeats when due
+  // Never block here: with the send buffer full, data is already on its way (the connection is not
+  // idle), or the link is dead and TCP_USER_TIMEOUT will end the connection.
+  pollfd writable{amqp_get_sockfd(conn_), POLLOUT, 0};
+  if (poll(&writable, 1, 0) != 1 || !(writable.revents & POLLOUT)) return;
+  amqp_frame_t beat{};
+  beat.frame_type = AMQP_FRAME_HEARTBEAT;
+  beat.channel = 0;
+  // A failure is the owner's to find on its next call: the connection is gone either way.
+  amqp_send_frame(conn_, &beat);
+  next_beat_ = now + std::chrono::milliseconds(amqp_get_heartbeat(conn_) * 500);
+}
 
 AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
   conn_ = amqp_new_connection();
@@ -59,9 +120,7 @@ AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
     amqp_destroy_connection(conn_);
     throw BrokerError(fmt::format("broker {}: {}", address.redacted(), amqp_error_string2(rc)));
   }
-  // Heartbeats off: rabbitmq-c services them only inside library calls, and a long copy makes
-  // none. A dead worker is noticed by its TCP connection closing; a hung one by consumer_timeout.
-  amqp_rpc_reply_t login = amqp_login(conn_, address.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, 0,
+  amqp_rpc_reply_t login = amqp_login(conn_, address.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, address.heartbeat_s,
                                       AMQP_SASL_METHOD_PLAIN, address.user.c_str(), address.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     std::string why = reply_text(login);
@@ -74,10 +133,18 @@ AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
   check_reply("open channel");
   amqp_confirm_select(conn_, kPublishChannel);
   check_reply("enable publisher confirms");
+  if (int heartbeat = amqp_get_heartbeat(conn_); heartbeat > 0) {
+    // rabbitmq-c waits for a full send buffer without a timeout: on a link that went dead, a
+    // publish would block forever. The kernel gives up on unacknowledged data after this long.
+    unsigned timeout_ms = 2000u * static_cast<unsigned>(heartbeat);
+    setsockopt(amqp_get_sockfd(conn_), IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout_ms, sizeof timeout_ms);
+    HeartbeatKeeper::instance().add(this);
+  }
 }
 
 AmqpSession::~AmqpSession() {
   if (!conn_) return;
+  HeartbeatKeeper::instance().remove(this);
   amqp_connection_close(conn_, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(conn_);
 }
@@ -90,6 +157,7 @@ void AmqpSession::check_reply(const char* what) {
 }
 
 void AmqpSession::declare_queue(const std::string& name, const std::string& dead_letter_queue) {
+  auto held = hold();
   amqp_table_entry_t args[2];
   amqp_table_t table = amqp_empty_table;
   if (!dead_letter_queue.empty()) {
@@ -106,6 +174,7 @@ void AmqpSession::declare_queue(const std::string& name, const std::string& dead
 }
 
 void AmqpSession::declare_latest_only_queue(const std::string& name) {
+  auto held = hold();
   amqp_table_entry_t arg;
   arg.key = amqp_cstring_bytes("x-max-length");
   arg.value.kind = AMQP_FIELD_KIND_I32;
@@ -115,11 +184,13 @@ void AmqpSession::declare_latest_only_queue(const std::string& name) {
 }
 
 void AmqpSession::delete_queue(const std::string& name) {
+  auto held = hold();
   amqp_queue_delete(conn_, kPublishChannel, bytes_of(name), 0, 0);
   check_reply(("delete queue " + name).c_str());
 }
 
 std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
+  auto held = hold();
   // A passive declare of a missing queue closes the channel: use a throwaway one.
   constexpr amqp_channel_t kProbe = 3;
   amqp_channel_open(conn_, kProbe);
@@ -140,12 +211,14 @@ std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
 }
 
 void AmqpSession::declare_fanout_exchange(const std::string& name) {
+  auto held = hold();
   amqp_exchange_declare(conn_, kPublishChannel, bytes_of(name), amqp_cstring_bytes("fanout"), 0, 0, 0, 0,
                         amqp_empty_table);
   check_reply(("declare exchange " + name).c_str());
 }
 
 std::string AmqpSession::declare_private_queue(const std::string& exchange) {
+  auto held = hold();
   auto* ok = amqp_queue_declare(conn_, kPublishChannel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table);
   check_reply("declare private queue");
   std::string name(static_cast<char*>(ok->queue.bytes), ok->queue.len);
@@ -157,6 +230,7 @@ std::string AmqpSession::declare_private_queue(const std::string& exchange) {
 }
 
 void AmqpSession::publish_to_exchange(const std::string& exchange, std::string_view body) {
+  auto held = hold();
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG;
   props.content_type = amqp_cstring_bytes("application/x-lmover-msgpack");
@@ -168,6 +242,7 @@ void AmqpSession::publish_to_exchange(const std::string& exchange, std::string_v
 }
 
 void AmqpSession::publish(const std::string& queue, std::string_view body) {
+  auto held = hold();
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
   props.delivery_mode = 2;  // persistent: survives a broker restart
@@ -180,6 +255,7 @@ void AmqpSession::publish(const std::string& queue, std::string_view body) {
 }
 
 void AmqpSession::wait_for_confirms(std::chrono::seconds timeout) {
+  auto held = hold();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (confirmed_ < published_) {
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
@@ -211,12 +287,14 @@ void AmqpSession::wait_for_confirms(std::chrono::seconds timeout) {
 }
 
 void AmqpSession::set_prefetch(uint16_t count) {
+  auto held = hold();
   // global: the limit covers all consumers of the channel together (dir and file queues).
   amqp_basic_qos(conn_, kConsumeChannel, 0, count, 1);
   check_reply("set prefetch");
 }
 
 void AmqpSession::consume(const std::string& queue) {
+  auto held = hold();
   amqp_basic_consume(conn_, kConsumeChannel, bytes_of(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
   check_reply(("consume " + queue).c_str());
 }
@@ -241,6 +319,7 @@ void AmqpSession::handle_frame_outside_delivery() {
 }
 
 std::optional<Delivery> AmqpSession::next_delivery(std::chrono::milliseconds timeout) {
+  auto held = hold();
   amqp_maybe_release_buffers(conn_);
   amqp_envelope_t env;
   timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
@@ -263,6 +342,7 @@ std::optional<Delivery> AmqpSession::next_delivery(std::chrono::milliseconds tim
 }
 
 std::optional<Delivery> AmqpSession::get(const std::string& queue) {
+  auto held = hold();
   amqp_rpc_reply_t r = amqp_basic_get(conn_, kConsumeChannel, bytes_of(queue), 0);
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     throw BrokerError(fmt::format("broker {}: get from {}: {}", address_.redacted(), queue, reply_text(r)));
@@ -284,11 +364,13 @@ std::optional<Delivery> AmqpSession::get(const std::string& queue) {
 }
 
 void AmqpSession::ack(uint64_t tag, bool multiple) {
+  auto held = hold();
   int rc = amqp_basic_ack(conn_, kConsumeChannel, tag, multiple ? 1 : 0);
   if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: ack: {}", address_.redacted(), amqp_error_string2(rc)));
 }
 
 void AmqpSession::reject(uint64_t tag, bool requeue) {
+  auto held = hold();
   int rc = amqp_basic_reject(conn_, kConsumeChannel, tag, requeue ? 1 : 0);
   if (rc != AMQP_STATUS_OK) throw BrokerError(fmt::format("broker {}: reject: {}", address_.redacted(), amqp_error_string2(rc)));
 }

@@ -2,10 +2,18 @@
 // Channel 1 consumes (manual acks, a per-channel prefetch); channel 2 publishes persistent
 // messages with publisher confirms. Keeping them apart means waiting for confirms never swallows
 // a delivery. Every failure throws BrokerError; the caller reconnects with a new session.
+//
+// Heartbeats: rabbitmq-c sends them only inside its own calls, and a worker copying a huge file
+// makes none for hours. So one process-wide keeper thread sends a heartbeat frame on every idle
+// session every half interval; each call takes the session's mutex, and the keeper only tries it
+// (a session in a library call is serviced by the library itself). The broker thus hears from
+// every live process, and a node that vanishes without closing TCP is dropped after about one
+// interval, its unacked tasks redelivered; a live worker is never dropped, however long its task.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,7 +70,11 @@ class AmqpSession {
 
   const BrokerAddress& address() const { return address_; }
 
+  // For the heartbeat keeper: sends a heartbeat frame if one is due and no call is in progress.
+  void beat_if_idle(std::chrono::steady_clock::time_point now);
+
  private:
+  std::unique_lock<std::recursive_mutex> hold() { return std::unique_lock(call_mutex_); }
   void check_reply(const char* what);
   void handle_frame_outside_delivery();
 
@@ -70,6 +82,8 @@ class AmqpSession {
   amqp_connection_state_t_* conn_ = nullptr;
   uint64_t published_ = 0;  // delivery tags on the confirm channel count from 1
   uint64_t confirmed_ = 0;
+  std::recursive_mutex call_mutex_;  // one library call at a time: the owner's or the keeper's
+  std::chrono::steady_clock::time_point next_beat_;
 };
 
 }  // namespace lmover

@@ -12,7 +12,35 @@
 
 namespace lmover {
 
-BrokerAddress BrokerAddress::parse(const std::string& url) {
+namespace {
+
+// The query of an AMQP URI (the RabbitMQ URI spec): only heartbeat=SECONDS is understood.
+int parse_heartbeat(const std::string& url, const std::string& query) {
+  int heartbeat = BrokerAddress{}.heartbeat_s;
+  size_t at = 0;
+  while (at < query.size()) {
+    size_t end = query.find('&', at);
+    std::string item = query.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    at = end == std::string::npos ? query.size() : end + 1;
+    char* rest = nullptr;
+    if (item.rfind("heartbeat=", 0) != 0) {
+      throw BrokerError(fmt::format("broker URL '{}': unknown parameter '{}' (only heartbeat=SECONDS)", url, item));
+    }
+    long v = std::strtol(item.c_str() + 10, &rest, 10);
+    if (*rest || rest == item.c_str() + 10 || v < 0 || v > 3600) {
+      throw BrokerError(fmt::format("broker URL '{}': heartbeat wants seconds from 0 (off) to 3600", url));
+    }
+    heartbeat = static_cast<int>(v);
+  }
+  return heartbeat;
+}
+
+}  // namespace
+
+BrokerAddress BrokerAddress::parse(const std::string& full_url) {
+  size_t question = full_url.find('?');
+  std::string url = full_url.substr(0, question);
+  int heartbeat = question == std::string::npos ? BrokerAddress{}.heartbeat_s : parse_heartbeat(full_url, full_url.substr(question + 1));
   std::vector<char> buf(url.begin(), url.end());
   buf.push_back('\0');
   amqp_connection_info info;
@@ -28,6 +56,7 @@ BrokerAddress BrokerAddress::parse(const std::string& url) {
   // amqp_parse_url fills in "guest" when the URL names no password: only take an explicit one.
   if (url.find('@') != std::string::npos && url.find(':', url.find("//") + 2) < url.find('@')) a.password = info.password;
   a.tls = info.ssl != 0;
+  a.heartbeat_s = heartbeat;
   return a;
 }
 

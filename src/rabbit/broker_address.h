@@ -1,4 +1,4 @@
-// BrokerAddress: where the RabbitMQ broker is, parsed from amqp[s]://user@host:port/vhost. The
+// BrokerAddress: where the RabbitMQ broker is, parsed from amqp[s]://user@host:port/vhost[?heartbeat=S]. The
 // password never has to be in the URL (argv is visible to every user in ps): it comes from a
 // password file or the LMOVER_BROKER_PASSWORD environment variable.
 #pragma once
@@ -22,6 +22,9 @@ struct BrokerAddress {
   std::string password;
   bool tls = false;
   std::string ca_file;  // amqps: CA bundle to verify the broker with
+  // AMQP heartbeat (URL ?heartbeat=S, 0 = off): a node that vanishes without closing TCP loses its
+  // connection, and its unacked tasks go to other workers, after about this long.
+  int heartbeat_s = 30;
 
   // Throws BrokerError on a malformed URL.
   static BrokerAddress parse(const std::string& url);

@@ -143,6 +143,8 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
     const Task& first = message.tasks.front().task;
     active_[slot] = ActiveTask{first.dir, first.kind, message.tasks.size(), std::chrono::steady_clock::now()};
   }
+  // A redelivery: another worker (or this one, before a reconnect) died or was cut off holding it.
+  if (delivery.redelivered) ++redelivered_;
   ReportMessage report;
   report.run = message.run;
   report.lineage = message.lineage;
@@ -264,6 +266,7 @@ json RabbitWorker::describe(bool with_tasks) const {
               {"threads", target_threads_.load()},
               {"paused", paused_.load()},
               {"tasks_done", tasks_done_.load()},
+              {"redelivered", redelivered_.load()},
               {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()}};
   std::lock_guard lock(active_mutex_);
   out["active"] = active_.size();

@@ -1,7 +1,7 @@
 // RabbitWorker: `lmover worker` on a data-mover node. Each thread holds its own broker
-// connection and consumes directory and file-batch tasks (one unacknowledged task at a time), runs
-// it, publishes its children and a report, waits for the broker to confirm them, and only then
-// acks the task. A worker killed at any point therefore loses nothing: its task is redelivered and,
+// connection and consumes task messages (bundles of directory or file-batch tasks, one
+// unacknowledged message per queue at a time), runs them and what they spawn for a time budget,
+// publishes the rest and a report, waits for the broker to confirm them, and only then acks. A worker killed at any point therefore loses nothing: its task is redelivered and,
 // being idempotent, simply runs again. Broker outages are ridden out by reconnecting with backoff.
 //
 // A control thread listens on the fanout exchange <prefix>.control for `lmover control`:
@@ -65,6 +65,7 @@ class RabbitWorker {
   std::atomic<unsigned> target_threads_;
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> tasks_done_{0};
+  std::atomic<uint64_t> redelivered_{0};  // messages that came to this worker a second time
   std::mutex runners_mutex_;
   // By run: each run opens the roots afresh (a target may have been recreated between runs).
   std::deque<std::pair<std::string, std::shared_ptr<TaskRunner>>> runners_;
