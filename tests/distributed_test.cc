@@ -37,9 +37,14 @@ TEST_F(DistributedTest, TwoWorkersMakeAnExactCloneAndAReRunDoesNothing) {
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
   EXPECT_GT(r.counter("copy", "files_copied"), 30u);
 
+  // A no-op sync over the broker changes nothing, not even a ctime: on Lustre each needless
+  // setattr (a dirtime on a directory whose times already match) is a metadata-server round trip.
+  auto before = ctimes(dst_);
   RunResult again = run_lmover(pass("sync"));
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
+  EXPECT_GT(again.counter("dirtime", "unchanged"), 5u) << again.output;
+  EXPECT_EQ(before, ctimes(dst_)) << "a no-op sync over the broker changed a ctime on the target";
 }
 
 TEST_F(DistributedTest, CountersMatchTheEmbeddedEngine) {
