@@ -103,3 +103,45 @@ TEST_F(WorkerGuardTest, CopyIsRefusedByAWorkerWithoutTheTargetMounted) {
 
 }  // namespace
 }  // namespace lmover::test
+
+namespace lmover::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+size_t count_left(const std::string& dst, int dirs, int extras) {
+  size_t left = 0;
+  for (int d = 0; d < dirs; ++d) {
+    for (int e = 0; e < extras; ++e) left += exists(dst + "/d" + std::to_string(d) + "/extra" + std::to_string(e));
+  }
+  return left;
+}
+
+// --max-delete over the broker: one budget for all workers, never exceeded, even when a worker is
+// killed -9 mid-pass and its tasks run again elsewhere; the same exit code and message as embedded.
+TEST_F(DistributedTest, MaxDeleteIsOneBudgetSharedByAllWorkers) {
+  constexpr int kDirs = 60, kExtras = 5, kBudget = 40;
+  build_wide_tree(kDirs, 2);
+  ASSERT_EQ(run_lmover({"copy", src_, dst_}).exit_code, 0);
+  for (int d = 0; d < kDirs; ++d) {
+    for (int e = 0; e < kExtras; ++e) write_file(dst_ + "/d" + std::to_string(d) + "/extra" + std::to_string(e), "x");
+  }
+  auto a = worker(2), b = worker(2);
+  std::vector<std::string> args = pass("delete");
+  args.insert(args.end(), {"--max-delete", std::to_string(kBudget)});
+  Process submitter(args, tmp_ / "delete.log");
+  std::this_thread::sleep_for(150ms);
+  a->kill9();  // whatever it held goes to b; whatever budget it took is spent
+  auto c = worker(1);
+  EXPECT_EQ(submitter.wait(), 1) << submitter.log();
+  EXPECT_NE(submitter.log().find("deletion limit (--max-delete) reached"), std::string::npos) << submitter.log();
+  size_t deleted = kDirs * kExtras - count_left(dst_, kDirs, kExtras);
+  EXPECT_LE(deleted, size_t(kBudget));
+  EXPECT_GE(deleted, size_t(kBudget) - 4) << "at most what the killed worker held unspent is lost";
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).size() > 0);
+  // Nothing the source still has was touched.
+  for (int d = 0; d < kDirs; ++d) EXPECT_TRUE(exists(dst_ + "/d" + std::to_string(d) + "/f1")) << d;
+}
+
+}  // namespace
+}  // namespace lmover::test

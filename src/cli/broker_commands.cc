@@ -19,6 +19,7 @@
 #include "rabbit/broker_admin.h"
 #include "rabbit/control_client.h"
 #include "rabbit/submitter.h"
+#include "rabbit/unit_pool.h"
 #include "rabbit/worker.h"
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
@@ -41,13 +42,24 @@ BrokerAddress broker_address(const std::string& url, const std::string& password
   return address;
 }
 
+void drop_shared_budget(const BrokerAddress& address, const json& spec) {
+  if (!spec.contains("max_delete")) return;
+  AmqpSession session(address);
+  session.delete_queue(spec["max_delete"].at("queue").get<std::string>());
+}
+
 namespace {
 
 int run_worker(const BrokerPlan& plan) {
   catch_interrupts();  // SIGTERM/SIGINT: finish the tasks in hand, then stop
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
-  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory());
+  // A run's shared --max-delete budget lives in a queue of grants (UnitPool), one pool per run.
+  auto budgets = [address](const json& where) -> std::function<bool()> {
+    auto pool = std::make_shared<UnitPool>(address, where.at("queue").get<std::string>());
+    return [pool] { return pool->take(); };
+  };
+  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory(budgets));
   worker.run(interrupt_requested());
   spdlog::info("worker stopped");
   return kExitOk;
@@ -70,6 +82,8 @@ int wait_for_run(const BrokerPlan& plan) {
     UniqueFd dst = open_root(result.spec.at("dst").get<std::string>());
     remove_entry(dst.get(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
   }
+  drop_shared_budget(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file),
+                     result.spec);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   PassStats stats;
   stats.add_json(result.counters);

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "cli/run_plan.h"
+#include <nlohmann/json.hpp>
+
 #include "rabbit/broker_address.h"
 
 namespace lmover {
@@ -15,6 +17,8 @@ class Summary;
 // then $LMOVER_BROKER_PASSWORD.
 BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
                              const std::string& ca_file);
+// Deletes the queue of a finished run's shared --max-delete budget, if it had one.
+void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec);
 
 // Prints the summary and writes --json FILE; a failed write raises `code` to at least 1.
 void write_summary(Summary& summary, int& code, const std::string& json_file);

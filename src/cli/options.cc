@@ -205,10 +205,6 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.broker_ca_file = flags.broker_ca_file;
   plan.broker_password = config.password.value_or("");
   plan.prefix = flags.prefix;
-  if (!plan.broker_url.empty() && plan.options.max_delete) {
-    spdlog::error("--max-delete is not supported with --broker yet: workers cannot share one budget");
-    return kExitFatal;
-  }
   plan.options.dry_run = flags.dry_run;
   plan.options.verbose = flags.verbose;
   plan.options.metadata.owner = geteuid() == 0;

@@ -67,7 +67,7 @@ Roots open_checked_roots(PassKind kind, const json& spec) {
 
 class PassRunner : public TaskRunner {
  public:
-  explicit PassRunner(const json& spec) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
+  PassRunner(const json& spec, const SharedBudgets& budgets) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
     Roots roots = open_checked_roots(kind_, spec);
     src_ = std::move(roots.src);
     dst_ = std::move(roots.dst);
@@ -78,6 +78,10 @@ class PassRunner : public TaskRunner {
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
+    if (spec.contains("max_delete")) {
+      if (!budgets) throw RunRefused("the run has a shared --max-delete budget and this worker cannot reach it");
+      options_.shared_max_delete = budgets(spec.at("max_delete"));
+    }
   }
 
   TaskOutcome run(const Task& task, TaskSink& sink) override {
@@ -145,8 +149,8 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"mtime_after", time_or_null(options.filters.mtime_after())}};
 }
 
-RunnerFactory pass_runner_factory() {
-  return [](const json& spec) -> std::shared_ptr<TaskRunner> { return std::make_shared<PassRunner>(spec); };
+RunnerFactory pass_runner_factory(SharedBudgets budgets) {
+  return [budgets](const json& spec) -> std::shared_ptr<TaskRunner> { return std::make_shared<PassRunner>(spec, budgets); };
 }
 
 }  // namespace lmover

@@ -2,6 +2,7 @@
 // options to and from the spec that travels with distributed tasks.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,8 @@ nlohmann::json make_spec(PassKind kind, const RunRoots& roots, const PassOptions
 // A worker's runner for a spec: opens the roots once and checks them (RunRefused when this node
 // sees other filesystems than the submitter did, or a guard of the run fails here), then builds a
 // fresh pass for every task so that each report carries that task's counters only.
-RunnerFactory pass_runner_factory();
+// `budgets` turns a spec's "max_delete" (where the run's shared budget is) into a taker of one unit.
+using SharedBudgets = std::function<std::function<bool()>(const nlohmann::json& where)>;
+RunnerFactory pass_runner_factory(SharedBudgets budgets);
 
 }  // namespace lmover

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -24,6 +25,7 @@
 #include "passes/dirtime_pass.h"
 #include "rabbit/amqp_session.h"
 #include "rabbit/submitter.h"
+#include "rabbit/unit_pool.h"
 #include "report/failure_log.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
@@ -58,13 +60,21 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
                      FailureLog& failures, TargetLock* lock) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                            progress_into(ctx.stats()),
+  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
+  json spec = make_spec(kind, roots, plan.options);
+  if (kind == PassKind::kDelete && plan.options.max_delete && !plan.options.dry_run) {
+    // One budget for every worker, held by the broker: see UnitPool.
+    std::string queue = fmt::format("{}.budget.{:016x}", plan.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
+    AmqpSession session(address);
+    UnitPool::fill(session, queue, *plan.options.max_delete);
+    spec["max_delete"] = {{"queue", queue}};
+  }
+  RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   if (lock) submitter.on_submitted([lock](const std::string& run) { lock->set_run(run); });
   submitter.stop_when(interrupt_requested());
   auto start = std::chrono::steady_clock::now();
-  DistributedResult result = submitter.run(make_spec(kind, roots, plan.options));
+  DistributedResult result = submitter.run(spec);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
@@ -73,8 +83,9 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
     spdlog::warn("{}: run {} goes on on the workers; re-attach with: lmover wait --run {}", pass_name(kind), result.run,
                  result.run);
     if (lock) lock->keep();
-  } else if (kind == PassKind::kCopy) {
-    copy.finish();
+  } else {
+    if (kind == PassKind::kCopy) copy.finish();
+    drop_shared_budget(address, result.spec);
   }
   return {{"run", result.run},
           {"tasks", result.tasks},

@@ -15,6 +15,7 @@
 namespace lmover {
 
 bool DeletePass::take_one_deletion() {
+  if (ctx_.options().shared_max_delete) return ctx_.options().shared_max_delete();
   const auto& limit = ctx_.options().max_delete;
   return !limit || deletions_.fetch_add(1, std::memory_order_relaxed) < *limit;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,9 @@ struct PassOptions {
   MetadataPlan metadata;
   Filters filters;
   std::optional<uint64_t> max_delete;
+  // Set by a distributed run's worker: one deletion from the budget all workers share (the
+  // broker's), used instead of counting max_delete here. False once it is spent.
+  std::function<bool()> shared_max_delete;
 };
 
 class PassContext {

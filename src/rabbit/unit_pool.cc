@@ -1,0 +1,42 @@
+#include "rabbit/unit_pool.h"
+
+#include <nlohmann/json.hpp>
+
+namespace lmover {
+
+void UnitPool::fill(AmqpSession& session, const std::string& queue, uint64_t budget) {
+  session.declare_queue(queue);
+  uint64_t grant = grant_for(budget);
+  for (uint64_t left = budget; left > 0;) {
+    uint64_t n = std::min(grant, left);
+    auto body = nlohmann::json::to_msgpack(nlohmann::json{{"units", n}});
+    session.publish(queue, std::string(body.begin(), body.end()));
+    left -= n;
+  }
+  session.wait_for_confirms();
+}
+
+bool UnitPool::take() {
+  std::lock_guard lock(mutex_);
+  if (held_ > 0) {
+    --held_;
+    return true;
+  }
+  if (empty_) return false;
+  if (!session_) session_ = std::make_unique<AmqpSession>(address_);
+  for (;;) {
+    auto grant = session_->get(queue_);
+    if (!grant) {
+      empty_ = true;  // never refilled: a run's budget is put in once, before its first task
+      return false;
+    }
+    session_->ack(grant->tag);
+    auto j = nlohmann::json::from_msgpack(grant->body, true, false);
+    uint64_t units = j.is_object() ? j.value("units", uint64_t(0)) : 0;
+    if (units == 0) continue;
+    held_ = units - 1;
+    return true;
+  }
+}
+
+}  // namespace lmover
