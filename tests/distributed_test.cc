@@ -248,9 +248,11 @@ TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
 }
 
 // `lmover control COMMAND [N]`: the answers, one JSON document a line.
-std::vector<nlohmann::json> control(const std::string& prefix, const std::string& command, const std::string& n = "") {
+std::vector<nlohmann::json> control(const std::string& prefix, const std::string& command, const std::string& n = "",
+                                    const std::string& node = "") {
   std::vector<std::string> args = {"control", command};
   if (!n.empty()) args.push_back(n);
+  if (!node.empty()) args.insert(args.end(), {"--node", node});
   for (const char* a : {"--broker", "", "--prefix", "", "--wait", "1.5"}) args.push_back(a);
   args[args.size() - 5] = broker_url();
   args[args.size() - 3] = prefix;
@@ -295,6 +297,24 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
 
   EXPECT_EQ(control(prefix_, "stop").size(), 1u);
   EXPECT_EQ(w.wait(), 0) << "the worker did not stop cleanly: " << w.log();
+}
+
+// --node addresses one worker (host:pid) or every worker of a host, as the original's destination=.
+TEST_F(DistributedTest, ControlNodeAddressesOneWorker) {
+  Process a({"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", "1"}, tmp_ / "a.log");
+  Process b({"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", "1"}, tmp_ / "b.log");
+  std::vector<nlohmann::json> answers;
+  for (int i = 0; i < 10 && answers.size() < 2; ++i) answers = control(prefix_, "workers");
+  ASSERT_EQ(answers.size(), 2u) << a.log() << b.log();
+  std::string first = answers[0]["worker"];
+  auto paused = control(prefix_, "pause", "", first);
+  ASSERT_EQ(paused.size(), 1u);
+  EXPECT_EQ(paused[0]["worker"], first);
+  EXPECT_EQ(paused[0]["paused"], true);
+  for (const auto& w : control(prefix_, "workers")) EXPECT_EQ(w["paused"], w["worker"] == first) << w.dump();
+  std::string host = first.substr(0, first.rfind(':'));
+  EXPECT_EQ(control(prefix_, "workers", "", host).size(), 2u) << "both workers run on " << host;
+  EXPECT_TRUE(control(prefix_, "workers", "", "no-such-node.example").empty());
 }
 
 }  // namespace

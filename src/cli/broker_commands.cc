@@ -104,7 +104,7 @@ int show_status(const BrokerPlan& plan) {
 int control_workers(const BrokerPlan& plan) {
   auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
                               plan.control_command, plan.control_n,
-                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)));
+                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)), plan.control_node);
   for (const auto& a : answers) fmt::print("{}\n", a.dump());
   fmt::print(stderr, "{} worker(s) answered\n", answers.size());
   return answers.empty() ? kExitSomeFailed : kExitOk;

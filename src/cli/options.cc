@@ -142,6 +142,8 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       ->check(CLI::IsMember({"workers", "active", "stop", "pause", "resume", "grow", "shrink"}));
   control->add_option("N", broker_plan.control_n, "threads to add (grow) or remove (shrink)");
   control->add_option("--wait", broker_plan.control_wait_s, "seconds to gather answers")->capture_default_str();
+  control->add_option("--node", broker_plan.control_node,
+                      "only the workers of this host (as they name it, or its short name), or one worker HOST:PID");
   for (CLI::App* sub : {worker, wait, status, control}) {
     add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix, broker_plan.broker_ca_file);
   }

@@ -38,6 +38,7 @@ struct BrokerPlan {
   std::string control_command;  // control: workers|active|stop|pause|resume|grow|shrink
   unsigned control_n = 0;       // control grow/shrink
   double control_wait_s = 2;    // control: how long to gather answers
+  std::string control_node;     // control: only this host (or host:pid)
   // broker init
   std::string api_url, vhost, user, user_password_file, admin_user = "admin", admin_password_file;
   std::string json_file, failures_file;

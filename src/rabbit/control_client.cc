@@ -3,11 +3,14 @@
 namespace lmover {
 
 std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
-                                         const std::string& command, unsigned n, std::chrono::milliseconds wait) {
+                                         const std::string& command, unsigned n, std::chrono::milliseconds wait,
+                                         const std::string& node) {
   AmqpSession session(address);
   session.declare_fanout_exchange(queues.control());
   std::string inbox = session.declare_private_queue();
-  auto packed = nlohmann::json::to_msgpack({{"v", 1}, {"cmd", command}, {"n", n}, {"reply", inbox}});
+  nlohmann::json message = {{"v", 1}, {"cmd", command}, {"n", n}, {"reply", inbox}};
+  if (!node.empty()) message["node"] = node;
+  auto packed = nlohmann::json::to_msgpack(message);
   session.publish_to_exchange(queues.control(), std::string(packed.begin(), packed.end()));
   session.wait_for_confirms();  // before consuming: waiting must meet no delivery
   session.set_prefetch(1000);

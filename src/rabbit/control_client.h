@@ -14,7 +14,9 @@
 namespace lmover {
 
 // Returns the answers that arrived within `wait` (workers that are down simply do not answer).
+// With `node`, only the workers of that host (or that one worker, host:pid) obey and answer.
 std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
-                                         const std::string& command, unsigned n, std::chrono::milliseconds wait);
+                                         const std::string& command, unsigned n, std::chrono::milliseconds wait,
+                                         const std::string& node = "");
 
 }  // namespace lmover

@@ -285,6 +285,14 @@ json RabbitWorker::describe(bool with_tasks) const {
   return out;
 }
 
+bool RabbitWorker::addressed_to_us(const json& command) const {
+  std::string node = command.value("node", "");
+  if (node.empty() || node == id_) return true;
+  std::string host = id_.substr(0, id_.rfind(':'));
+  // The host as this worker knows it, or its short name (clusters mix "n01" and "n01.hpc.example").
+  return node == host || node == host.substr(0, host.find('.'));
+}
+
 json RabbitWorker::obey(const json& command, std::atomic<bool>& stop) {
   std::string cmd = command.value("cmd", "");
   unsigned n = command.value("n", 0u);
@@ -321,13 +329,13 @@ void RabbitWorker::control_main(std::atomic<bool>& stop) {
           auto delivery = session.next_delivery(300ms);
           if (!delivery) continue;
           json command = json::from_msgpack(delivery->body, true, false);
-          if (!command.is_discarded() && command.contains("reply")) {
+          if (command.is_discarded() || !command.contains("reply")) {
+            spdlog::error("ignoring a malformed control message");
+          } else if (addressed_to_us(command)) {  // else for another node: neither obeyed nor answered
             json answer = obey(command, stop);
             auto packed = json::to_msgpack(answer);
             session.publish(command["reply"].get<std::string>(), std::string(packed.begin(), packed.end()));
             session.wait_for_confirms();
-          } else {
-            spdlog::error("ignoring a malformed control message");
           }
           session.ack(delivery->tag);
         }

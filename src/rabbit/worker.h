@@ -55,6 +55,8 @@ class RabbitWorker {
 
   void control_main(std::atomic<bool>& stop);
   nlohmann::json obey(const nlohmann::json& command, std::atomic<bool>& stop);
+  // A control command without "node" is for every worker; with one, for that host or host:pid.
+  bool addressed_to_us(const nlohmann::json& command) const;
   nlohmann::json describe(bool with_tasks) const;
 
   BrokerAddress address_;
