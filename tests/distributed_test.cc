@@ -291,8 +291,15 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
   EXPECT_EQ(seen["pass"], "copy");
   EXPECT_EQ(seen["tasks_pending"], 1);  // the root, waiting for a worker
   EXPECT_EQ(seen["tasks_done"], 0);
+  // Without --run, `status` lists the runs of the prefix: this one, while it is not over.
+  RunResult listed = run_lmover({"status", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(std::string(m[1]) + " +copy .* +1 +0 +" + src_ + " -> " + dst_)))
+      << listed.output;
   EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
   EXPECT_EQ(submitter.wait(), 0) << submitter.log();
+  listed = run_lmover({"status", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_EQ(listed.output.find(std::string(m[1])), std::string::npos) << "a finished run is still listed: " << listed.output;
   EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
 
   EXPECT_EQ(control(prefix_, "stop").size(), 1u);

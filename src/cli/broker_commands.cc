@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <optional>
 
@@ -97,7 +98,20 @@ int wait_for_run(const BrokerPlan& plan) {
 int show_status(const BrokerPlan& plan) {
   RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file),
                             QueueNames{plan.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
-  fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
+  if (!plan.run.empty()) {
+    fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
+    return kExitOk;
+  }
+  auto runs = submitter.list_runs();
+  fmt::print("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {}\n", "RUN", "PASS", "STARTED", "PENDING", "DONE", "SRC -> DST");
+  for (const json& r : runs) {
+    std::time_t started = r.value("started", int64_t(0));
+    char when[32] = "?";
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&started));
+    fmt::print("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {} -> {}\n", r.value("run", "?"), r.value("pass", "?"), when,
+               r.value("tasks_pending", uint64_t(0)), r.value("tasks_done", uint64_t(0)), r.value("src", "?"), r.value("dst", "?"));
+  }
+  fmt::print(stderr, "{} run(s) under prefix {}\n", runs.size(), plan.prefix);
   return kExitOk;
 }
 

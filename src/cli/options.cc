@@ -161,7 +161,8 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 4096u));
   broker_plan.threads = flags.threads;
-  for (CLI::App* sub : {wait, status}) sub->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
+  wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
+  status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
   wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
 

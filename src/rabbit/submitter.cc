@@ -1,6 +1,7 @@
 #include "rabbit/submitter.h"
 
 #include <chrono>
+#include <ctime>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -88,6 +89,13 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   session.publish(state_queue(queues_, run), pack(checkpoint));
   session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
+  // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
+  session.declare_queue(runs_queue(queues_));
+  session.publish(runs_queue(queues_), pack({{"run", run},
+                                             {"pass", spec.value("pass", "?")},
+                                             {"src", spec.value("src", "?")},
+                                             {"dst", spec.value("dst", "?")},
+                                             {"started", static_cast<int64_t>(std::time(nullptr))}}));
   session.wait_for_confirms();
   if (on_submitted_) on_submitted_(run);
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
@@ -131,6 +139,10 @@ DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
 
 json RabbitSubmitter::status(const std::string& run) {
   AmqpSession session(address_);
+  return status(session, run);
+}
+
+json RabbitSubmitter::status(AmqpSession& session, const std::string& run) {
   std::string queue = status_queue(queues_, run);
   if (!session.ready_messages(queue)) {
     throw BrokerError(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
@@ -142,6 +154,30 @@ json RabbitSubmitter::status(const std::string& run) {
   json status = json::from_msgpack(d->body, true, false);
   if (status.is_discarded()) throw BrokerError(fmt::format("run {}: unreadable status", run));
   return status;
+}
+
+std::vector<json> RabbitSubmitter::list_runs() {
+  AmqpSession session(address_);
+  std::vector<json> runs;
+  if (!session.ready_messages(runs_queue(queues_))) return runs;
+  // Every record is taken unacknowledged, so that closing the session puts it back; those of runs
+  // that are over (their status queue is gone) are acked instead: the registry prunes itself.
+  while (auto d = session.get(runs_queue(queues_))) {
+    json record = json::from_msgpack(d->body, true, false);
+    if (record.is_discarded() || !record.contains("run")) {
+      session.ack(d->tag);
+      continue;
+    }
+    std::string run = record["run"].get<std::string>();
+    if (!session.ready_messages(status_queue(queues_, run))) {
+      session.ack(d->tag);
+      continue;
+    }
+    json seen = status(session, run);
+    seen["started"] = record.value("started", int64_t(0));
+    runs.push_back(std::move(seen));
+  }
+  return runs;
 }
 
 std::pair<json, uint64_t> RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {

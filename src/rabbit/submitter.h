@@ -55,6 +55,8 @@ class RabbitSubmitter {
   // What `run` looks like now (pass, roots, pending/done tasks, counters), for `lmover status`,
   // whether its submitter is alive or not. Throws BrokerError if the run is unknown or over.
   nlohmann::json status(const std::string& run);
+  // The runs under this prefix that are not over, each as status() shows it, plus "started".
+  std::vector<nlohmann::json> list_runs();
 
  private:
   // attach(), retried with backoff while the broker is away (up to about five minutes).
@@ -63,6 +65,7 @@ class RabbitSubmitter {
   // confirms never meets a report delivery) publishes and holds the checkpoints.
   DistributedResult follow(AmqpSession& state, const std::string& run, nlohmann::json checkpoint,
                            uint64_t held_checkpoint_tag);
+  nlohmann::json status(AmqpSession& session, const std::string& run);
   // Takes the newest checkpoint of `run` (acking older ones); it stays unacked, held by us.
   std::pair<nlohmann::json, uint64_t> take_checkpoint(AmqpSession& session, const std::string& run);
 
@@ -77,6 +80,8 @@ class RabbitSubmitter {
 std::string state_queue(const QueueNames& queues, const std::string& run);
 // Holds only the newest status document of a run (the checkpoint itself is held by its submitter).
 std::string status_queue(const QueueNames& queues, const std::string& run);
+// One record per run submitted under the prefix, for `lmover status` without --run.
+inline std::string runs_queue(const QueueNames& queues) { return queues.prefix + ".runs"; }
 
 // Adds every counter of `delta` into `total` (JSON objects of unsigned numbers).
 void add_counters(nlohmann::json& total, const nlohmann::json& delta);
