@@ -90,7 +90,7 @@ class PassRunner : public TaskRunner {
     failures.collect();
     PassContext ctx(src_.get(), dst_.get(), options_, stats, failures);
     make_handler(kind_, ctx)->handle(task, sink);
-    return TaskOutcome{stats.to_json(), failures.take_collected()};
+    return TaskOutcome{stats.nonzero(), failures.take_collected()};
   }
 
  private:

@@ -71,14 +71,12 @@ LineageTable LineageTable::unpack(const std::string& bytes) {
   return t;
 }
 
-void ReportMessage::set_counters(TaskResult& result, const json& counters) {
-  for (const auto& [key, value] : counters.items()) {
-    if (!value.is_number_unsigned() && !value.is_number_integer()) continue;
-    uint64_t n = value.get<uint64_t>();
+void ReportMessage::set_counters(TaskResult& result, const std::vector<std::pair<std::string_view, uint64_t>>& counters) {
+  for (const auto& [key, n] : counters) {
     if (n == 0) continue;
     size_t k = 0;
     while (k < keys.size() && keys[k] != key) ++k;
-    if (k == keys.size()) keys.push_back(key);
+    if (k == keys.size()) keys.emplace_back(key);
     result.counters.emplace_back(static_cast<uint8_t>(k), n);
   }
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,8 +76,8 @@ struct ReportMessage {
   std::string refused_by, reason;
 
   bool is_refusal() const { return !refused_by.empty(); }
-  // Adds a counters object ({"name": n, ...}) to `result`, registering names in `keys`.
-  void set_counters(TaskResult& result, const nlohmann::json& counters);
+  // Adds counters (name, n) to `result`, registering names in `keys`.
+  void set_counters(TaskResult& result, const std::vector<std::pair<std::string_view, uint64_t>>& counters);
 };
 
 // Raw bytes (paths) as MessagePack bin and back; from_bytes throws std::invalid_argument.

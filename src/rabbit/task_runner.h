@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,7 +18,8 @@
 namespace lmover {
 
 struct TaskOutcome {
-  nlohmann::json counters;                                  // this task's counters only
+  // This task's non-zero counters only; names are static strings (the pass's counter table).
+  std::vector<std::pair<std::string_view, uint64_t>> counters;
   std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
 };
 

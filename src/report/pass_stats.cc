@@ -42,6 +42,14 @@ void PassStats::assign_json(const nlohmann::json& counters) {
   }
 }
 
+std::vector<std::pair<std::string_view, uint64_t>> PassStats::nonzero() const {
+  std::vector<std::pair<std::string_view, uint64_t>> out;
+  for (const auto& [key, member] : kCounters) {
+    if (uint64_t n = (this->*member).load()) out.emplace_back(key, n);
+  }
+  return out;
+}
+
 nlohmann::json PassStats::to_json() const {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [key, member] : kCounters) out[key] = (this->*member).load();

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,8 @@ struct PassStats {
   // Everything that wrote (or, in a dry run, would write) to the target.
   uint64_t actions() const;
   nlohmann::json to_json() const;
+  // The counters that are not zero, by name (static strings): cheap enough to take once per task.
+  std::vector<std::pair<std::string_view, uint64_t>> nonzero() const;
   // Adds counters reported by a remote task (unknown keys are ignored).
   void add_json(const nlohmann::json& counters);
   // Sets every counter to its value in `counters` (0 when absent).
