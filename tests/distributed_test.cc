@@ -21,6 +21,7 @@
 
 #include "nasty_tree.h"
 #include "rabbit/amqp_session.h"
+#include "rabbit/checkpoint.h"
 #include "distributed_support.h"
 #include "test_support.h"
 #include "tree_oracle.h"
@@ -364,6 +365,36 @@ TEST_F(DistributedTest, HundredThousandDirectoriesInFewBoundedMessages) {
   EXPECT_LT(messages, 5000u) << "a message per few tasks: " << pass_json.dump();
   // A report carries at most 200 ms of one worker's tasks; a checkpoint only the open tasks.
   EXPECT_LT(pass_json["largest_message_bytes"].get<uint64_t>(), 4u << 20) << pass_json.dump();
+}
+
+// A checkpoint too big for one message travels in parts; only a complete one counts, so a
+// submitter killed while publishing the newest leaves the previous one in force.
+TEST_F(DistributedTest, CheckpointsTravelInPartsAndOnlyCompleteOnesCount) {
+  BrokerAddress address = BrokerAddress::parse(broker_url());
+  address.load_password("");
+  AmqpSession session(address);
+  std::string queue = prefix_ + ".state.test";
+  session.declare_queue(queue);
+  std::string big(2 * kCheckpointPartBytes + 12345, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = char(i * 7 + i / 4096);
+  Checkpoint old{{{"seq", 4}, {"run", "r"}, {"note", "old"}}, "tiny"};
+  Checkpoint whole{{{"seq", 5}, {"run", "r"}, {"note", "whole"}}, big};
+  Checkpoint cut{{{"seq", 6}, {"run", "r"}, {"note", "cut"}}, big};
+  auto whole_parts = checkpoint_parts(whole), cut_parts = checkpoint_parts(cut);
+  ASSERT_EQ(whole_parts.size(), 3u);
+  for (const auto& p : whole_parts) EXPECT_LE(p.size(), kCheckpointPartBytes + 4096);
+  for (const auto& p : checkpoint_parts(old)) session.publish(queue, p);
+  for (const auto& p : whole_parts) session.publish(queue, p);
+  session.publish(queue, cut_parts[0]);  // its submitter died before the other parts
+  session.publish(queue, cut_parts[2]);
+  session.wait_for_confirms();
+  auto held = take_checkpoint(session, queue);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->checkpoint.header["note"], "whole");
+  EXPECT_TRUE(held->checkpoint.tracker == big) << "the parts did not reassemble byte for byte";
+  EXPECT_EQ(held->tags.size(), 3u);
+  EXPECT_EQ(session.ready_messages(queue).value_or(99), 0u) << "older and incomplete parts must be dropped";
+  session.delete_queue(queue);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "rabbit/checkpoint.h"
 #include "rabbit/completion.h"
 #include "rabbit/worker.h"
 
@@ -32,8 +33,6 @@ std::string pack(const json& j) {
   auto v = json::to_msgpack(j);
   return std::string(v.begin(), v.end());
 }
-
-std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
 }  // namespace
 
@@ -82,11 +81,15 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   session.declare_queue(state_queue(queues_, run));
   session.declare_latest_only_queue(status_queue(queues_, run));
   Task root = Task::root();
-  json checkpoint = {{"seq", 0},          {"run", run},
-                     {"spec", spec},      {"tracker", json::binary(bytes_of(CompletionTracker(root.id).save()))},
-                     {"counters", json::object()}, {"failures", json::array()}, {"refused_by", json::object()}};
+  Checkpoint first{{{"seq", 0},
+                     {"run", run},
+                     {"spec", spec},
+                     {"counters", json::object()},
+                     {"failures", json::array()},
+                     {"refused_by", json::object()}},
+                    CompletionTracker(root.id).save()};
   // The checkpoint first: from now on `lmover wait --run` can follow this run.
-  session.publish(state_queue(queues_, run), pack(checkpoint));
+  for (const std::string& part : checkpoint_parts(first)) session.publish(state_queue(queues_, run), part);
   session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
   // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
@@ -101,8 +104,7 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
                address_.redacted(), queues_.prefix, run);
   try {
-    auto [taken, tag] = take_checkpoint(session, run);
-    return follow(session, run, std::move(taken), tag);
+    return follow(session, run, take_checkpoint(session, run));
   } catch (const BrokerError& e) {
     spdlog::warn("{}; reconnecting", e.what());
   }
@@ -111,9 +113,9 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
 
 DistributedResult RabbitSubmitter::attach(const std::string& run) {
   AmqpSession session(address_);
-  auto [checkpoint, tag] = take_checkpoint(session, run);
+  HeldCheckpoint held = take_checkpoint(session, run);
   try {
-    return follow(session, run, std::move(checkpoint), tag);
+    return follow(session, run, std::move(held));
   } catch (const BrokerError& e) {
     spdlog::warn("{}; reconnecting", e.what());
   }
@@ -127,8 +129,7 @@ DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
     std::this_thread::sleep_for(backoff);
     try {
       AmqpSession session(address_);
-      auto [checkpoint, tag] = take_checkpoint(session, run);
-      return follow(session, run, std::move(checkpoint), tag);
+      return follow(session, run, take_checkpoint(session, run));
     } catch (const BrokerError& e) {
       if (Clock::now() > give_up) throw;
       spdlog::warn("{}; reconnecting in {} ms", e.what(), backoff.count());
@@ -180,40 +181,26 @@ std::vector<json> RabbitSubmitter::list_runs() {
   return runs;
 }
 
-std::pair<json, uint64_t> RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
-  std::optional<Delivery> keep;
-  json newest;
+HeldCheckpoint RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
   std::string queue = state_queue(queues_, run);
   if (!session.ready_messages(queue)) {
     throw BrokerError(fmt::format("no run {} under prefix {} on {}", run, queues_.prefix, address_.redacted()));
   }
-  while (auto d = session.get(queue)) {
-    json cp = json::from_msgpack(d->body, true, false);
-    if (cp.is_discarded() || !cp.contains("seq")) {
-      session.reject(d->tag, false);
-      continue;
-    }
-    if (!keep || cp["seq"].get<uint64_t>() > newest["seq"].get<uint64_t>()) {
-      if (keep) session.ack(keep->tag);
-      keep = std::move(d);
-      newest = std::move(cp);
-    } else {
-      session.ack(d->tag);
-    }
-  }
-  if (!keep) {
+  auto held = lmover::take_checkpoint(session, queue);
+  if (!held) {
     throw BrokerError(fmt::format("run {} is being followed by another submitter (its checkpoint is held)", run));
   }
-  return {std::move(newest), keep->tag};
+  return std::move(*held);
 }
 
-DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string& run, json checkpoint,
-                                          uint64_t held_checkpoint_tag) {
+DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string& run, HeldCheckpoint held) {
+  const json& checkpoint = held.checkpoint.header;
+  std::vector<uint64_t> held_tags = std::move(held.tags);
   AmqpSession reports(address_);
   DistributedResult result;
   result.run = run;
   result.spec = checkpoint.at("spec");
-  CompletionTracker tracker = CompletionTracker::load(from_bytes(checkpoint.at("tracker")));
+  CompletionTracker tracker = CompletionTracker::load(held.checkpoint.tracker);
   result.counters = checkpoint.at("counters");
   result.refusals = checkpoint.value("refused_by", json::object());
   for (const auto& f : checkpoint.at("failures")) result.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
@@ -232,20 +219,31 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       failures.push_back({to_bytes(result.failures[i].first), result.failures[i].second});
     }
     auto started = Clock::now();
-    json cp = {{"seq", ++seq},         {"run", run},           {"spec", spec}, {"tracker", json::binary(bytes_of(tracker.save()))},
-               {"counters", result.counters}, {"failures", failures}, {"refused_by", result.refusals}};
-    std::string packed = pack(cp);
-    result.largest_message = std::max(result.largest_message, packed.size());
-    state.publish(state_queue(queues_, run), packed);
+    Checkpoint cp{{{"seq", ++seq},
+                   {"run", run},
+                   {"spec", spec},
+                   {"counters", result.counters},
+                   {"failures", failures},
+                   {"refused_by", result.refusals}},
+                  tracker.save()};
+    std::vector<std::string> parts = checkpoint_parts(cp);
+    for (const std::string& part : parts) {
+      result.largest_message = std::max(result.largest_message, part.size());
+      state.publish(state_queue(queues_, run), part);
+    }
     state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result)));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
     unacked_reports.clear();
     // Hold the new checkpoint, let the old one go: exactly one is ever held.
-    auto fresh = state.get(state_queue(queues_, run));
-    if (!fresh) throw BrokerError("checkpoint vanished from " + state_queue(queues_, run));
-    state.ack(held_checkpoint_tag);
-    held_checkpoint_tag = fresh->tag;
+    std::vector<uint64_t> fresh_tags;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto fresh = state.get(state_queue(queues_, run));
+      if (!fresh) throw BrokerError("checkpoint vanished from " + state_queue(queues_, run));
+      fresh_tags.push_back(fresh->tag);
+    }
+    for (uint64_t tag : held_tags) state.ack(tag);
+    held_tags = std::move(fresh_tags);
     last_checkpoint = Clock::now();
     checkpoint_cost = last_checkpoint - started;
   };

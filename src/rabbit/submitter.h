@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rabbit/amqp_session.h"
+#include "rabbit/checkpoint.h"
 #include "rabbit/messages.h"
 
 namespace lmover {
@@ -63,11 +64,10 @@ class RabbitSubmitter {
   DistributedResult follow_with_retries(const std::string& run);
   // `reports` consumes the run's reports; `state` (a second connection, so that waiting for its
   // confirms never meets a report delivery) publishes and holds the checkpoints.
-  DistributedResult follow(AmqpSession& state, const std::string& run, nlohmann::json checkpoint,
-                           uint64_t held_checkpoint_tag);
+  DistributedResult follow(AmqpSession& state, const std::string& run, HeldCheckpoint held);
   nlohmann::json status(AmqpSession& session, const std::string& run);
   // Takes the newest checkpoint of `run` (acking older ones); it stays unacked, held by us.
-  std::pair<nlohmann::json, uint64_t> take_checkpoint(AmqpSession& session, const std::string& run);
+  HeldCheckpoint take_checkpoint(AmqpSession& session, const std::string& run);
 
   BrokerAddress address_;
   QueueNames queues_;
