@@ -1,6 +1,8 @@
 // End-to-end: the real binary on the nasty tree, compared attribute by attribute by the oracle.
 #include <sys/stat.h>
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "nasty_tree.h"
@@ -143,6 +145,20 @@ TEST_F(CloneTest, TimeFiltersSkipOldAndNewFiles) {
   RunResult r2 = run_lmover({"copy", src_, dst_, "--skip-mtime-after", "2020-01-01"});
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_NE(lstat((dst_ + "/files/fresh").c_str(), &st), 0);
+}
+
+// -v says how many threads a pass uses and why: the cores on local filesystems (a FUSE or network
+// root gets more, which bench/latency.sh measures); -j is the admin's choice and no default applies.
+TEST_F(CloneTest, VerboseTellsTheConcurrencyChosenAndWhy) {
+  RunResult r = run_lmover({"copy", "-v", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_NE(r.output.find("concurrency: " + std::to_string(cores) + " threads (SRC and DST are on local filesystems"),
+            std::string::npos)
+      << r.output;
+  RunResult chosen = run_lmover({"copy", "-v", "-j", "5", src_, dst_});
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.output;
+  EXPECT_EQ(chosen.output.find("concurrency:"), std::string::npos) << chosen.output;
 }
 
 }  // namespace

@@ -82,7 +82,9 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("SRC", f.src, "source directory")->required();
   sub.add_option("DST", f.dst, "target directory")->required();
-  sub.add_option("-j,--threads", f.threads, "worker threads (default: number of cores)")->check(CLI::Range(1u, 4096u));
+  sub.add_option("-j,--threads", f.threads,
+                 "threads (default: the cores; 32 or 4 per core when a root is on a network or FUSE filesystem)")
+      ->check(CLI::Range(1u, 4096u));
   sub.add_option("--exclude-from", f.exclude_from,
                  "file of paths relative to SRC, one a line, to leave alone (neither copied nor deleted)");
   sub.add_option("--skip-atime-before", f.atime_before, "skip files last accessed before DATE (YYYY-MM-DD or @EPOCH)");
@@ -194,6 +196,9 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     plan.passes = command->passes;
     if (auto* opt = sub->get_option_no_throw("--max-delete"); opt && opt->count() > 0) {
       plan.options.max_delete = flags.max_delete;
+    }
+    if (auto* opt = sub->get_option_no_throw("--threads"); (opt && opt->count() > 0) || config.threads) {
+      plan.threads_chosen = true;
     }
   }
   plan.src = flags.src;

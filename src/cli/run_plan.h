@@ -17,6 +17,7 @@ struct RunPlan {
   std::string src, dst;
   PassOptions options;
   unsigned threads = 1;
+  bool threads_chosen = false;  // -j or the config said how many: no default of ours applies
   bool allow_empty_source = false;
   bool progress = true;
   std::string json_file;      // empty: none

@@ -11,7 +11,6 @@
 #include "fs/fs_error.h"
 
 namespace lmover {
-namespace {
 
 // The filesystems a migration meets most; others are shown by their magic number only.
 const char* fs_type_name(uint64_t magic) {
@@ -32,8 +31,6 @@ const char* fs_type_name(uint64_t magic) {
   return "filesystem";
 }
 
-}  // namespace
-
 FsIdentity identify_root(int dir_fd, std::string_view path) {
   struct statfs fs;
   if (fstatfs(dir_fd, &fs) < 0) throw FsError("statfs", path, errno);
@@ -49,6 +46,22 @@ FsIdentity identify_root(int dir_fd, std::string_view path) {
 std::string describe(const FsIdentity& id) {
   return fmt::format("{} (0x{:x}), fs id {:016x}, root inode {}", fs_type_name(id.fs_type), id.fs_type, id.fs_id,
                      id.root_ino);
+}
+
+namespace {
+
+// From linux/magic.h and the vendors' headers (Lustre's LL_SUPER_MAGIC, GPFS, BeeGFS, PanFS):
+// Lustre, NFS, FUSE, GPFS, CephFS, BeeGFS, PanFS, AFS, 9p, CIFS, SMB2.
+constexpr uint64_t kLatencyBound[] = {0x0BD00BD0, 0x6969,     0x65735546, 0x47504653, 0x00C36400, 0x19830326,
+                                      0xAAD7AAEA, 0x5346414F, 0x01021997, 0xFF534D42, 0xFE534D42};
+
+}  // namespace
+
+bool latency_bound(uint64_t fs_type) {
+  for (uint64_t magic : kLatencyBound) {
+    if (magic == fs_type) return true;
+  }
+  return false;
 }
 
 }  // namespace lmover

@@ -25,4 +25,11 @@ FsIdentity identify_root(int dir_fd, std::string_view path);
 // "tmpfs (0x1021994), fs id 6d1c..., root inode 1": for messages to a human.
 std::string describe(const FsIdentity& id);
 
+// Filesystems where every metadata call is a round trip to a server (Lustre, NFS, GPFS, CephFS,
+// BeeGFS, PanFS, AFS, 9p, CIFS/SMB) or to a user-space daemon (FUSE): there a copy's speed is
+// requests in flight x latency, not cores. By statfs f_type.
+bool latency_bound(uint64_t fs_type);
+// A short name for the messages: "lustre", "nfs", "ext4", ..., or "filesystem" when unknown.
+const char* fs_type_name(uint64_t fs_type);
+
 }  // namespace lmover

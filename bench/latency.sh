@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Latency-bound copies: the source behind a FUSE layer that sleeps before every metadata request,
+# as a Lustre client waits for its metadata server. Compares lmover's default concurrency with
+# fixed thread counts, first copy and no-op, best of N.
+#
+#   LATENCYFS=/path/to/latencyfs bench/latency.sh [--delay-us 200] [--runs 2] [--jobs "8 32 128"]
+#
+# LATENCYFS is a passthrough FUSE filesystem taking `ROOT MOUNTPOINT --delay-us N -f` (for example
+# the latencyfs tool of the migration team's shared material); it is a measuring tool, not part of
+# lmover. Needs root and /dev/fuse. The tree: 20k files of 0-16 KiB in 620 directories, on tmpfs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${BUILD:-$here/../build}
+delay=200 runs=2 jobs="8 32 128"
+while (($#)); do
+  case $1 in
+    --delay-us) delay=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[ -x "${LATENCYFS:-}" ] || { echo "set LATENCYFS to a latency-injecting FUSE passthrough binary" >&2; exit 2; }
+base=$(mktemp -d /dev/shm/lmover-latency.XXXXXX)
+mkdir -p "$base/src" "$base/slow"
+cleanup() {
+  fusermount3 -u "$base/slow" 2>/dev/null || umount -l "$base/slow" 2>/dev/null || true
+  [ -n "${fs_pid:-}" ] && wait "$fs_pid" 2>/dev/null || true
+  rm -rf "$base"
+}
+trap cleanup EXIT
+
+# 620 directories (20 x 30 + 20), 20k files of 0-16 KiB.
+python3 - "$base/src" <<'EOF'
+import os, random, sys
+random.seed(7)
+root = sys.argv[1]
+n = 0
+for t in range(20):
+    for s in range(31):
+        d = os.path.join(root, "t%02d" % t, "s%02d" % s) if s < 30 else os.path.join(root, "t%02d" % t)
+        os.makedirs(d, exist_ok=True)
+        for f in range(32 if s < 30 else 20):
+            if n >= 20000: break
+            with open(os.path.join(d, "f%03d" % f), "wb") as out:
+                out.write(os.urandom(random.randint(0, 16384)))
+            n += 1
+EOF
+"$LATENCYFS" "$base/src" "$base/slow" --delay-us "$delay" -f >"$base/latencyfs.log" 2>&1 &
+fs_pid=$!
+for _ in $(seq 50); do mountpoint -q "$base/slow" && break; sleep 0.1; done
+mountpoint -q "$base/slow" || { echo "latencyfs did not mount" >&2; cat "$base/latencyfs.log" >&2; exit 1; }
+
+declare -A best
+timed() {  # KEY COMMAND...
+  local key=$1; shift
+  sync
+  local t0 t1 s
+  t0=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+  t1=$(date +%s.%N)
+  s=$(echo "$t1 - $t0" | bc)
+  if [ -z "${best[$key]:-}" ] || (($(echo "$s < ${best[$key]}" | bc))); then best[$key]=$s; fi
+}
+variants=(default $jobs)
+for ((r = 1; r <= runs; r++)); do
+  for v in "${variants[@]}"; do
+    args=()
+    [ "$v" != default ] && args=(-j "$v")
+    rm -rf "$base/dst"
+    timed "$v/first" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$base/dst"
+    timed "$v/noop" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$base/dst"
+  done
+done
+chosen=$("$build/lmover" copy -v --no-progress -n "$base/slow" "$base/dst" 2>&1 | grep -m1 -o "concurrency: .*" || true)
+echo
+echo "source behind a ${delay} us delay layer, target on tmpfs, 20k files, best of $runs; default: ${chosen:-?}"
+printf '%-10s %10s %10s\n' threads "first(s)" "noop(s)"
+for v in "${variants[@]}"; do printf '%-10s %10.2f %10.2f\n' "$v" "${best[$v/first]}" "${best[$v/noop]}"; done
