@@ -61,6 +61,7 @@ int run_worker(const BrokerPlan& plan) {
     return [pool] { return pool->take(); };
   };
   RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory(budgets));
+  worker.grow_for_runs(!plan.threads_chosen);
   worker.run(interrupt_requested());
   spdlog::info("worker stopped");
   return kExitOk;

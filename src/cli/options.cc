@@ -186,6 +186,9 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       }
       broker_plan.command = sub->get_name();
       broker_plan.broker_password = config.password.value_or("");
+      if (auto* opt = sub->get_option_no_throw("--threads"); (opt && opt->count() > 0) || config.threads) {
+        broker_plan.threads_chosen = true;
+      }
       return -1;
     }
   }

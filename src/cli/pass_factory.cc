@@ -5,9 +5,11 @@
 #include <climits>
 #include <cstdlib>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "cli/concurrency.h"
 #include "fs/fs_error.h"
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
@@ -78,11 +80,17 @@ class PassRunner : public TaskRunner {
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    Concurrency c = default_concurrency(src_.get(), spec.at("src").get<std::string>(), dst_.get(),
+                                        spec.at("dst").get<std::string>(), cores);
+    if (c.threads > cores) wanted_threads_ = {c.threads, c.why};
     if (spec.contains("max_delete")) {
       if (!budgets) throw RunRefused("the run has a shared --max-delete budget and this worker cannot reach it");
       options_.shared_max_delete = budgets(spec.at("max_delete"));
     }
   }
+
+  unsigned wanted_threads() const override { return wanted_threads_.threads; }
 
   TaskOutcome run(const Task& task, TaskSink& sink) override {
     PassStats stats;
@@ -96,6 +104,7 @@ class PassRunner : public TaskRunner {
  private:
   PassKind kind_;
   UniqueFd src_, dst_;
+  Concurrency wanted_threads_{0, ""};
   PassOptions options_;
 };
 

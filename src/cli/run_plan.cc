@@ -8,20 +8,19 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <tuple>
 #include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/broker_commands.h"
+#include "cli/concurrency.h"
 #include "cli/interrupt.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
 #include "cli/target_lock.h"
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
-#include "fs/fs_identity.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
@@ -110,25 +109,6 @@ void write_summary(Summary& summary, int& code, const std::string& json_file) {
   }
 }
 
-// Threads for an embedded pass when -j was not given: the cores while both roots are local, but on
-// a filesystem where each metadata call is a round trip (Lustre, NFS, FUSE...) enough requests in
-// flight to hide it. Measured with a 200 us delay layer in front of the source, 20k files, 2 cores:
-// 2 threads 11.6 s, 8 2.9 s, 32 2.38 s, 128 2.44 s (bench/latency.sh).
-unsigned default_threads(const Roots& roots, unsigned cores) {
-  constexpr unsigned kLatencyBoundThreads = 32, kLatencyBoundPerCore = 4;
-  unsigned threads = cores;
-  std::string why = "SRC and DST are on local filesystems";
-  for (auto [fd, path, which] : {std::tuple{roots.src.get(), &roots.src_path, "SRC"}, {roots.dst.get(), &roots.dst_path, "DST"}}) {
-    if (fd < 0) continue;
-    uint64_t type = identify_root(fd, *path).fs_type;
-    if (!latency_bound(type) || threads > cores) continue;
-    threads = std::max(kLatencyBoundThreads, kLatencyBoundPerCore * cores);
-    why = fmt::format("{} is on {}, where each metadata call is a round trip", which, fs_type_name(type));
-  }
-  spdlog::debug("concurrency: {} threads ({}; -j N to choose)", threads, why);
-  return threads;
-}
-
 int execute(const RunPlan& plan) {
   catch_interrupts();
   Summary summary(plan.command, plan.src, plan.dst, plan.options.dry_run);
@@ -147,7 +127,12 @@ int execute(const RunPlan& plan) {
       AmqpSession probe(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
-    unsigned threads = plan.threads_chosen ? plan.threads : default_threads(roots, plan.threads);
+    unsigned threads = plan.threads;
+    if (!plan.threads_chosen) {
+      Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
+      spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
+      threads = c.threads;
+    }
     std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
     if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
 

@@ -35,6 +35,7 @@ struct BrokerPlan {
   std::string command;
   std::string broker_url, broker_password_file, broker_password, broker_ca_file, prefix = "lmover";
   unsigned threads = 1;
+  bool threads_chosen = false;  // -j or the config: a run's roots do not change it
   std::string run;  // wait/status
   std::string control_command;  // control: workers|active|stop|pause|resume|grow|shrink
   unsigned control_n = 0;       // control grow/shrink

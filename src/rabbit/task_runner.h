@@ -28,6 +28,8 @@ class TaskRunner {
   virtual ~TaskRunner() = default;
   // Runs one task; children go to `sink`. Thread-safe. Must not throw for a failing entry.
   virtual TaskOutcome run(const Task& task, TaskSink& sink) = 0;
+  // Threads this run would like on a node (its roots are latency-bound, say); 0: no opinion.
+  virtual unsigned wanted_threads() const { return 0; }
 };
 
 // Thrown by a RunnerFactory when this node must not take the run's tasks at all: its view of the

@@ -118,6 +118,10 @@ std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const std::string& run, con
     if (id == run) return runner;
   }
   auto runner = factory_(spec);
+  if (unsigned wanted = runner->wanted_threads(); grow_for_runs_ && wanted > target_threads_) {
+    spdlog::info("run {}: {} threads, as its roots are latency-bound (-j N to choose)", run, wanted);
+    target_threads_ = wanted;
+  }
   runners_.emplace_front(run, runner);
   if (runners_.size() > kRunsKept) runners_.pop_back();
   return runner;

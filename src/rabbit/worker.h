@@ -28,6 +28,10 @@ class RabbitWorker {
  public:
   RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory);
 
+  // When on (no -j given), a run whose roots want more threads on this node (latency-bound
+  // filesystems: TaskRunner::wanted_threads) gets them; the count never shrinks by itself.
+  void grow_for_runs(bool on) { grow_for_runs_ = on; }
+
   // Consumes until `stop` becomes true (a signal, or `lmover control stop`), then finishes the
   // tasks in hand and returns.
   void run(std::atomic<bool>& stop);
@@ -65,6 +69,7 @@ class RabbitWorker {
   std::string id_;  // host:pid
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::atomic<unsigned> target_threads_;
+  bool grow_for_runs_ = false;
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> tasks_done_{0};
   std::atomic<uint64_t> redelivered_{0};  // messages that came to this worker a second time
