@@ -46,7 +46,7 @@ for t in range(20):
                 out.write(os.urandom(random.randint(0, 16384)))
             n += 1
 EOF
-"$LATENCYFS" "$base/src" "$base/slow" --delay-us "$delay" -f >"$base/latencyfs.log" 2>&1 &
+"$LATENCYFS" "$base/src" "$base/slow" --delay-us "$delay" --stats "$base/stats" -f >"$base/latencyfs.log" 2>&1 &
 fs_pid=$!
 for _ in $(seq 50); do mountpoint -q "$base/slow" && break; sleep 0.1; done
 mountpoint -q "$base/slow" || { echo "latencyfs did not mount" >&2; cat "$base/latencyfs.log" >&2; exit 1; }
@@ -72,8 +72,30 @@ for ((r = 1; r <= runs; r++)); do
     timed "$v/noop" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$base/dst"
   done
 done
+# Requests per entry, as the delay layer counts them (SIGUSR1 appends the counts and resets them).
+entries=$(find "$base/src" | wc -l)
+counted() {  # LABEL COMMAND...: the requests COMMAND made, per source entry, and by operation
+  local label=$1; shift
+  kill -USR1 "$fs_pid"; sleep 0.3
+  "$@" >/dev/null 2>&1 || true
+  kill -USR1 "$fs_pid"; sleep 0.3
+  local line; line=$(tail -1 "$base/stats")
+  local total=${line##*delayed_total=}
+  printf '%-16s %6.2f requests/entry  (%s)\n' "$label" "$(echo "scale=2; $total / $entries" | bc)" "${line% delayed_total=*}"
+}
+echo
+rm -rf "$base/dst"
+counts=$(counted "lmover first" "$build/lmover" copy --no-progress "$base/slow" "$base/dst")
+counts+=$'\n'$(counted "lmover no-op" "$build/lmover" copy --no-progress "$base/slow" "$base/dst")
+rm -rf "$base/dst"
+counts+=$'\n'$(counted "floor first" "$build/floor" copy "$base/slow" "$base/dst" 32 meta)
+counts+=$'\n'$(counted "floor no-op" "$build/floor" stat "$base/slow" "$base/dst" 32)
+
 chosen=$("$build/lmover" copy -v --no-progress -n "$base/slow" "$base/dst" 2>&1 | grep -m1 -o "concurrency: .*" || true)
 echo
 echo "source behind a ${delay} us delay layer, target on tmpfs, 20k files, best of $runs; default: ${chosen:-?}"
 printf '%-10s %10s %10s\n' threads "first(s)" "noop(s)"
 for v in "${variants[@]}"; do printf '%-10s %10.2f %10.2f\n' "$v" "${best[$v/first]}" "${best[$v/noop]}"; done
+echo
+echo "requests on the source per entry ($entries entries):"
+echo "$counts"
