@@ -99,7 +99,15 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
       batch.clear();
     }
   }
-  if (!batch.empty()) sink.submit(task.child_batch(task.dir, std::move(batch)));
+  // The last few entries are copied right here, with the directory pair already open: a batch task
+  // of their own would open both directories again, and on Lustre or NFS that is a lookup per path
+  // component and an open on each side (bench/latency.sh counts them).
+  constexpr size_t kEntriesCopiedInPlace = 64;
+  if (batch.size() > kEntriesCopiedInPlace) {
+    sink.submit(task.child_batch(task.dir, std::move(batch)));
+  } else if (!batch.empty()) {
+    copy_names(dirs, task, batch, sink);
+  }
 }
 
 void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
@@ -142,8 +150,12 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
 
 void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
   DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  copy_names(dirs, task, task.names, sink);
+}
+
+void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink) {
   bool may_inherit_xattrs = !dirs.dst.valid() || has_default_acl(dirs.dst.get());
-  for (const std::string& name : task.names) {
+  for (const std::string& name : names) {
     try {
       copy_entry(dirs, name, task, sink, may_inherit_xattrs);
     } catch (const FsError& e) {

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/task.h"
 #include "fs/entry_meta.h"
@@ -30,6 +31,8 @@ class CopyPass : public TaskHandler {
  private:
   void copy_directory(const Task& task, TaskSink& sink);
   void copy_batch(const Task& task, TaskSink& sink);
+  // Non-directory entries `names` of `task`'s directory, whose pair `dirs` is open.
+  void copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink);
   // `second_look`: this is the retry after finding the entry made by someone else meanwhile.
   void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
                   bool may_inherit_xattrs, bool second_look = false);
