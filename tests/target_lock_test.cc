@@ -38,13 +38,18 @@ class TargetLockTest : public ::testing::Test {
 };
 
 TEST_F(TargetLockTest, ASecondRunOnTheSameTargetIsRefusedNamingTheHolder) {
+  // Enough to copy that the first run is still going when it is frozen (a few hundred ms).
+  for (int d = 0; d < 20; ++d) {
+    make_dir(src_ + "/big" + std::to_string(d));
+    for (int f = 0; f < 200; ++f) write_file(src_ + "/big" + std::to_string(d) + "/f" + std::to_string(f), std::string(4096, 'x'));
+  }
   // The first run is frozen while it holds the lock: the second must not start.
   pid_t first = fork();
   if (first == 0) {
     execl(LMOVER_BIN, LMOVER_BIN, "copy", src_.c_str(), dst_.c_str(), "--no-progress", (char*)nullptr);
     _exit(98);
   }
-  for (int i = 0; i < 200 && !exists(lock_); ++i) std::this_thread::sleep_for(5ms);
+  for (int i = 0; i < 2000 && !exists(lock_); ++i) std::this_thread::sleep_for(1ms);
   kill(first, SIGSTOP);
   bool held = exists(lock_);
   RunResult second = run_lmover({"sync", src_, dst_});
