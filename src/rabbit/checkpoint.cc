@@ -4,17 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rabbit/messages.h"
+
 namespace lmover {
-namespace {
 
 using json = nlohmann::json;
-
-std::string pack(const json& j) {
-  auto v = json::to_msgpack(j);
-  return std::string(v.begin(), v.end());
-}
-
-}  // namespace
 
 std::vector<std::string> checkpoint_parts(const Checkpoint& checkpoint) {
   size_t parts = std::max<size_t>(1, (checkpoint.tracker.size() + kCheckpointPartBytes - 1) / kCheckpointPartBytes);
@@ -22,11 +16,10 @@ std::vector<std::string> checkpoint_parts(const Checkpoint& checkpoint) {
   for (size_t i = 0; i < parts; ++i) {
     // The header travels in the first part only; every part names its checkpoint and place.
     json part = i == 0 ? checkpoint.header : json{{"seq", checkpoint.header.at("seq")}, {"run", checkpoint.header.at("run")}};
-    std::string chunk = checkpoint.tracker.substr(i * kCheckpointPartBytes, kCheckpointPartBytes);
     part["part"] = i;
     part["parts"] = parts;
-    part["tracker"] = json::binary(std::vector<uint8_t>(chunk.begin(), chunk.end()));
-    out.push_back(pack(part));
+    part["tracker"] = to_bytes(checkpoint.tracker.substr(i * kCheckpointPartBytes, kCheckpointPartBytes));
+    out.push_back(pack_msgpack(part));
   }
   return out;
 }

@@ -10,8 +10,7 @@ std::vector<nlohmann::json> send_control(const BrokerAddress& address, const Que
   std::string inbox = session.declare_private_queue();
   nlohmann::json message = {{"v", 1}, {"cmd", command}, {"n", n}, {"reply", inbox}};
   if (!node.empty()) message["node"] = node;
-  auto packed = nlohmann::json::to_msgpack(message);
-  session.publish_to_exchange(queues.control(), std::string(packed.begin(), packed.end()));
+  session.publish_to_exchange(queues.control(), pack_msgpack(message));
   session.wait_for_confirms();  // before consuming: waiting must meet no delivery
   session.set_prefetch(1000);
   session.consume(inbox);

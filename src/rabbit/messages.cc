@@ -18,14 +18,12 @@ json parse(const std::string& body) {
   return j;
 }
 
-std::string pack(const json& j) {
+}  // namespace
+
+std::string pack_msgpack(const json& j) {
   auto out = json::to_msgpack(j);
   return std::string(out.begin(), out.end());
 }
-
-json binary(const std::string& bytes) { return json::binary(std::vector<uint8_t>(bytes.begin(), bytes.end())); }
-
-}  // namespace
 
 uint32_t LineageTable::add(uint32_t up, uint64_t id) {
   entries_.emplace_back(up, id);
@@ -81,7 +79,7 @@ void ReportMessage::set_counters(TaskResult& result, const std::vector<std::pair
   }
 }
 
-json to_bytes(const std::string& raw) { return binary(raw); }
+json to_bytes(const std::string& raw) { return json::binary(std::vector<uint8_t>(raw.begin(), raw.end())); }
 
 std::string from_bytes(const json& j) {
   if (!j.is_binary()) throw std::invalid_argument("expected bytes");
@@ -101,7 +99,7 @@ std::string encode(const TaskMessage& m) {
                      {"names", names},
                      {"new", q.task.target_is_new}});
   }
-  return pack({{"v", kVersion}, {"run", m.run}, {"spec", m.spec}, {"lineage", binary(m.lineage.pack())}, {"tasks", tasks}});
+  return pack_msgpack({{"v", kVersion}, {"run", m.run}, {"spec", m.spec}, {"lineage", to_bytes(m.lineage.pack())}, {"tasks", tasks}});
 }
 
 std::string encode(const ReportMessage& m) {
@@ -109,7 +107,7 @@ std::string encode(const ReportMessage& m) {
   if (m.is_refusal()) {
     j["refused_by"] = m.refused_by;
     j["reason"] = m.reason;
-    return pack(j);
+    return pack_msgpack(j);
   }
   // done: per task (up u32, id u64, children count u32, children u64..., counters count u8,
   // (key index u8, value u64)...).
@@ -128,11 +126,11 @@ std::string encode(const ReportMessage& m) {
     }
     for (const auto& [path, message] : t.failures) failures.push_back({i, to_bytes(path), message});
   }
-  j["lineage"] = binary(m.lineage.pack());
+  j["lineage"] = to_bytes(m.lineage.pack());
   j["keys"] = m.keys;
-  j["done"] = binary(done);
+  j["done"] = to_bytes(done);
   j["failures"] = failures;
-  return pack(j);
+  return pack_msgpack(j);
 }
 
 TaskMessage decode_task(const std::string& body) {

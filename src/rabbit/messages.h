@@ -80,6 +80,9 @@ struct ReportMessage {
   void set_counters(TaskResult& result, const std::vector<std::pair<std::string_view, uint64_t>>& counters);
 };
 
+// A JSON document as a MessagePack message body.
+std::string pack_msgpack(const nlohmann::json& j);
+
 // Raw bytes (paths) as MessagePack bin and back; from_bytes throws std::invalid_argument.
 nlohmann::json to_bytes(const std::string& raw);
 std::string from_bytes(const nlohmann::json& j);

@@ -29,10 +29,6 @@ std::string new_run_id() {
   return fmt::format("{:016x}", x);
 }
 
-std::string pack(const json& j) {
-  auto v = json::to_msgpack(j);
-  return std::string(v.begin(), v.end());
-}
 
 }  // namespace
 
@@ -90,11 +86,11 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
                     CompletionTracker(root.id).save()};
   // The checkpoint first: from now on `lmover wait --run` can follow this run.
   for (const std::string& part : checkpoint_parts(first)) session.publish(state_queue(queues_, run), part);
-  session.publish(status_queue(queues_, run), pack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
+  session.publish(status_queue(queues_, run), pack_msgpack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
   // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
   session.declare_queue(runs_queue(queues_));
-  session.publish(runs_queue(queues_), pack({{"run", run},
+  session.publish(runs_queue(queues_), pack_msgpack({{"run", run},
                                              {"pass", spec.value("pass", "?")},
                                              {"src", spec.value("src", "?")},
                                              {"dst", spec.value("dst", "?")},
@@ -231,7 +227,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
       result.largest_message = std::max(result.largest_message, part.size());
       state.publish(state_queue(queues_, run), part);
     }
-    state.publish(status_queue(queues_, run), pack(status_of(run, spec, tracker, result)));
+    state.publish(status_queue(queues_, run), pack_msgpack(status_of(run, spec, tracker, result)));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
     unacked_reports.clear();

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rabbit/messages.h"
+
 namespace lmover {
 
 void UnitPool::fill(AmqpSession& session, const std::string& queue, uint64_t budget) {
@@ -9,8 +11,7 @@ void UnitPool::fill(AmqpSession& session, const std::string& queue, uint64_t bud
   uint64_t grant = grant_for(budget);
   for (uint64_t left = budget; left > 0;) {
     uint64_t n = std::min(grant, left);
-    auto body = nlohmann::json::to_msgpack(nlohmann::json{{"units", n}});
-    session.publish(queue, std::string(body.begin(), body.end()));
+    session.publish(queue, pack_msgpack({{"units", n}}));
     left -= n;
   }
   session.wait_for_confirms();

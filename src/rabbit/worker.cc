@@ -337,8 +337,7 @@ void RabbitWorker::control_main(std::atomic<bool>& stop) {
             spdlog::error("ignoring a malformed control message");
           } else if (addressed_to_us(command)) {  // else for another node: neither obeyed nor answered
             json answer = obey(command, stop);
-            auto packed = json::to_msgpack(answer);
-            session.publish(command["reply"].get<std::string>(), std::string(packed.begin(), packed.end()));
+            session.publish(command["reply"].get<std::string>(), pack_msgpack(answer));
             session.wait_for_confirms();
           }
           session.ack(delivery->tag);
