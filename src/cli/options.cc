@@ -67,6 +67,12 @@ void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std
       ->capture_default_str();
 }
 
+// Whether the admin said how many threads (-j, or threads in the config): then no default applies.
+bool threads_chosen(CLI::App& sub, const ConfigFile& config) {
+  auto* opt = sub.get_option_no_throw("--threads");
+  return (opt && opt->count() > 0) || config.threads.has_value();
+}
+
 // Settings from the config file become the defaults that command-line options override.
 void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.broker) f.broker = b.broker_url = *c.broker;
@@ -186,9 +192,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       }
       broker_plan.command = sub->get_name();
       broker_plan.broker_password = config.password.value_or("");
-      if (auto* opt = sub->get_option_no_throw("--threads"); (opt && opt->count() > 0) || config.threads) {
-        broker_plan.threads_chosen = true;
-      }
+      broker_plan.threads_chosen = threads_chosen(*sub, config);
       return -1;
     }
   }
@@ -200,9 +204,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     if (auto* opt = sub->get_option_no_throw("--max-delete"); opt && opt->count() > 0) {
       plan.options.max_delete = flags.max_delete;
     }
-    if (auto* opt = sub->get_option_no_throw("--threads"); (opt && opt->count() > 0) || config.threads) {
-      plan.threads_chosen = true;
-    }
+    plan.threads_chosen = threads_chosen(*sub, config);
   }
   plan.src = flags.src;
   plan.dst = flags.dst;

@@ -71,6 +71,9 @@ class PassRunner : public TaskRunner {
  public:
   PassRunner(const json& spec, const SharedBudgets& budgets) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
     Roots roots = open_checked_roots(kind_, spec);
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, cores).threads;
+    if (threads > cores) wanted_threads_ = threads;
     src_ = std::move(roots.src);
     dst_ = std::move(roots.dst);
     options_.dry_run = spec.at("dry_run").get<bool>();
@@ -80,17 +83,13 @@ class PassRunner : public TaskRunner {
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
-    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    Concurrency c = default_concurrency(src_.get(), spec.at("src").get<std::string>(), dst_.get(),
-                                        spec.at("dst").get<std::string>(), cores);
-    if (c.threads > cores) wanted_threads_ = {c.threads, c.why};
     if (spec.contains("max_delete")) {
       if (!budgets) throw RunRefused("the run has a shared --max-delete budget and this worker cannot reach it");
       options_.shared_max_delete = budgets(spec.at("max_delete"));
     }
   }
 
-  unsigned wanted_threads() const override { return wanted_threads_.threads; }
+  unsigned wanted_threads() const override { return wanted_threads_; }
 
   TaskOutcome run(const Task& task, TaskSink& sink) override {
     PassStats stats;
@@ -104,7 +103,7 @@ class PassRunner : public TaskRunner {
  private:
   PassKind kind_;
   UniqueFd src_, dst_;
-  Concurrency wanted_threads_{0, ""};
+  unsigned wanted_threads_ = 0;  // more than the cores when a root is latency-bound
   PassOptions options_;
 };
 

@@ -128,7 +128,7 @@ int execute(const RunPlan& plan) {
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
     unsigned threads = plan.threads;
-    if (!plan.threads_chosen) {
+    if (!plan.threads_chosen && plan.broker_url.empty()) {  // a distributed run's workers choose their own
       Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
       spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
       threads = c.threads;

@@ -227,7 +227,7 @@ void RabbitWorker::publish_leftovers(AmqpSession& session, const TaskMessage& de
     for (TaskMessage& m : out) {
       m.run = delivered.run;
       m.spec = delivered.spec;
-      session.publish(kind == TaskKind::kDirectory ? queues_.dirs() : queues_.files(), encode(m));
+      session.publish(queues_.for_task(m.tasks.front().task), encode(m));
     }
   }
 }
