@@ -112,7 +112,6 @@ TEST_F(DistributedTest, AWorkerCutOffMidPassHasItsTasksRedeliveredWithinThreeHea
   ASSERT_EQ(submitter.wait(), 0) << submitter.log();
   double after_cut = std::chrono::duration<double>(Clock::now() - cut_at).count();
   RecordProperty("seconds_after_cut", std::to_string(after_cut));
-  std::fprintf(stderr, "pass complete %.2f s after the cut (heartbeat %d s)\n", after_cut, kHeartbeat);
   EXPECT_LT(after_cut, 3.0 * kHeartbeat + kRedeliveredWork) << "the cut-off worker's tasks came back too late";
   auto diffs = compare_trees(src_, dst_, OracleOptions{.dir_times = false});
   EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
