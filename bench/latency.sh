@@ -3,7 +3,10 @@
 # as a Lustre client waits for its metadata server. Compares lmover's default concurrency with
 # fixed thread counts, first copy and no-op, best of N.
 #
-#   LATENCYFS=/path/to/latencyfs bench/latency.sh [--delay-us 200] [--runs 2] [--jobs "8 32 128"]
+#   LATENCYFS=/path/to/latencyfs bench/latency.sh [--delay-us 200] [--runs 2] [--jobs "8 32 128"] [--both]
+#
+# --both puts the target behind its own delay layer too (a Lustre-to-Lustre migration); requests
+# are then counted on each side.
 #
 # LATENCYFS is a passthrough FUSE filesystem taking `ROOT MOUNTPOINT --delay-us N -f` (for example
 # the latencyfs tool of the migration team's shared material); it is a measuring tool, not part of
@@ -11,21 +14,25 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/../build}
-delay=200 runs=2 jobs="8 32 128"
+delay=200 runs=2 jobs="8 32 128" both=0
 while (($#)); do
   case $1 in
     --delay-us) delay=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --both) both=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 [ -x "${LATENCYFS:-}" ] || { echo "set LATENCYFS to a latency-injecting FUSE passthrough binary" >&2; exit 2; }
 base=$(mktemp -d /dev/shm/lmover-latency.XXXXXX)
-mkdir -p "$base/src" "$base/slow"
+mkdir -p "$base/src" "$base/slow" "$base/dstroot" "$base/slowdst"
 cleanup() {
-  fusermount3 -u "$base/slow" 2>/dev/null || umount -l "$base/slow" 2>/dev/null || true
+  for m in "$base/slow" "$base/slowdst"; do
+    mountpoint -q "$m" && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
+  done
   [ -n "${fs_pid:-}" ] && wait "$fs_pid" 2>/dev/null || true
+  [ -n "${dst_fs_pid:-}" ] && wait "$dst_fs_pid" 2>/dev/null || true
   rm -rf "$base"
 }
 trap cleanup EXIT
@@ -50,6 +57,14 @@ EOF
 fs_pid=$!
 for _ in $(seq 50); do mountpoint -q "$base/slow" && break; sleep 0.1; done
 mountpoint -q "$base/slow" || { echo "latencyfs did not mount" >&2; cat "$base/latencyfs.log" >&2; exit 1; }
+dst="$base/dst"
+if ((both)); then
+  "$LATENCYFS" "$base/dstroot" "$base/slowdst" --delay-us "$delay" --stats "$base/dst-stats" -f >"$base/latencyfs-dst.log" 2>&1 &
+  dst_fs_pid=$!
+  for _ in $(seq 50); do mountpoint -q "$base/slowdst" && break; sleep 0.1; done
+  mountpoint -q "$base/slowdst" || { echo "latencyfs (target) did not mount" >&2; exit 1; }
+  dst="$base/slowdst/dst"
+fi
 
 declare -A best
 timed() {  # KEY COMMAND...
@@ -67,35 +82,48 @@ for ((r = 1; r <= runs; r++)); do
   for v in "${variants[@]}"; do
     args=()
     [ "$v" != default ] && args=(-j "$v")
-    rm -rf "$base/dst"
-    timed "$v/first" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$base/dst"
-    timed "$v/noop" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$base/dst"
+    rm -rf "$dst"
+    timed "$v/first" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$dst"
+    timed "$v/noop" "$build/lmover" copy --no-progress "${args[@]}" "$base/slow" "$dst"
+  done
+  for j in $jobs; do  # the C floor at the same thread counts (no xattrs, no checks, no hard links)
+    rm -rf "$dst"
+    timed "floor-$j/first" "$build/floor" copy "$base/slow" "$dst" "$j" meta
+    timed "floor-$j/noop" "$build/floor" stat "$base/slow" "$dst" "$j"
   done
 done
 # Requests per entry, as the delay layer counts them (SIGUSR1 appends the counts and resets them).
 entries=$(find "$base/src" | wc -l)
 counted() {  # LABEL COMMAND...: the requests COMMAND made, per source entry, and by operation
   local label=$1; shift
-  kill -USR1 "$fs_pid"; sleep 0.3
+  kill -USR1 "$fs_pid"; ((both)) && kill -USR1 "$dst_fs_pid"; sleep 0.3
   "$@" >/dev/null 2>&1 || true
-  kill -USR1 "$fs_pid"; sleep 0.3
-  local line; line=$(tail -1 "$base/stats")
-  local total=${line##*delayed_total=}
-  printf '%-16s %6.2f requests/entry  (%s)\n' "$label" "$(echo "scale=2; $total / $entries" | bc)" "${line% delayed_total=*}"
+  kill -USR1 "$fs_pid"; ((both)) && kill -USR1 "$dst_fs_pid"; sleep 0.3
+  local side stats line total
+  for side in src dst; do
+    stats="$base/stats"
+    if [ $side = dst ]; then ((both)) || continue; stats="$base/dst-stats"; fi
+    line=$(tail -1 "$stats")
+    total=${line##*delayed_total=}
+    printf '%-16s %s %6.2f requests/entry  (%s)\n' "$label" "$side" "$(echo "scale=2; $total / $entries" | bc)" "${line% delayed_total=*}"
+  done
 }
 echo
-rm -rf "$base/dst"
-counts=$(counted "lmover first" "$build/lmover" copy --no-progress "$base/slow" "$base/dst")
-counts+=$'\n'$(counted "lmover no-op" "$build/lmover" copy --no-progress "$base/slow" "$base/dst")
-rm -rf "$base/dst"
-counts+=$'\n'$(counted "floor first" "$build/floor" copy "$base/slow" "$base/dst" 32 meta)
-counts+=$'\n'$(counted "floor no-op" "$build/floor" stat "$base/slow" "$base/dst" 32)
+rm -rf "$dst"
+counts=$(counted "lmover first" "$build/lmover" copy --no-progress "$base/slow" "$dst")
+counts+=$'\n'$(counted "lmover no-op" "$build/lmover" copy --no-progress "$base/slow" "$dst")
+rm -rf "$dst"
+counts+=$'\n'$(counted "floor first" "$build/floor" copy "$base/slow" "$dst" 32 meta)
+counts+=$'\n'$(counted "floor no-op" "$build/floor" stat "$base/slow" "$dst" 32)
 
-chosen=$("$build/lmover" copy -v --no-progress -n "$base/slow" "$base/dst" 2>&1 | grep -m1 -o "concurrency: .*" || true)
+chosen=$("$build/lmover" copy -v --no-progress -n "$base/slow" "$dst" 2>&1 | grep -m1 -o "concurrency: .*" || true)
 echo
-echo "source behind a ${delay} us delay layer, target on tmpfs, 20k files, best of $runs; default: ${chosen:-?}"
+where="source behind a ${delay} us delay layer, target on tmpfs"
+((both)) && where="source and target each behind a ${delay} us delay layer"
+echo "$where, 20k files, best of $runs; default: ${chosen:-?}"
 printf '%-10s %10s %10s\n' threads "first(s)" "noop(s)"
 for v in "${variants[@]}"; do printf '%-10s %10.2f %10.2f\n' "$v" "${best[$v/first]}" "${best[$v/noop]}"; done
+for j in $jobs; do printf '%-10s %10.2f %10.2f\n' "floor-$j" "${best[floor-$j/first]}" "${best[floor-$j/noop]}"; done
 echo
-echo "requests on the source per entry ($entries entries):"
+echo "requests per entry ($entries entries):"
 echo "$counts"
