@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,7 +48,7 @@ uint64_t RunResult::counter(const std::string& pass, const std::string& name) co
 
 uint64_t RunResult::actions(const std::string& pass) const { return counter(pass, "actions"); }
 
-RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summary) {
+RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summary, long max_fds) {
   char out_tmpl[] = "/tmp/lmover-out-XXXXXX";
   int out_fd = mkstemp(out_tmpl);
   std::string json_path = std::string(out_tmpl) + ".json";
@@ -62,6 +63,8 @@ RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summ
     dup2(out_fd, 1);
     dup2(out_fd, 2);
     if (as_uid >= 0 && (setgid(as_uid) < 0 || setuid(as_uid) < 0)) _exit(99);
+    rlimit fds{static_cast<rlim_t>(max_fds), static_cast<rlim_t>(max_fds)};
+    if (max_fds > 0 && setrlimit(RLIMIT_NOFILE, &fds) < 0) _exit(97);
     std::vector<char*> argv;
     for (auto& a : full) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -33,8 +33,8 @@ struct RunResult {
 };
 
 // Runs build/lmover with `args` (a --json file is added unless `summary` is false). `as_uid` >= 0
-// runs it as that user.
-RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1, bool summary = true);
+// runs it as that user; `max_fds` > 0 caps its descriptors (RLIMIT_NOFILE, soft and hard).
+RunResult run_lmover(const std::vector<std::string>& args, int as_uid = -1, bool summary = true, long max_fds = 0);
 
 // Builders. All abort the test on failure (they throw std::runtime_error with the errno text).
 void write_file(const std::string& path, const std::string& content);

@@ -104,7 +104,11 @@ struct Walker {
     if (a.st_uid != b.st_uid || a.st_gid != b.st_gid) {
       diff(rel, fmt::format("owner {}:{} vs {}:{}", a.st_uid, a.st_gid, b.st_uid, b.st_gid));
     }
-    if (xattrs_of(a_dir, name) != xattrs_of(b_dir, name)) diff(rel, "xattrs/ACLs differ");
+    if (!options.xattrs) {
+      if (!xattrs_of(b_dir, name).empty()) diff(rel, "xattrs/ACLs on the target of a --no-xattrs copy");
+    } else if (xattrs_of(a_dir, name) != xattrs_of(b_dir, name)) {
+      diff(rel, "xattrs/ACLs differ");
+    }
     bool dir = S_ISDIR(a.st_mode);
     if (!dir || options.dir_times) {
       compare_times(rel, "mtime", a.st_mtim, b.st_mtim);

@@ -12,6 +12,7 @@ namespace lmover::test {
 struct OracleOptions {
   bool dir_times = true;  // false between a copy and its dirtime pass
   bool holes = true;      // the target must not use more blocks than the source
+  bool xattrs = true;     // false (--no-xattrs): the target must have none at all
 };
 
 std::vector<std::string> compare_trees(const std::string& src, const std::string& dst, const OracleOptions& options = {});

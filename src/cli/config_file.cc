@@ -39,7 +39,11 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "skip_mtime_after") c.skip_mtime_after = text();
     else if (k == "memcached") c.memcached = text();
     else if (k == "graphite") c.graphite = text();
-    else if (k == "threads") {
+    else if (k == "xattrs") {
+      auto v = node.value<bool>();
+      if (!v) throw FsError("read config", path, "'xattrs' must be true or false");
+      c.xattrs = *v;
+    } else if (k == "threads") {
       auto v = node.value<int64_t>();
       if (!v || *v < 1 || *v > 4096) throw FsError("read config", path, "'threads' must be a number from 1 to 4096");
       c.threads = static_cast<unsigned>(*v);

@@ -6,7 +6,7 @@
 //   password_file = "/etc/lmover/broker.pass"   prefix = "proj1"      threads = 16
 //   exclude_from = "/etc/lmover/exceptions"     skip_atime_before = "2020-01-01"
 //   skip_mtime_after = "2026-11-01"             memcached = "host:11211"  graphite = "host:2003"
-//   ca_file = "/etc/pki/mq-ca.pem" (amqps://)
+//   ca_file = "/etc/pki/mq-ca.pem" (amqps://)    xattrs = false (--no-xattrs)
 #pragma once
 
 #include <optional>
@@ -19,6 +19,7 @@ struct ConfigFile {
   std::optional<std::string> exclude_from, skip_atime_before, skip_mtime_after;
   std::optional<std::string> memcached, graphite;  // for the statistics sinks
   std::optional<unsigned> threads;
+  std::optional<bool> xattrs;  // false: --no-xattrs
 
   // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
   // silently ignored), or a password in a file that group or others can read.

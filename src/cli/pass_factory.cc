@@ -80,6 +80,7 @@ class PassRunner : public TaskRunner {
     options_.verbose = spec.at("verbose").get<bool>();
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
+    options_.metadata.xattrs = spec.value("xattrs", true);
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
@@ -152,6 +153,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"dry_run", options.dry_run},
           {"verbose", options.verbose},
           {"owner", options.metadata.owner},
+          {"xattrs", options.metadata.xattrs},
           {"exclude", exclude},
           {"atime_before", time_or_null(options.filters.atime_before())},
           {"mtime_after", time_or_null(options.filters.mtime_after())}};

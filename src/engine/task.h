@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,14 @@ enum class TaskKind : uint8_t { kDirectory = 1, kBatch = 2, kChunk = 3 };
 
 inline constexpr size_t kMaxBatch = 1000;
 
+// Something a pass hands from a task to a child that runs in the same process (open directory
+// descriptors, so that the child does not resolve its path again). Engines carry it with the task
+// and never look inside; it is dropped when a task is serialized, and passes must be correct
+// without it.
+struct TaskAttachment {
+  virtual ~TaskAttachment() = default;
+};
+
 struct Task {
   TaskKind kind = TaskKind::kDirectory;
   uint64_t id = 0;
@@ -27,6 +36,7 @@ struct Task {
   // A hint from the pass to itself: the target directory was created by this very pass, so its
   // entries need not be looked up on the target. Receivers must stay correct if it is stale.
   bool target_is_new = false;
+  std::shared_ptr<TaskAttachment> attachment;  // see TaskAttachment; never inherited by children
 
   static Task root();
   Task child_directory(std::string rel, bool new_target = false) const;

@@ -48,7 +48,7 @@ bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* curr
 
 bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& xattrs, const EntryMeta* current,
                     const MetadataPlan& plan) {
-  bool skip_xattrs = plan.new_without_inherited_xattrs && !current && xattrs.empty();
+  bool skip_xattrs = !plan.xattrs || (plan.new_without_inherited_xattrs && !current && xattrs.empty());
   bool wrote = !skip_xattrs && sync_xattrs(dst, xattrs, src.type == EntryType::kRegular ? kCapabilityXattr : "");
   bool owner_differs = !current || current->uid != src.uid || current->gid != src.gid;
   if (plan.owner && owner_differs) {

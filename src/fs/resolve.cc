@@ -80,6 +80,26 @@ UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel) {
   return UniqueFd(check(openat_noatime(dir_fd, name, kDirFlags), "open", rel));
 }
 
+UniqueFd open_dir_if_still_one(int dir_fd, const char* name, std::string_view rel, int* why) {
+  int fd = openat_noatime(dir_fd, name, kDirFlags);
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP) throw FsError("open", rel, errno);
+  *why = errno;
+  return UniqueFd();
+}
+
+UniqueFd pin_entry(int dir_fd, const char* name, std::string_view rel) {
+  int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) return UniqueFd(fd);
+  if (errno != ENOENT) throw FsError("look up", rel, errno);
+  return UniqueFd();
+}
+
+int reopen_pinned(int pinned, int flags) {
+  std::string magic = "/proc/self/fd/" + std::to_string(pinned);
+  return openat_noatime(AT_FDCWD, magic.c_str(), flags);
+}
+
 UniqueFd open_root(const std::string& path) {
   // The root itself may be reached through symlinks the admin chose (e.g. /scratch -> /lustre/x).
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

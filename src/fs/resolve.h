@@ -20,6 +20,22 @@ UniqueFd open_dir_beneath(int root_fd, std::string_view rel);
 // Opens child directory `name` of `dir_fd` (one component, never a symlink).
 UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel);
 
+// Like open_dir_at, for an entry that may no longer be a directory: one that is gone (ENOENT) or is
+// not a directory (ENOTDIR, or ELOOP: a symlink) returns an invalid fd with *why set to that errno,
+// so the caller can tell "vanished" from "something else now". Other failures throw.
+UniqueFd open_dir_if_still_one(int dir_fd, const char* name, std::string_view rel, int* why);
+
+// Pins entry `name` of `dir_fd` without opening it (O_PATH|O_NOFOLLOW: nothing is asked of the
+// filesystem but the lookup, no open reaches a device or FIFO), so that its stat, its readlink and
+// a later reopen all reach this very inode with one lookup in all. Returns an invalid fd if the
+// entry is gone; other failures throw.
+UniqueFd pin_entry(int dir_fd, const char* name, std::string_view rel);
+
+// Opens the inode that `pinned` holds (from pin_entry; never a symlink) with `flags`, through its
+// /proc magic link: no lookup by name again. Returns -1 with errno set; ENOENT when /proc is not
+// mounted (the caller then opens by name).
+int reopen_pinned(int pinned, int flags);
+
 // openat(dir_fd, name, flags | O_NOATIME), without O_NOATIME once the kernel refused it (EPERM:
 // entries we do not own, without CAP_FOWNER). Returns the fd or -1 with errno set.
 int openat_noatime(int dir_fd, const char* name, int flags);

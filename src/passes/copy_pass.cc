@@ -31,13 +31,19 @@ bool has_default_acl(int dir_fd) {
 
 }  // namespace
 
+bool CopyPass::InheritedXattrs::possible() {
+  // Asked once per directory task and only when an entry is created: a no-op pass asks nothing.
+  if (!known) known = enabled && (dst_dir < 0 || has_default_acl(dst_dir));
+  return *known;
+}
+
 void CopyPass::prepare() {
   if (ctx_.dry_run()) return;
   farm_.remove();
   EntryMeta src = stat_fd(ctx_.src_root(), "");
   EntryMeta dst = stat_fd(ctx_.dst_root(), "");
   if (decide_copy(src, dst) == CopyAction::kNone) return;
-  XattrList xattrs = read_xattrs(NodeRef{ctx_.src_root(), ".", "", ctx_.src_root()});
+  XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{ctx_.src_root(), ".", "", ctx_.src_root()});
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;
   if (apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan)) {
@@ -62,7 +68,7 @@ void CopyPass::handle(const Task& task, TaskSink& sink) {
 }
 
 void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
   DirReader reader(dirs.src.get(), task.dir);
   std::vector<std::string> batch;
   DirEntry entry;
@@ -78,16 +84,7 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
     }
     if (entry.d_type == DT_DIR || entry.d_type == DT_UNKNOWN) {
       try {
-        auto src = stat_if_exists(dirs.src.get(), entry.name, rel);
-        if (!src) {
-          PassStats::add(ctx_.stats().vanished);
-          continue;
-        }
-        if (src->type == EntryType::kDirectory) {
-          PassStats::add(ctx_.stats().entries);
-          settle_directory(dirs, entry.name, std::move(rel), *src, task, sink);
-          continue;
-        }
+        if (take_directory_entry(dirs, entry, rel, task, sink)) continue;
       } catch (const FsError& e) {
         ctx_.fail_unless_vanished(e);
         continue;
@@ -110,12 +107,40 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
   }
 }
 
+bool CopyPass::take_directory_entry(const DirPair& dirs, const DirEntry& entry, std::string& rel, const Task& task,
+                                    TaskSink& sink) {
+  UniqueFd src_dir;
+  std::optional<EntryMeta> src;
+  if (entry.d_type == DT_DIR && DirPair::can_hand_on()) {
+    // Opened, then fstat'ed: one lookup where stat-then-open makes two, and the open directory goes
+    // on to the child's task. O_NOFOLLOW|O_DIRECTORY: what is no longer a directory is not opened.
+    int why = 0;
+    src_dir = open_dir_if_still_one(dirs.src.get(), entry.name, rel, &why);
+    if (src_dir.valid()) src = stat_fd(src_dir.get(), rel);
+    else if (why != ENOENT) return false;  // a file or symlink now: copied as one
+  } else {
+    src = stat_if_exists(dirs.src.get(), entry.name, rel);
+  }
+  if (!src) {
+    PassStats::add(ctx_.stats().vanished);
+    return true;
+  }
+  if (src->type != EntryType::kDirectory) return false;
+  PassStats::add(ctx_.stats().entries);
+  settle_directory(dirs, entry.name, std::move(rel), *src, std::move(src_dir), task, sink);
+  return true;
+}
+
 void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
-                                const Task& parent, TaskSink& sink, bool second_look) {
+                                UniqueFd src_dir, const Task& parent, TaskSink& sink, bool second_look) {
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid() && !parent.target_is_new) dst = stat_if_exists(dirs.dst.get(), name, rel);
   CopyAction action = decide_copy(src, dst);
-  if (action == CopyAction::kNone) return sink.submit(parent.child_directory(std::move(rel)));
+  if (action == CopyAction::kNone) {
+    Task child = parent.child_directory(std::move(rel));
+    dirs.hand_on_child(name, child, std::move(src_dir));
+    return sink.submit(std::move(child));
+  }
   ctx_.note(action == CopyAction::kUpdateMetadata ? "update-metadata" : "mkdir", rel);
   if (ctx_.dry_run()) {
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().dirs_created);
@@ -133,28 +158,31 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
       if (e.err() != EEXIST || second_look) throw;
       Task careful = parent;
       careful.target_is_new = false;
-      return settle_directory(dirs, name, std::move(rel), src, careful, sink, true);
+      return settle_directory(dirs, name, std::move(rel), src, std::move(src_dir), careful, sink, true);
     }
     PassStats::add(ctx_.stats().dirs_created);
   }
-  UniqueFd src_dir = open_dir_at(dirs.src.get(), name, rel);
-  UniqueFd dst_dir = open_dir_at(dirs.dst.get(), name, rel);
-  XattrList xattrs = read_xattrs(NodeRef{dirs.src.get(), name, rel, src_dir.get()});
+  DirPair child_dirs;
+  child_dirs.src = src_dir.valid() ? std::move(src_dir) : open_dir_at(dirs.src.get(), name, rel);
+  child_dirs.dst = open_dir_at(dirs.dst.get(), name, rel);
+  XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{dirs.src.get(), name, rel, child_dirs.src.get()});
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;
   const EntryMeta* current = action == CopyAction::kUpdateMetadata ? &*dst : nullptr;
-  bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, dst_dir.get()}, src, xattrs, current, plan);
+  bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, child_dirs.dst.get()}, src, xattrs, current, plan);
   if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
-  sink.submit(parent.child_directory(std::move(rel), created));
+  Task child = parent.child_directory(std::move(rel), created);
+  std::move(child_dirs).hand_on(child);
+  sink.submit(std::move(child));
 }
 
 void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
   copy_names(dirs, task, task.names, sink);
 }
 
 void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink) {
-  bool may_inherit_xattrs = !dirs.dst.valid() || has_default_acl(dirs.dst.get());
+  InheritedXattrs may_inherit_xattrs{dirs.dst.get(), ctx_.options().metadata.xattrs};
   for (const std::string& name : names) {
     try {
       copy_entry(dirs, name, task, sink, may_inherit_xattrs);
@@ -165,9 +193,18 @@ void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vect
 }
 
 void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                          bool may_inherit_xattrs, bool second_look) {
+                          InheritedXattrs& may_inherit_xattrs, bool second_look) {
   std::string rel = join_rel(task.dir, name);
-  auto src = stat_if_exists(dirs.src.get(), name.c_str(), rel);
+  // Into a directory this pass created, every entry is copied: pinned first, its stat, its data and
+  // its link target are then reached with one lookup by name instead of two.
+  UniqueFd pinned;
+  std::optional<EntryMeta> src;
+  if (task.target_is_new) {
+    pinned = pin_entry(dirs.src.get(), name.c_str(), rel);
+    if (pinned.valid()) src = stat_fd(pinned.get(), rel);
+  } else {
+    src = stat_if_exists(dirs.src.get(), name.c_str(), rel);
+  }
   if (!src) {
     PassStats::add(ctx_.stats().vanished);
     return;
@@ -176,7 +213,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   if (src->type == EntryType::kDirectory) {  // it became one since the listing
     Task careful = task;
     careful.target_is_new = false;
-    return settle_directory(dirs, name.c_str(), std::move(rel), *src, careful, sink);
+    return settle_directory(dirs, name.c_str(), std::move(rel), *src, UniqueFd(), careful, sink);
   }
   if (ctx_.filters().skipped_by_time(*src)) {
     PassStats::add(ctx_.stats().skipped_by_time);
@@ -194,8 +231,8 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().files_copied);
     return;
   }
-  EntryLocation from{dirs.src.get(), name.c_str()};
-  EntryLocation to{dirs.dst.get(), name.c_str(), may_inherit_xattrs};
+  EntryLocation from{dirs.src.get(), name.c_str(), true, pinned.get()};
+  EntryLocation to{dirs.dst.get(), name.c_str(), may_inherit_xattrs.possible()};
   try {
     apply_action(action, from, *src, to, dst, rel);
   } catch (const FsError& e) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/task.h"
+#include "fs/dir_reader.h"
 #include "fs/entry_meta.h"
 #include "passes/copy_decision.h"
 #include "passes/dir_pair.h"
@@ -29,18 +30,31 @@ class CopyPass : public TaskHandler {
   void finish();
 
  private:
+  // Whether entries created in a target directory may inherit xattrs (it has a default ACL).
+  struct InheritedXattrs {
+    int dst_dir;   // -1: not there yet (dry run)
+    bool enabled;  // false under --no-xattrs
+    std::optional<bool> known;
+    bool possible();
+  };
+
   void copy_directory(const Task& task, TaskSink& sink);
   void copy_batch(const Task& task, TaskSink& sink);
   // Non-directory entries `names` of `task`'s directory, whose pair `dirs` is open.
   void copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink);
   // `second_look`: this is the retry after finding the entry made by someone else meanwhile.
   void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                  bool may_inherit_xattrs, bool second_look = false);
+                  InheritedXattrs& may_inherit_xattrs, bool second_look = false);
   void apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
                     const std::optional<EntryMeta>& dst, const std::string& rel);
-  // Makes the target directory match, then spawns the task that fills it.
+  // A listed entry that says it is a directory: looked at, and settled if it still is one. Returns
+  // false if it is something else now (the caller copies it as an entry).
+  bool take_directory_entry(const DirPair& dirs, const DirEntry& entry, std::string& rel, const Task& task,
+                            TaskSink& sink);
+  // Makes the target directory match, then spawns the task that fills it, handing on the pair of
+  // open directories when it has them. `src_dir` is the source directory if already open.
   void settle_directory(const DirPair& dirs, const char* name, std::string rel, const EntryMeta& src,
-                        const Task& parent, TaskSink& sink, bool second_look = false);
+                        UniqueFd src_dir, const Task& parent, TaskSink& sink, bool second_look = false);
 
   const PassContext& ctx_;
   HardlinkFarm farm_;

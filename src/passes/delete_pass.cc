@@ -10,6 +10,7 @@
 #include "fs/entry_meta.h"
 #include "fs/fs_error.h"
 #include "fs/remove_tree.h"
+#include "fs/resolve.h"
 #include "passes/dir_pair.h"
 
 namespace lmover {
@@ -28,8 +29,30 @@ void DeletePass::handle(const Task& task, TaskSink& sink) {
   }
 }
 
+void DeletePass::descend_if_both_directories(const DirPair& dirs, const char* name, std::string rel,
+                                             const Task& task, TaskSink& sink) {
+  if (DirPair::can_hand_on()) {
+    // Opening both sides answers "both still directories?" (O_DIRECTORY|O_NOFOLLOW) in the same
+    // lookups as two stats, and the child's task gets them open.
+    DirPair child_dirs;
+    int why = 0;
+    child_dirs.dst = open_dir_if_still_one(dirs.dst.get(), name, rel, &why);
+    if (!child_dirs.dst.valid()) return;
+    child_dirs.src = open_dir_if_still_one(dirs.src.get(), name, rel, &why);
+    if (!child_dirs.src.valid()) return;
+    Task child = task.child_directory(std::move(rel));
+    std::move(child_dirs).hand_on(child);
+    return sink.submit(std::move(child));
+  }
+  auto dst = stat_if_exists(dirs.dst.get(), name, rel);
+  auto src = stat_if_exists(dirs.src.get(), name, rel);
+  if (dst && src && dst->type == EntryType::kDirectory && src->type == EntryType::kDirectory) {
+    sink.submit(task.child_directory(std::move(rel)));
+  }
+}
+
 void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
   if (!dirs.dst.valid()) return;  // dry run: the copy would create it, nothing to delete
 
   // The whole source listing first: a partial listing throws here, before anything is deleted.
@@ -60,11 +83,7 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
       bool src_may_be_dir = twin->second == DT_DIR || twin->second == DT_UNKNOWN;
       if (!dst_may_be_dir || !src_may_be_dir) continue;
       try {
-        auto dst = stat_if_exists(dirs.dst.get(), e.name, rel);
-        auto src = stat_if_exists(dirs.src.get(), e.name, rel);
-        if (dst && src && dst->type == EntryType::kDirectory && src->type == EntryType::kDirectory) {
-          sink.submit(task.child_directory(std::move(rel)));
-        }
+        descend_if_both_directories(dirs, e.name, std::move(rel), task, sink);
       } catch (const FsError& err) {
         ctx_.fail_unless_vanished(err);
       }

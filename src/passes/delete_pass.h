@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "engine/task.h"
+#include "passes/dir_pair.h"
 #include "passes/pass_context.h"
 
 namespace lmover {
@@ -21,6 +22,9 @@ class DeletePass : public TaskHandler {
 
  private:
   void prune_directory(const Task& task, TaskSink& sink);
+  // A name both sides list as a directory: its task is spawned if both still are directories.
+  void descend_if_both_directories(const DirPair& dirs, const char* name, std::string rel, const Task& task,
+                                   TaskSink& sink);
   bool take_one_deletion();
 
   const PassContext& ctx_;

@@ -23,7 +23,7 @@ void DirtimePass::handle(const Task& task, TaskSink& sink) {
 }
 
 void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task.dir, ctx_.dry_run());
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
   PassStats::add(ctx_.stats().entries);
   // The source directory is open O_NOATIME, so its atime is still the one users left.
   EntryMeta src = stat_fd(dirs.src.get(), task.dir);
@@ -44,9 +44,12 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
     std::string rel = join_rel(task.dir, e.name);
     if (ctx_.filters().excluded(rel)) continue;
     try {
-      // DT_DIR needs no stat: the child's own open refuses anything that is not a directory.
+      // DT_DIR needs no stat: the child's own open refuses anything that is not a directory. That
+      // open is done here when the pair can be handed on, from the parent's fds.
       if (e.d_type == DT_DIR) {
-        sink.submit(task.child_directory(std::move(rel)));
+        Task child = task.child_directory(std::move(rel));
+        dirs.hand_on_child(e.name, child);
+        sink.submit(std::move(child));
         continue;
       }
       auto meta = stat_if_exists(dirs.src.get(), e.name, rel);

@@ -23,6 +23,11 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
 
 // O_NONBLOCK: if a FIFO was swapped in since the stat, opening it must not hang the thread.
 UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
+  if (src.pinned >= 0) {
+    int fd = reopen_pinned(src.pinned, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != ENOENT) throw FsError("open", rel, errno);  // ENOENT: no /proc, open by name
+  }
   int fd = openat_noatime(src.dir_fd, src.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) throw FsError("open", rel, errno);
   return UniqueFd(fd);
@@ -35,7 +40,7 @@ void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, 
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
   UniqueFd out = create_file(dst.dir_fd, dst.name, rel);
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
-  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel, in.get()});
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().files_copied);
   PassStats::add(ctx.stats().bytes_copied, bytes);
@@ -46,18 +51,23 @@ void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& li
   std::string target;
   EntryMeta meta = listed;
   if (listed.type == EntryType::kSymlink) {
-    target = read_link(src.dir_fd, src.name, rel);
+    bool pinned = src.pinned >= 0;
+    target = pinned ? read_link(src.pinned, "", rel) : read_link(src.dir_fd, src.name, rel);
     // readlink may just have bumped the symlink's atime: copy the times it has now.
-    meta = stat_at(src.dir_fd, src.name, rel);
+    meta = pinned ? stat_fd(src.pinned, rel) : stat_at(src.dir_fd, src.name, rel);
     if (meta.type != EntryType::kSymlink) throw FsError("copy", rel, "entry changed type during the pass");
   }
   create_special(dst.dir_fd, dst.name, meta, target, rel);
-  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel});
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().specials_created);
 }
 
 }  // namespace
+
+XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node) {
+  return ctx.options().metadata.xattrs ? read_xattrs(node) : XattrList();
+}
 
 void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                   std::string_view rel) {
@@ -87,7 +97,7 @@ void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& m
 
 void update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                            const EntryMeta& current, std::string_view rel) {
-  XattrList xattrs = read_xattrs(NodeRef{src.dir_fd, src.name, rel});
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
   bool wrote = apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, &current, ctx.options().metadata);
   PassStats::add(wrote ? ctx.stats().metadata_updated : ctx.stats().unchanged);
 }

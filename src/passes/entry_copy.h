@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "fs/entry_meta.h"
+#include "fs/node_ref.h"
+#include "fs/xattrs.h"
 #include "passes/pass_context.h"
 
 namespace lmover {
@@ -17,7 +19,14 @@ struct EntryLocation {
   const char* name;
   // False when the directory is known to hand new entries no xattrs (it has no default ACL).
   bool may_inherit_xattrs = true;
+  // The source entry pinned by pin_entry (fs/resolve.h) when the caller has it: read through it,
+  // the entry costs no second lookup by name.
+  int pinned = -1;
 };
+
+// The xattrs of source entry `node` that the copy carries over: none under --no-xattrs, where not
+// even the listing is asked for.
+XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node);
 
 // Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
 void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
