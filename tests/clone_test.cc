@@ -185,6 +185,24 @@ TEST_F(CloneTest, ExactCloneWhenNoDescriptorCanBeHandedOn) {
   EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
 }
 
+// On a remote source each entry of a first copy is pinned (O_PATH) and read through its /proc link,
+// saving a lookup; tmpfs does not do that by itself, so it is forced here, over the whole oracle
+// cycle: first copy, mutations and sync, idempotent re-run.
+TEST_F(CloneTest, ExactCloneWithPinnedEntries) {
+  setenv("LMOVER_PIN_ENTRIES", "1", 1);
+  RunResult first = run_lmover({"copy", src_, dst_});
+  std::vector<std::string> after_copy = compare_trees(src_, dst_, OracleOptions{.dir_times = false});
+  mutate_nasty_tree(src_);
+  RunResult second = run_lmover({"sync", src_, dst_});
+  RunResult again = run_lmover({"sync", src_, dst_});
+  unsetenv("LMOVER_PIN_ENTRIES");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_TRUE(after_copy.empty()) << first_lines(after_copy);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
+  EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
+}
+
 // -v says how many threads a pass uses and why: the cores on local filesystems (a FUSE or network
 // root gets more, which bench/latency.sh measures); -j is the admin's choice and no default applies.
 TEST_F(CloneTest, VerboseTellsTheConcurrencyChosenAndWhy) {

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "fs/dir_reader.h"
 #include "fs/fs_error.h"
+#include "fs/fs_identity.h"
 #include "fs/node_ops.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
@@ -35,6 +37,18 @@ bool CopyPass::InheritedXattrs::possible() {
   // Asked once per directory task and only when an entry is created: a no-op pass asks nothing.
   if (!known) known = enabled && (dst_dir < 0 || has_default_acl(dst_dir));
   return *known;
+}
+
+CopyPass::CopyPass(const PassContext& ctx) : ctx_(ctx), farm_(ctx), pin_entries_(false) {
+  // LMOVER_PIN_ENTRIES=1/0 overrides the guess, for a remote filesystem not known by its type.
+  if (const char* forced = std::getenv("LMOVER_PIN_ENTRIES"); forced && *forced) {
+    pin_entries_ = std::strcmp(forced, "0") != 0;
+    return;
+  }
+  try {
+    pin_entries_ = latency_bound(identify_root(ctx.src_root(), "SRC").fs_type);
+  } catch (const FsError&) {
+  }
 }
 
 void CopyPass::prepare() {
@@ -199,7 +213,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   // its link target are then reached with one lookup by name instead of two.
   UniqueFd pinned;
   std::optional<EntryMeta> src;
-  if (task.target_is_new) {
+  if (task.target_is_new && pin_entries_) {
     pinned = pin_entry(dirs.src.get(), name.c_str(), rel);
     if (pinned.valid()) src = stat_fd(pinned.get(), rel);
   } else {
