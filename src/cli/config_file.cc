@@ -39,7 +39,14 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "skip_mtime_after") c.skip_mtime_after = text();
     else if (k == "memcached") c.memcached = text();
     else if (k == "graphite") c.graphite = text();
-    else if (k == "xattrs") {
+    else if (k == "lustre") c.lustre = text();
+    else if (k == "layout") c.layout = text();
+    else if (k == "mdts") c.mdts = text();
+    else if (k == "mdt_depth") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 1 || *v > 64) throw FsError("read config", path, "'mdt_depth' must be a number from 1 to 64");
+      c.mdt_depth = static_cast<unsigned>(*v);
+    } else if (k == "xattrs") {
       auto v = node.value<bool>();
       if (!v) throw FsError("read config", path, "'xattrs' must be true or false");
       c.xattrs = *v;

@@ -7,6 +7,7 @@
 //   exclude_from = "/etc/lmover/exceptions"     skip_atime_before = "2020-01-01"
 //   skip_mtime_after = "2026-11-01"             memcached = "host:11211"  graphite = "host:2003"
 //   ca_file = "/etc/pki/mq-ca.pem" (amqps://)    xattrs = false (--no-xattrs)
+//   lustre = "auto"  layout = "seed"  mdts = "0,1"  mdt_depth = 1
 #pragma once
 
 #include <optional>
@@ -20,6 +21,8 @@ struct ConfigFile {
   std::optional<std::string> memcached, graphite;  // for the statistics sinks
   std::optional<unsigned> threads;
   std::optional<bool> xattrs;  // false: --no-xattrs
+  std::optional<std::string> lustre, layout, mdts;  // --lustre, --layout, --mdts ("0,1")
+  std::optional<unsigned> mdt_depth;
 
   // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
   // silently ignored), or a password in a file that group or others can read.

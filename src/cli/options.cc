@@ -50,6 +50,8 @@ struct CommonFlags {
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
   uint64_t max_delete = 0;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
+  std::string lustre = "auto", layout = "copy", mdts;
+  unsigned mdt_depth = 1;
 };
 
 void add_config(CLI::App& sub) {
@@ -84,6 +86,10 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.skip_atime_before) f.atime_before = *c.skip_atime_before;
   if (c.skip_mtime_after) f.mtime_after = *c.skip_mtime_after;
   if (c.xattrs) f.no_xattrs = !*c.xattrs;
+  if (c.lustre) f.lustre = *c.lustre;
+  if (c.layout) f.layout = *c.layout;
+  if (c.mdts) f.mdts = *c.mdts;
+  if (c.mdt_depth) f.mdt_depth = *c.mdt_depth;
 }
 
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
@@ -99,6 +105,17 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--no-xattrs", f.no_xattrs,
                "neither read nor write xattrs and ACLs: one request less per entry on Lustre or NFS, for trees "
                "known to have none");
+  sub.add_option("--lustre", f.lustre,
+                 "auto: layouts and MDT placement through liblustreapi when SRC or DST is on Lustre; on: insist; off: never")
+      ->capture_default_str();
+  sub.add_option("--layout", f.layout,
+                 "new files' layouts: copy (the source's), seed (its stripe count, all OSTs from 16), "
+                 "fixed:COUNT[:SIZE[:POOL]]")
+      ->capture_default_str();
+  sub.add_option("--mdts", f.mdts, "MDT indexes (0,1,2) to create directories on, in turn, at --mdt-depth");
+  sub.add_option("--mdt-depth", f.mdt_depth, "depth of the directories --mdts places (1: the first level)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
   sub.add_flag("-n,--dry-run", f.dry_run, "print what would be done, change nothing");
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
@@ -230,6 +247,10 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
     if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));
     if (!flags.mtime_after.empty()) plan.options.filters.skip_mtime_after(parse_date(flags.mtime_after));
+    plan.lustre.mode = LustreSettings::parse_mode(flags.lustre);
+    plan.lustre.layout = LayoutPolicy::parse(flags.layout);
+    if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
+    plan.lustre.mdt_depth = flags.mdt_depth;
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFatal;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli/concurrency.h"
+#include "cli/lustre_setup.h"
 #include "fs/fs_error.h"
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
@@ -67,6 +68,26 @@ Roots open_checked_roots(PassKind kind, const json& spec) {
   return roots;
 }
 
+// What the submitter decided about Lustre: "on" when it goes through liblustreapi (every worker
+// must then too, or refuse the run), "off" for plain POSIX.
+json lustre_spec(const LustreTarget* lustre) {
+  if (!lustre) return {{"mode", "off"}};
+  const LustreSettings& s = lustre->settings();
+  return {{"mode", "on"}, {"layout", s.layout.name()}, {"mdts", s.mdts}, {"mdt_depth", s.mdt_depth}};
+}
+
+LustreSettings lustre_settings_from(const json& spec) {
+  LustreSettings s;
+  s.mode = LustreSettings::Mode::kOff;
+  if (!spec.contains("lustre") || spec["lustre"].value("mode", "off") != "on") return s;
+  const json& l = spec["lustre"];
+  s.mode = LustreSettings::Mode::kOn;
+  s.layout = LayoutPolicy::parse(l.at("layout").get<std::string>());
+  s.mdts = l.at("mdts").get<std::vector<int>>();
+  s.mdt_depth = l.at("mdt_depth").get<unsigned>();
+  return s;
+}
+
 class PassRunner : public TaskRunner {
  public:
   PassRunner(const json& spec, const SharedBudgets& budgets) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
@@ -81,6 +102,11 @@ class PassRunner : public TaskRunner {
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
     options_.metadata.xattrs = spec.value("xattrs", true);
+    try {
+      options_.lustre = lustre_for_run(lustre_settings_from(spec), src_.get(), roots.src_path, dst_.get(), roots.dst_path);
+    } catch (const FsError& e) {
+      throw RunRefused(std::string("the run copies Lustre layouts and this node cannot: ") + e.what());
+    }
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
@@ -154,6 +180,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"verbose", options.verbose},
           {"owner", options.metadata.owner},
           {"xattrs", options.metadata.xattrs},
+          {"lustre", lustre_spec(options.lustre.get())},
           {"exclude", exclude},
           {"atime_before", time_or_null(options.filters.atime_before())},
           {"mtime_after", time_or_null(options.filters.mtime_after())}};

@@ -16,6 +16,7 @@
 #include "cli/broker_commands.h"
 #include "cli/concurrency.h"
 #include "cli/interrupt.h"
+#include "cli/lustre_setup.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
 #include "cli/target_lock.h"
@@ -62,7 +63,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
-  json spec = make_spec(kind, roots, plan.options);
+  json spec = make_spec(kind, roots, ctx.options());
   if (kind == PassKind::kDelete && plan.options.max_delete && !plan.options.dry_run) {
     // One budget for every worker, held by the broker: see UnitPool.
     std::string queue = fmt::format("{}.budget.{:016x}", plan.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
@@ -133,6 +134,8 @@ int execute(const RunPlan& plan) {
       spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
       threads = c.threads;
     }
+    PassOptions options = plan.options;
+    options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
     std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
     if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
 
@@ -140,7 +143,7 @@ int execute(const RunPlan& plan) {
       // A dry run onto a DST that does not exist yet: only the copy has something to say.
       if (!roots.dst.valid() && kind != PassKind::kCopy) continue;
       PassStats stats;
-      PassContext ctx(roots.src.get(), roots.dst.get(), plan.options, stats, failures);
+      PassContext ctx(roots.src.get(), roots.dst.get(), options, stats, failures);
       auto start = std::chrono::steady_clock::now();
       json details = json::object();
       {

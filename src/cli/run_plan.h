@@ -28,6 +28,7 @@ struct RunPlan {
   std::string broker_password;  // from a private config file only, never from argv
   std::string broker_ca_file;   // amqps://
   std::string prefix = "lmover";
+  LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.

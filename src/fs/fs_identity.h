@@ -29,6 +29,9 @@ std::string describe(const FsIdentity& id);
 // BeeGFS, PanFS, AFS, 9p, CIFS/SMB) or to a user-space daemon (FUSE): there a copy's speed is
 // requests in flight x latency, not cores. By statfs f_type.
 bool latency_bound(uint64_t fs_type);
+// Lustre's LL_SUPER_MAGIC.
+inline constexpr uint64_t kLustreMagic = 0x0BD00BD0;
+
 // A short name for the messages: "lustre", "nfs", "ext4", ..., or "filesystem" when unknown.
 const char* fs_type_name(uint64_t fs_type);
 

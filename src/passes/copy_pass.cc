@@ -166,7 +166,12 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   bool created = action != CopyAction::kUpdateMetadata;
   if (created) {
     try {
-      create_dir(dirs.dst.get(), name, rel);
+      const auto& lustre = ctx_.options().lustre;
+      if (lustre && lustre->places(rel)) {
+        lustre->make_dir(dirs.dst.get(), name, rel);
+      } else {
+        create_dir(dirs.dst.get(), name, rel);
+      }
     } catch (const FsError& e) {
       // Made since we looked (a repeated task, or a parent we took for new): look again, once.
       if (e.err() != EEXIST || second_look) throw;
@@ -179,6 +184,9 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   DirPair child_dirs;
   child_dirs.src = src_dir.valid() ? std::move(src_dir) : open_dir_at(dirs.src.get(), name, rel);
   child_dirs.dst = open_dir_at(dirs.dst.get(), name, rel);
+  if (created && ctx_.options().lustre) {
+    ctx_.options().lustre->copy_dir_default(child_dirs.src.get(), child_dirs.dst.get(), rel);
+  }
   XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{dirs.src.get(), name, rel, child_dirs.src.get()});
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;

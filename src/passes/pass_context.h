@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "fs/node_ops.h"
 #include "fs/unique_fd.h"
+#include "lustre/lustre_target.h"
 #include "passes/filters.h"
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
@@ -26,6 +28,8 @@ struct PassOptions {
   // Set by a distributed run's worker: one deletion from the budget all workers share (the
   // broker's), used instead of counting max_delete here. False once it is spent.
   std::function<bool()> shared_max_delete;
+  // Set when layouts and MDT placement go through liblustreapi (--lustre); else plain POSIX.
+  std::shared_ptr<const LustreTarget> lustre;
 };
 
 class PassContext {

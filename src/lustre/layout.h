@@ -1,0 +1,66 @@
+// Layout: a Lustre file layout as lmover reasons about it, independent of liblustreapi's opaque
+// struct, so that policies are plain functions that tests can check without a filesystem.
+//
+// A plain layout is one component covering the whole file; a PFL (progressive file layout) is
+// several components with consecutive extents; Data-on-MDT is a first component whose pattern is
+// "mdt". OST indexes are deliberately not part of it: a new filesystem allocates its own objects.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lmover {
+
+// liblustreapi's special values (lustreapi.h), kept numerically identical.
+inline constexpr uint64_t kLayoutDefault = 0x1000000000000002ULL;  // LLAPI_LAYOUT_DEFAULT
+inline constexpr uint64_t kLayoutWide = 0x1000000000000003ULL;     // LLAPI_LAYOUT_WIDE: all OSTs
+inline constexpr uint64_t kPatternRaid0 = 0;                       // LLAPI_LAYOUT_RAID0
+inline constexpr uint64_t kPatternMdt = 2;                         // LLAPI_LAYOUT_MDT (Data-on-MDT)
+inline constexpr uint64_t kExtentEof = ~0ULL;                      // LUSTRE_EOF
+
+struct LayoutComponent {
+  uint64_t start = 0, end = kExtentEof;
+  uint64_t stripe_count = kLayoutDefault;
+  uint64_t stripe_size = kLayoutDefault;
+  uint64_t pattern = kPatternRaid0;
+  std::string pool;  // "" = none
+
+  bool operator==(const LayoutComponent&) const = default;
+};
+
+struct Layout {
+  std::vector<LayoutComponent> components;  // one for a plain layout
+  bool composite = false;
+
+  bool operator==(const Layout&) const = default;
+};
+
+// "count=4 size=1M pool=fast" or "[0,1M) mdt size=1M; [1M,EOF) count=4 ...": for messages.
+std::string describe(const Layout& layout);
+
+// How the target's layouts are chosen (--layout).
+struct LayoutPolicy {
+  enum class Kind { kCopy, kSeed, kFixed };
+  Kind kind = Kind::kCopy;
+  // kFixed: the layout every file gets; unset fields stay the filesystem's default.
+  std::optional<uint64_t> stripe_count, stripe_size;
+  std::string pool;
+
+  // "copy", "seed", "fixed:COUNT[:SIZE[:POOL]]" (COUNT -1 = all OSTs; SIZE with K/M/G). Throws
+  // std::invalid_argument naming what is wrong.
+  static LayoutPolicy parse(const std::string& text);
+  std::string name() const;
+};
+
+// The layout a new target file gets under `policy`, given its source's (nullopt: the source has
+// none that could be read, e.g. it is not on Lustre). nullopt: the target filesystem's default.
+std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optional<Layout>& source);
+
+// The nearest layout to try when the target refused `layout` (a pool it lacks, more stripes than
+// it has OSTs): first the same without pools, then with every stripe count made "all OSTs".
+// nullopt: nothing left to relax (the filesystem's default is what remains).
+std::optional<Layout> relaxed(const Layout& layout);
+
+}  // namespace lmover

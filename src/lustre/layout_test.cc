@@ -1,0 +1,66 @@
+#include "lustre/layout.h"
+
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace lmover {
+namespace {
+
+TEST(LayoutPolicy, ParsesWhatTheHelpSays) {
+  EXPECT_EQ(LayoutPolicy::parse("copy").kind, LayoutPolicy::Kind::kCopy);
+  EXPECT_EQ(LayoutPolicy::parse("seed").kind, LayoutPolicy::Kind::kSeed);
+  LayoutPolicy p = LayoutPolicy::parse("fixed:4:8M:fast");
+  EXPECT_EQ(p.kind, LayoutPolicy::Kind::kFixed);
+  EXPECT_EQ(p.stripe_count, 4u);
+  EXPECT_EQ(p.stripe_size, 8u << 20);
+  EXPECT_EQ(p.pool, "fast");
+  EXPECT_EQ(p.name(), "fixed:4:8M:fast");
+  EXPECT_EQ(LayoutPolicy::parse("fixed:-1").stripe_count, kLayoutWide);
+  EXPECT_FALSE(LayoutPolicy::parse("fixed:2").stripe_size.has_value());
+  for (const char* bad : {"", "fixed", "fixed:", "fixed:0", "fixed:x", "fixed:2:3Q", "fixed:1:2:3:4", "wide"}) {
+    EXPECT_THROW(LayoutPolicy::parse(bad), std::invalid_argument) << bad;
+  }
+}
+
+Layout pfl() {
+  return Layout{{{0, 64 << 20, 1, 1 << 20, kPatternRaid0, ""},
+                 {64 << 20, kExtentEof, 24, 4 << 20, kPatternRaid0, "slow"}},
+                true};
+}
+
+TEST(TargetLayout, CopySeedAndFixed) {
+  EXPECT_EQ(target_layout(LayoutPolicy::parse("copy"), pfl()), pfl());
+  EXPECT_EQ(target_layout(LayoutPolicy::parse("copy"), std::nullopt), std::nullopt);
+  Layout seeded = *target_layout(LayoutPolicy::parse("seed"), pfl());
+  EXPECT_FALSE(seeded.composite);
+  ASSERT_EQ(seeded.components.size(), 1u);
+  EXPECT_EQ(seeded.components[0].stripe_count, 1u);  // the first component's width
+  Layout wide{{{0, kExtentEof, 16, 1 << 20, kPatternRaid0, ""}}, false};
+  EXPECT_EQ(target_layout(LayoutPolicy::parse("seed"), wide)->components[0].stripe_count, kLayoutWide);
+  wide.components[0].stripe_count = 15;
+  EXPECT_EQ(target_layout(LayoutPolicy::parse("seed"), wide)->components[0].stripe_count, 15u);
+  Layout fixed = *target_layout(LayoutPolicy::parse("fixed:2::fast"), std::nullopt);
+  EXPECT_EQ(fixed.components[0].stripe_count, 2u);
+  EXPECT_EQ(fixed.components[0].stripe_size, kLayoutDefault);
+  EXPECT_EQ(fixed.components[0].pool, "fast");
+}
+
+TEST(Relaxed, DropsPoolsThenWidensThenGivesUp) {
+  Layout first = *relaxed(pfl());
+  EXPECT_EQ(first.components[1].pool, "");
+  EXPECT_EQ(first.components[1].stripe_count, 24u);
+  Layout second = *relaxed(first);
+  EXPECT_EQ(second.components[0].stripe_count, kLayoutWide);
+  EXPECT_EQ(second.components[1].stripe_count, kLayoutWide);
+  EXPECT_EQ(second.components[1].start, 64u << 20);  // extents are kept
+  EXPECT_EQ(relaxed(second), std::nullopt);
+}
+
+TEST(Describe, ReadsLikeLfsGetstripe) {
+  EXPECT_EQ(describe(Layout{{{0, kExtentEof, 4, 1 << 20, kPatternRaid0, "fast"}}, false}), "count=4 size=1M pool=fast");
+  EXPECT_EQ(describe(pfl()), "[0,64M) count=1 size=1M; [64M,EOF) count=24 size=4M pool=slow");
+}
+
+}  // namespace
+}  // namespace lmover

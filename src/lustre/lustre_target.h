@@ -1,0 +1,65 @@
+// LustreTarget: what the passes ask of Lustre while they build the target. New files are created
+// with the layout the policy derives from their source's (before any data is written, the only
+// moment Lustre accepts one), and directories at the chosen depth are placed round-robin over the
+// chosen MDTs. Thread-safe; one per pass run.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fs/unique_fd.h"
+#include "lustre/layout.h"
+#include "lustre/lustre_api.h"
+
+namespace lmover {
+
+struct LustreSettings {
+  enum class Mode { kAuto, kOn, kOff };
+  Mode mode = Mode::kAuto;
+  LayoutPolicy layout;
+  std::vector<int> mdts;  // --mdts: empty = directories stay where Lustre puts them
+  unsigned mdt_depth = 1;  // directories this many levels below the root are placed
+
+  static Mode parse_mode(const std::string& text);  // auto|on|off; throws std::invalid_argument
+  static std::vector<int> parse_mdts(const std::string& text);  // "0,1,3"
+};
+
+class LustreTarget {
+ public:
+  LustreTarget(std::shared_ptr<const LustreApi> api, LustreSettings settings)
+      : api_(std::move(api)), settings_(std::move(settings)) {}
+
+  // Creates file `name` in target directory `dst_dir` (O_WRONLY, mode 0600 like every new entry
+  // until its metadata is set) with the policy's layout for the source file open at `src_fd`.
+  // A layout the target refuses is relaxed step by step (relaxed()), with one warning per
+  // distinct case. Throws FsError naming `rel`.
+  UniqueFd create_file(int src_fd, int dst_dir, const char* name, std::string_view rel) const;
+
+  // Gives new target directory `dst_dir` the policy's layout for the source directory's default
+  // layout, if it has one (files users create there later get it). Relaxed like files' layouts.
+  void copy_dir_default(int src_dir, int dst_dir, std::string_view rel) const;
+
+  // Whether directory `rel` is one that --mdts places, and if so makes it (mode 0700) on the
+  // next MDT in turn. Throws FsError (EEXIST included) naming `rel`.
+  bool places(std::string_view rel) const;
+  void make_dir(int dst_dir, const char* name, std::string_view rel) const;
+
+  const LustreApi& api() const { return *api_; }
+  const LustreSettings& settings() const { return settings_; }
+
+ private:
+  void warn_once(const std::string& what) const;
+
+  std::shared_ptr<const LustreApi> api_;
+  LustreSettings settings_;
+  mutable std::atomic<uint64_t> next_mdt_{0};
+  mutable std::mutex warned_mutex_;
+  mutable std::set<std::string> warned_;
+};
+
+}  // namespace lmover

@@ -1,0 +1,240 @@
+// Lustre layouts and MDT placement, through the same dlopen path as on a real client, with the fake
+// liblustreapi.so the suite builds (tests/fake_lustreapi.c): it keeps each file's layout in
+// trusted.lov and each directory's MDT in trusted.lmv, which lmover never copies as plain xattrs,
+// so a target file only has the layout lmover asked liblustreapi for.
+#include <sys/xattr.h>
+
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace lmover::test {
+namespace {
+
+constexpr unsigned long long kEof = ~0ULL, kWide = 0x1000000000000003ULL, kMiB = 1 << 20;
+
+struct Comp {
+  unsigned long long start = 0, end = kEof, count = 1, size = kMiB, pattern = 0;
+  std::string pool;
+};
+
+// The fake's text form of a layout (see fake_lustreapi.c).
+std::string lov(const std::vector<Comp>& comps, bool composite = false) {
+  std::string out = "composite " + std::to_string(composite ? 1 : 0) + "\n";
+  for (const Comp& c : comps) {
+    out += std::to_string(c.start) + " " + std::to_string(c.end) + " " + std::to_string(c.count) + " " +
+           std::to_string(c.size) + " " + std::to_string(c.pattern) + " " + (c.pool.empty() ? "-" : c.pool) + "\n";
+  }
+  return out;
+}
+
+std::string get_xattr(const std::string& path, const char* key) {
+  char buf[4096];
+  ssize_t n = lgetxattr(path.c_str(), key, buf, sizeof buf);
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+class LustreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("LMOVER_LUSTREAPI", FAKE_LUSTREAPI, 1);
+    setenv("FAKE_LUSTRE_OSTS", "32", 1);
+    unsetenv("FAKE_LUSTRE_POOLS");
+    make_dir(src_);
+  }
+  void TearDown() override {
+    for (const char* name : {"LMOVER_LUSTREAPI", "FAKE_LUSTRE_OSTS", "FAKE_LUSTRE_POOLS"}) unsetenv(name);
+  }
+  // A source file with layout `layout` (as the fake stores it) and some content.
+  void file_with_layout(const std::string& rel, const std::string& layout) {
+    write_file(src_ + "/" + rel, "content of " + rel);
+    set_xattr(src_ + "/" + rel, "trusted.lov", layout);
+  }
+  std::string target_layout(const std::string& rel) { return get_xattr(dst_ + "/" + rel, "trusted.lov"); }
+
+  TempDir tmp_;
+  std::string src_ = tmp_ / "src";
+  std::string dst_ = tmp_ / "dst";
+};
+
+const std::vector<std::pair<std::string, std::string>>& sample_layouts() {
+  static const std::vector<std::pair<std::string, std::string>> layouts = {
+      {"plain", lov({{.count = 4, .size = 4 * kMiB}})},
+      {"wide", lov({{.count = 24, .size = kMiB}})},
+      {"pool", lov({{.count = 2, .size = kMiB, .pool = "fast"}})},
+      {"pfl", lov({{.start = 0, .end = 64 * kMiB, .count = 1, .size = kMiB},
+                   {.start = 64 * kMiB, .end = 1024 * kMiB, .count = 4, .size = 4 * kMiB},
+                   {.start = 1024 * kMiB, .end = kEof, .count = 16, .size = 16 * kMiB, .pool = "slow"}},
+                  true)},
+      {"dom", lov({{.start = 0, .end = kMiB, .count = 0, .size = kMiB, .pattern = 2},
+                   {.start = kMiB, .end = kEof, .count = 8, .size = 4 * kMiB}},
+                  true)},
+  };
+  return layouts;
+}
+
+TEST_F(LustreTest, LayoutsAreCopiedExactlyAndNeverAsXattrs) {
+  make_dir(src_ + "/d");
+  for (const auto& [name, layout] : sample_layouts()) file_with_layout("d/" + name, layout);
+  RunResult r = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const auto& [name, layout] : sample_layouts()) {
+    EXPECT_EQ(target_layout("d/" + name), layout) << name;
+    EXPECT_EQ(read_file(dst_ + "/d/" + name), "content of d/" + name) << name;
+  }
+  EXPECT_EQ(r.output.find("warn"), std::string::npos) << r.output;
+
+  // Without Lustre the same files get no layout at all: trusted.lov is never copied as an xattr.
+  std::string plain_dst = tmp_ / "plain";
+  RunResult off = run_lmover({"copy", "--lustre", "off", src_, plain_dst});
+  ASSERT_EQ(off.exit_code, 0) << off.output;
+  for (const auto& [name, layout] : sample_layouts()) {
+    EXPECT_EQ(get_xattr(plain_dst + "/d/" + name, "trusted.lov"), "") << name;
+  }
+}
+
+// `lfs setstripe DIR`: a directory's default layout is what users' new files there get later.
+TEST_F(LustreTest, DirectoryDefaultLayoutsAreCopied) {
+  setenv("FAKE_LUSTRE_POOLS", "fast", 1);
+  const std::string striped = lov({{.count = 4, .size = 4 * kMiB, .pool = "fast"}});
+  const std::string pfl = lov({{.start = 0, .end = kMiB, .count = 1, .size = kMiB}, {.start = kMiB, .end = kEof, .count = 8, .size = kMiB}}, true);
+  for (const char* d : {"striped", "pfl", "plain", "gone-pool", "striped/inner"}) make_dir(src_ + "/" + d);
+  set_xattr(src_ + "/striped", "trusted.lov", striped);
+  set_xattr(src_ + "/pfl", "trusted.lov", pfl);
+  set_xattr(src_ + "/gone-pool", "trusted.lov", lov({{.count = 2, .size = kMiB, .pool = "archive"}}));
+  RunResult r = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(target_layout("striped"), striped);
+  EXPECT_EQ(target_layout("pfl"), pfl);
+  EXPECT_EQ(target_layout("plain"), "");          // no default of its own: none set
+  EXPECT_EQ(target_layout("striped/inner"), "");  // inherits on Lustre; nothing to copy
+  EXPECT_EQ(target_layout("gone-pool"), lov({{.count = 2, .size = kMiB}}));
+  EXPECT_NE(r.output.find("target refused directory default layout 'count=2 size=1M pool=archive'"), std::string::npos)
+      << r.output;
+}
+
+TEST_F(LustreTest, SeedPolicyKeepsNarrowCountsAndWidensFromSixteen) {
+  setenv("FAKE_LUSTRE_OSTS", "20", 1);
+  file_with_layout("narrow", lov({{.count = 4, .size = 4 * kMiB}}));
+  file_with_layout("sixteen", lov({{.count = 16, .size = kMiB}}));
+  file_with_layout("pfl", lov({{.start = 0, .end = 64 * kMiB, .count = 2}, {.start = 64 * kMiB, .end = kEof, .count = 8}}, true));
+  RunResult r = run_lmover({"copy", "--lustre", "on", "--layout", "seed", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The original's rule: the same count below 16 (stripe size back to the default), all OSTs from 16.
+  EXPECT_EQ(target_layout("narrow"), lov({{.count = 4, .size = kMiB}}));
+  EXPECT_EQ(target_layout("sixteen"), lov({{.count = 20, .size = kMiB}}));
+  EXPECT_EQ(target_layout("pfl"), lov({{.count = 2, .size = kMiB}}));
+}
+
+TEST_F(LustreTest, FixedPolicyGivesEveryFileTheSameLayout) {
+  for (const auto& [name, layout] : sample_layouts()) file_with_layout(name, layout);
+  RunResult r = run_lmover({"copy", "--lustre", "on", "--layout", "fixed:2:8M:slow", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const auto& [name, layout] : sample_layouts()) {
+    EXPECT_EQ(target_layout(name), lov({{.count = 2, .size = 8 * kMiB, .pool = "slow"}})) << name;
+  }
+  EXPECT_EQ(run_lmover({"copy", "--lustre", "on", "--layout", "fixed:0", src_, tmp_ / "x"}).exit_code, 2);
+  EXPECT_EQ(run_lmover({"copy", "--lustre", "on", "--layout", "striped", src_, tmp_ / "x"}).exit_code, 2);
+}
+
+// A layout the target cannot honour falls back to the nearest one it can, with one warning per
+// distinct case however many files share it, and no failed file.
+TEST_F(LustreTest, RefusedLayoutsFallBackWithOneWarningPerCase) {
+  setenv("FAKE_LUSTRE_OSTS", "8", 1);
+  setenv("FAKE_LUSTRE_POOLS", "fast", 1);
+  for (int i = 0; i < 5; ++i) {
+    file_with_layout("gone-pool-" + std::to_string(i), lov({{.count = 2, .size = kMiB, .pool = "archive"}}));
+    file_with_layout("too-wide-" + std::to_string(i), lov({{.count = 12, .size = kMiB}}));
+  }
+  RunResult r = run_lmover({"copy", "--lustre", "on", "-j", "3", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(target_layout("gone-pool-" + std::to_string(i)), lov({{.count = 2, .size = kMiB}}));
+    EXPECT_EQ(target_layout("too-wide-" + std::to_string(i)), lov({{.count = 8, .size = kMiB}}));
+  }
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t pos = r.output.find(needle); pos != std::string::npos; pos = r.output.find(needle, pos + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("target refused layout 'count=2 size=1M pool=archive'"), 1u) << r.output;
+  EXPECT_EQ(count("target refused layout 'count=12 size=1M'"), 1u) << r.output;
+}
+
+// A re-run never rewrites a file only because its layout differs from what the policy would give.
+TEST_F(LustreTest, RerunDoesNotRewriteForLayoutAlone) {
+  file_with_layout("f", lov({{.count = 4, .size = kMiB}}));
+  ASSERT_EQ(run_lmover({"sync", "--lustre", "on", src_, dst_}).exit_code, 0);
+  RunResult again = run_lmover({"sync", "--lustre", "on", "--layout", "fixed:1", src_, dst_});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.actions("copy"), 0u) << again.output;
+  EXPECT_EQ(target_layout("f"), lov({{.count = 4, .size = kMiB}}));
+}
+
+std::map<int, int> mdts_of(const std::vector<std::string>& dirs) {
+  std::map<int, int> per_mdt;
+  for (const auto& d : dirs) {
+    std::string v = get_xattr(d, "trusted.lmv");
+    per_mdt[v.empty() ? -1 : std::stoi(v.substr(4))]++;
+  }
+  return per_mdt;
+}
+
+TEST_F(LustreTest, DirectoriesAreSpreadRoundRobinOverMdtsAtTheChosenDepth) {
+  std::vector<std::string> top, second;
+  for (int i = 0; i < 6; ++i) {
+    std::string t = "top" + std::to_string(i);
+    make_dir(src_ + "/" + t);
+    top.push_back(dst_ + "/" + t);
+    for (int j = 0; j < 3; ++j) {
+      make_dir(src_ + "/" + t + "/sub" + std::to_string(j));
+      second.push_back(dst_ + "/" + t + "/sub" + std::to_string(j));
+    }
+  }
+  RunResult r = run_lmover({"copy", "--lustre", "on", "--mdts", "0,1,2", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(mdts_of(top), (std::map<int, int>{{0, 2}, {1, 2}, {2, 2}}));
+  EXPECT_EQ(mdts_of(second), (std::map<int, int>{{-1, 18}}));  // left where Lustre puts them
+
+  std::string deeper = tmp_ / "deeper";
+  RunResult d = run_lmover({"copy", "--lustre", "on", "--mdts", "1,3", "--mdt-depth", "2", src_, deeper});
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  std::vector<std::string> top2, second2;
+  for (auto& p : top) top2.push_back(deeper + p.substr(dst_.size()));
+  for (auto& p : second) second2.push_back(deeper + p.substr(dst_.size()));
+  EXPECT_EQ(mdts_of(top2), (std::map<int, int>{{-1, 6}}));
+  EXPECT_EQ(mdts_of(second2), (std::map<int, int>{{1, 9}, {3, 9}}));
+
+  // An MDT the target does not have fails those directories, clearly, and nothing else.
+  RunResult bad = run_lmover({"copy", "--lustre", "on", "--mdts", "0,7", src_, tmp_ / "bad"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("mkdir on MDT 7"), std::string::npos) << bad.output;
+}
+
+TEST_F(LustreTest, MissingOrBrokenLibraryFailsOnAndIsIgnoredOff) {
+  file_with_layout("f", lov({{.count = 4, .size = kMiB}}));
+  setenv("LMOVER_LUSTREAPI", "/nonexistent/liblustreapi.so", 1);
+  RunResult on = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  EXPECT_EQ(on.exit_code, 2) << on.output;
+  EXPECT_NE(on.output.find("cannot load liblustreapi"), std::string::npos) << on.output;
+  EXPECT_FALSE(exists(dst_ + "/f"));
+
+  setenv("LMOVER_LUSTREAPI", BROKEN_LUSTREAPI, 1);
+  RunResult broken = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  EXPECT_EQ(broken.exit_code, 2) << broken.output;
+  EXPECT_NE(broken.output.find("lacks llapi_layout_alloc"), std::string::npos) << broken.output;
+
+  // auto on a filesystem that is not Lustre: plain POSIX, the library is not even opened.
+  RunResult plain = run_lmover({"copy", src_, dst_});
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(read_file(dst_ + "/f"), "content of f");
+  EXPECT_EQ(target_layout("f"), "");
+}
+
+}  // namespace
+}  // namespace lmover::test
