@@ -142,6 +142,21 @@ TEST_F(LustreTest, FixedPolicyGivesEveryFileTheSameLayout) {
   EXPECT_EQ(run_lmover({"copy", "--lustre", "on", "--layout", "striped", src_, tmp_ / "x"}).exit_code, 2);
 }
 
+// by-size: the moment of a migration is the moment to re-stripe big files wider.
+TEST_F(LustreTest, BySizePolicyStripesBigFilesWider) {
+  const std::string source_layout = lov({{.count = 1, .size = kMiB}});
+  write_file(src_ + "/empty", "");
+  write_file(src_ + "/small", std::string(2048, 's'));
+  write_file(src_ + "/big", std::string(3 * kMiB, 'b'));
+  for (const char* f : {"empty", "small", "big"}) set_xattr(src_ + "/" + f, "trusted.lov", source_layout);
+  RunResult r = run_lmover({"copy", "--lustre", "on", "--layout", "by-size:1K=2,2M=4:4M", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(target_layout("empty"), lov({{.count = 1, .size = kMiB}}));  // below 1K: the default
+  EXPECT_EQ(target_layout("small"), lov({{.count = 2, .size = kMiB}}));
+  EXPECT_EQ(target_layout("big"), lov({{.count = 4, .size = 4 * kMiB}}));
+  EXPECT_EQ(read_file(dst_ + "/big"), std::string(3 * kMiB, 'b'));
+}
+
 // A layout the target cannot honour falls back to the nearest one it can, with one warning per
 // distinct case however many files share it, and no failed file.
 TEST_F(LustreTest, RefusedLayoutsFallBackWithOneWarningPerCase) {
@@ -166,14 +181,26 @@ TEST_F(LustreTest, RefusedLayoutsFallBackWithOneWarningPerCase) {
   EXPECT_EQ(count("target refused layout 'count=12 size=1M'"), 1u) << r.output;
 }
 
-// A re-run never rewrites a file only because its layout differs from what the policy would give.
-TEST_F(LustreTest, RerunDoesNotRewriteForLayoutAlone) {
+// A re-run never rewrites a file only because its layout differs from what the policy would give,
+// unless --relayout asks for it.
+TEST_F(LustreTest, RerunRewritesForLayoutOnlyWithRelayout) {
   file_with_layout("f", lov({{.count = 4, .size = kMiB}}));
   ASSERT_EQ(run_lmover({"sync", "--lustre", "on", src_, dst_}).exit_code, 0);
   RunResult again = run_lmover({"sync", "--lustre", "on", "--layout", "fixed:1", src_, dst_});
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(again.actions("copy"), 0u) << again.output;
   EXPECT_EQ(target_layout("f"), lov({{.count = 4, .size = kMiB}}));
+
+  // Unless asked: --relayout copies it again with the policy's layout, once; g already has it.
+  file_with_layout("g", lov({{.count = 2, .size = kMiB}}));
+  ASSERT_EQ(run_lmover({"copy", "--lustre", "on", src_, dst_}).exit_code, 0);
+  RunResult relayout = run_lmover({"copy", "--lustre", "on", "--relayout", "--layout", "fixed:2", src_, dst_});
+  ASSERT_EQ(relayout.exit_code, 0) << relayout.output;
+  EXPECT_EQ(relayout.counter("copy", "files_copied"), 1u) << relayout.output;
+  EXPECT_EQ(target_layout("f"), lov({{.count = 2, .size = kMiB}}));
+  EXPECT_EQ(read_file(dst_ + "/f"), "content of f");
+  RunResult settled = run_lmover({"copy", "--lustre", "on", "--relayout", "--layout", "fixed:2", src_, dst_});
+  EXPECT_EQ(settled.actions("copy"), 0u) << settled.output;
 }
 
 std::map<int, int> mdts_of(const std::vector<std::string>& dirs) {

@@ -48,6 +48,7 @@ struct CommonFlags {
   std::string src, dst, exclude_from, atime_before, mtime_after, json_file, failures_file;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
+  bool relayout = false;
   uint64_t max_delete = 0;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
   std::string lustre = "auto", layout = "copy", mdts;
@@ -110,8 +111,11 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->capture_default_str();
   sub.add_option("--layout", f.layout,
                  "new files' layouts: copy (the source's), seed (its stripe count, all OSTs from 16), "
-                 "fixed:COUNT[:SIZE[:POOL]]")
+                 "fixed:COUNT[:SIZE[:POOL]], by-size:SIZE=COUNT[:SIZE[:POOL]],...")
       ->capture_default_str();
+  sub.add_flag("--relayout", f.relayout,
+               "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
+               "both files of every unchanged one)");
   sub.add_option("--mdts", f.mdts, "MDT indexes (0,1,2) to create directories on, in turn, at --mdt-depth");
   sub.add_option("--mdt-depth", f.mdt_depth, "depth of the directories --mdts places (1: the first level)")
       ->check(CLI::Range(1u, 64u))
@@ -243,6 +247,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.verbose = flags.verbose;
   plan.options.metadata.owner = geteuid() == 0;
   plan.options.metadata.xattrs = !flags.no_xattrs;
+  plan.options.relayout = flags.relayout;
   try {
     if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
     if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));

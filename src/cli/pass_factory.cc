@@ -102,6 +102,7 @@ class PassRunner : public TaskRunner {
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
     options_.metadata.xattrs = spec.value("xattrs", true);
+    options_.relayout = spec.value("relayout", false);
     try {
       options_.lustre = lustre_for_run(lustre_settings_from(spec), src_.get(), roots.src_path, dst_.get(), roots.dst_path);
     } catch (const FsError& e) {
@@ -180,6 +181,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"verbose", options.verbose},
           {"owner", options.metadata.owner},
           {"xattrs", options.metadata.xattrs},
+          {"relayout", options.relayout},
           {"lustre", lustre_spec(options.lustre.get())},
           {"exclude", exclude},
           {"atime_before", time_or_null(options.filters.atime_before())},

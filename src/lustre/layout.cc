@@ -60,6 +60,35 @@ std::string describe(const Layout& layout) {
   return out;
 }
 
+namespace {
+
+// "COUNT[:SIZE[:POOL]]" into a fixed policy.
+LayoutPolicy parse_fixed(const std::string& spec, const std::string& whole) {
+  LayoutPolicy p;
+  p.kind = LayoutPolicy::Kind::kFixed;
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  for (;;) {
+    size_t colon = spec.find(':', pos);
+    parts.push_back(spec.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos));
+    if (colon == std::string::npos) break;
+    pos = colon + 1;
+  }
+  if (parts.size() > 3 || parts[0].empty()) throw std::invalid_argument("bad --layout '" + whole + "': COUNT[:SIZE[:POOL]]");
+  if (parts[0] == "-1") {
+    p.stripe_count = kLayoutWide;
+  } else {
+    uint64_t count = parse_size(parts[0]);
+    if (count == 0 || count > 65535) throw std::invalid_argument("bad stripe count in --layout '" + whole + "'");
+    p.stripe_count = count;
+  }
+  if (parts.size() > 1 && !parts[1].empty()) p.stripe_size = parse_size(parts[1]);
+  if (parts.size() > 2) p.pool = parts[2];
+  return p;
+}
+
+}  // namespace
+
 LayoutPolicy LayoutPolicy::parse(const std::string& text) {
   LayoutPolicy p;
   if (text == "copy") return p;
@@ -67,29 +96,26 @@ LayoutPolicy LayoutPolicy::parse(const std::string& text) {
     p.kind = Kind::kSeed;
     return p;
   }
-  if (text.rfind("fixed:", 0) != 0) {
-    throw std::invalid_argument("bad --layout '" + text + "': copy, seed or fixed:COUNT[:SIZE[:POOL]]");
+  if (text.rfind("fixed:", 0) == 0) return parse_fixed(text.substr(6), text);
+  if (text.rfind("by-size:", 0) == 0) {
+    p.kind = Kind::kBySize;
+    size_t pos = 8;
+    while (pos <= text.size()) {
+      size_t comma = text.find(',', pos);
+      std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      size_t eq = item.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("bad --layout '" + text + "': by-size:SIZE=COUNT[:SIZE[:POOL]],...");
+      uint64_t from = parse_size(item.substr(0, eq));
+      if (!p.by_size.empty() && from <= p.by_size.back().first) {
+        throw std::invalid_argument("bad --layout '" + text + "': sizes must grow from left to right");
+      }
+      p.by_size.emplace_back(from, parse_fixed(item.substr(eq + 1), text));
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    return p;
   }
-  p.kind = Kind::kFixed;
-  std::vector<std::string> parts;
-  size_t pos = 6;
-  for (;;) {
-    size_t colon = text.find(':', pos);
-    parts.push_back(text.substr(pos, colon == std::string::npos ? std::string::npos : colon - pos));
-    if (colon == std::string::npos) break;
-    pos = colon + 1;
-  }
-  if (parts.size() > 3 || parts[0].empty()) throw std::invalid_argument("bad --layout '" + text + "': fixed:COUNT[:SIZE[:POOL]]");
-  if (parts[0] == "-1") {
-    p.stripe_count = kLayoutWide;
-  } else {
-    uint64_t count = parse_size(parts[0]);
-    if (count == 0 || count > 65535) throw std::invalid_argument("bad stripe count in --layout '" + text + "'");
-    p.stripe_count = count;
-  }
-  if (parts.size() > 1 && !parts[1].empty()) p.stripe_size = parse_size(parts[1]);
-  if (parts.size() > 2) p.pool = parts[2];
-  return p;
+  throw std::invalid_argument("bad --layout '" + text + "': copy, seed, fixed:COUNT[:SIZE[:POOL]] or by-size:SIZE=...");
 }
 
 std::string LayoutPolicy::name() const {
@@ -102,12 +128,29 @@ std::string LayoutPolicy::name() const {
       if (!pool.empty()) out += ":" + pool;
       return out;
     }
+    case Kind::kBySize: {
+      std::string out = "by-size:";
+      for (const auto& [from, fixed] : by_size) {
+        if (out.back() != ':') out += ",";
+        out += (from ? size_text(from) : "0") + "=" + fixed.name().substr(6);
+      }
+      return out;
+    }
   }
   return "?";
 }
 
-std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optional<Layout>& source) {
+std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optional<Layout>& source,
+                                    std::optional<uint64_t> size) {
   switch (policy.kind) {
+    case LayoutPolicy::Kind::kBySize: {
+      if (!size) return source;
+      const LayoutPolicy* chosen = nullptr;
+      for (const auto& [from, fixed] : policy.by_size) {
+        if (*size >= from) chosen = &fixed;
+      }
+      return chosen ? target_layout(*chosen, source) : std::nullopt;
+    }
     case LayoutPolicy::Kind::kCopy: return source;
     case LayoutPolicy::Kind::kSeed: {
       if (!source || source->components.empty()) return std::nullopt;
@@ -126,6 +169,20 @@ std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optio
     }
   }
   return std::nullopt;
+}
+
+bool satisfies(const Layout& actual, const Layout& wanted) {
+  if (actual.components.size() != wanted.components.size()) return false;
+  for (size_t i = 0; i < wanted.components.size(); ++i) {
+    const LayoutComponent& a = actual.components[i];
+    const LayoutComponent& w = wanted.components[i];
+    if (wanted.composite && (a.start != w.start || a.end != w.end)) return false;
+    if (a.pattern != w.pattern || a.pool != w.pool) return false;
+    bool named_count = w.stripe_count != kLayoutDefault && w.stripe_count != kLayoutWide;
+    if (w.pattern != kPatternMdt && named_count && a.stripe_count != w.stripe_count) return false;
+    if (w.stripe_size != kLayoutDefault && a.stripe_size != w.stripe_size) return false;
+  }
+  return true;
 }
 
 std::optional<Layout> relaxed(const Layout& layout) {

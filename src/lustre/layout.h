@@ -42,21 +42,32 @@ std::string describe(const Layout& layout);
 
 // How the target's layouts are chosen (--layout).
 struct LayoutPolicy {
-  enum class Kind { kCopy, kSeed, kFixed };
+  enum class Kind { kCopy, kSeed, kFixed, kBySize };
   Kind kind = Kind::kCopy;
   // kFixed: the layout every file gets; unset fields stay the filesystem's default.
   std::optional<uint64_t> stripe_count, stripe_size;
   std::string pool;
+  // kBySize: (smallest file size, fixed policy) by ascending size; a file takes the last entry
+  // its size reaches, and the filesystem default below the first.
+  std::vector<std::pair<uint64_t, LayoutPolicy>> by_size;
 
-  // "copy", "seed", "fixed:COUNT[:SIZE[:POOL]]" (COUNT -1 = all OSTs; SIZE with K/M/G). Throws
+  // "copy", "seed", "fixed:COUNT[:SIZE[:POOL]]" (COUNT -1 = all OSTs; SIZE with K/M/G), or
+  // "by-size:SIZE=COUNT[:SIZE[:POOL]],..." (e.g. by-size:0=1,1G=4,64G=-1:16M). Throws
   // std::invalid_argument naming what is wrong.
   static LayoutPolicy parse(const std::string& text);
   std::string name() const;
 };
 
-// The layout a new target file gets under `policy`, given its source's (nullopt: the source has
-// none that could be read, e.g. it is not on Lustre). nullopt: the target filesystem's default.
-std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optional<Layout>& source);
+// The layout a new target file of `size` bytes gets under `policy`, given its source's (nullopt:
+// the source has none that could be read, e.g. it is not on Lustre). nullopt: the target
+// filesystem's default. A directory's default layout passes no size: by-size then copies it.
+std::optional<Layout> target_layout(const LayoutPolicy& policy, const std::optional<Layout>& source,
+                                    std::optional<uint64_t> size = std::nullopt);
+
+// Whether a file's `actual` layout (as Lustre instantiated it) is what `wanted` asked for: the same
+// components and extents, and every count, size and pool that `wanted` names (a default or
+// "all OSTs" count, a default size, are whatever the filesystem made of them).
+bool satisfies(const Layout& actual, const Layout& wanted);
 
 // The nearest layout to try when the target refused `layout` (a pool it lacks, more stripes than
 // it has OSTs): first the same without pools, then with every stripe count made "all OSTs".

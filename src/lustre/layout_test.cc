@@ -23,6 +23,25 @@ TEST(LayoutPolicy, ParsesWhatTheHelpSays) {
   }
 }
 
+TEST(LayoutPolicy, BySizeTakesTheLastThresholdReached) {
+  LayoutPolicy p = LayoutPolicy::parse("by-size:1K=1,1G=4:4M,64G=-1:16M:archive");
+  ASSERT_EQ(p.by_size.size(), 3u);
+  EXPECT_EQ(p.name(), "by-size:1K=1,1G=4:4M,64G=-1:16M:archive");
+  auto count = [&](uint64_t size) {
+    auto l = target_layout(p, std::nullopt, size);
+    return l ? l->components[0].stripe_count : 0;
+  };
+  EXPECT_EQ(count(10), 0u);  // below the first threshold: the filesystem default
+  EXPECT_EQ(count(1024), 1u);
+  EXPECT_EQ(count((1ull << 30) - 1), 1u);
+  EXPECT_EQ(count(1ull << 30), 4u);
+  EXPECT_EQ(count(1ull << 40), kLayoutWide);
+  EXPECT_EQ(target_layout(p, std::nullopt, 1ull << 40)->components[0].pool, "archive");
+  for (const char* bad : {"by-size:", "by-size:1G", "by-size:1G=4,1M=2", "by-size:1G=0"}) {
+    EXPECT_THROW(LayoutPolicy::parse(bad), std::invalid_argument) << bad;
+  }
+}
+
 Layout pfl() {
   return Layout{{{0, 64 << 20, 1, 1 << 20, kPatternRaid0, ""},
                  {64 << 20, kExtentEof, 24, 4 << 20, kPatternRaid0, "slow"}},
@@ -55,6 +74,21 @@ TEST(Relaxed, DropsPoolsThenWidensThenGivesUp) {
   EXPECT_EQ(second.components[1].stripe_count, kLayoutWide);
   EXPECT_EQ(second.components[1].start, 64u << 20);  // extents are kept
   EXPECT_EQ(relaxed(second), std::nullopt);
+}
+
+TEST(Satisfies, JudgesOnlyWhatTheWantedLayoutNames) {
+  Layout actual{{{0, kExtentEof, 8, 1 << 20, kPatternRaid0, ""}}, false};
+  Layout wanted{{{0, kExtentEof, kLayoutWide, kLayoutDefault, kPatternRaid0, ""}}, false};
+  EXPECT_TRUE(satisfies(actual, wanted));  // "all OSTs", default size: whatever Lustre made of them
+  wanted.components[0].stripe_count = 8;
+  EXPECT_TRUE(satisfies(actual, wanted));
+  wanted.components[0].stripe_count = 4;
+  EXPECT_FALSE(satisfies(actual, wanted));
+  wanted.components[0].stripe_count = 8;
+  wanted.components[0].pool = "fast";
+  EXPECT_FALSE(satisfies(actual, wanted));
+  EXPECT_FALSE(satisfies(actual, pfl()));
+  EXPECT_TRUE(satisfies(pfl(), pfl()));
 }
 
 TEST(Describe, ReadsLikeLfsGetstripe) {

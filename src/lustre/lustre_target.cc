@@ -54,9 +54,9 @@ void LustreTarget::warn_once(const std::string& what) const {
   if (warned_.insert(what).second) spdlog::warn("{} (said once for all files alike)", what);
 }
 
-UniqueFd LustreTarget::create_file(int src_fd, int dst_dir, const char* name, std::string_view rel) const {
+UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const char* name, std::string_view rel) const {
   std::optional<Layout> source = api_->layout_of(src_fd);
-  std::optional<Layout> wanted = target_layout(settings_.layout, source);
+  std::optional<Layout> wanted = target_layout(settings_.layout, source, size);
   std::optional<Layout> trying = wanted;
   std::string path = path_in(dst_dir, name);
   for (;;) {
@@ -76,6 +76,19 @@ UniqueFd LustreTarget::create_file(int src_fd, int dst_dir, const char* name, st
     }
     trying = relaxed(*trying);
   }
+}
+
+bool LustreTarget::needs_relayout(int src_dir, int dst_dir, const char* name, uint64_t size, std::string_view rel) const {
+  auto open_file = [&](int dir) {
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw FsError("open", rel, errno);
+    return UniqueFd(fd);
+  };
+  UniqueFd src = open_file(src_dir), dst = open_file(dst_dir);
+  std::optional<Layout> wanted = target_layout(settings_.layout, api_->layout_of(src.get()), size);
+  if (!wanted) return false;  // the filesystem's default: nothing to hold the target to
+  std::optional<Layout> actual = api_->layout_of(dst.get());
+  return !actual || !satisfies(*actual, *wanted);
 }
 
 void LustreTarget::copy_dir_default(int src_dir, int dst_dir, std::string_view rel) const {

@@ -34,11 +34,15 @@ class LustreTarget {
   LustreTarget(std::shared_ptr<const LustreApi> api, LustreSettings settings)
       : api_(std::move(api)), settings_(std::move(settings)) {}
 
-  // Creates file `name` in target directory `dst_dir` (O_WRONLY, mode 0600 like every new entry
+  // Creates file `name` (`size` bytes to come) in target directory `dst_dir` (O_WRONLY, mode 0600 like every new entry
   // until its metadata is set) with the policy's layout for the source file open at `src_fd`.
   // A layout the target refuses is relaxed step by step (relaxed()), with one warning per
   // distinct case. Throws FsError naming `rel`.
-  UniqueFd create_file(int src_fd, int dst_dir, const char* name, std::string_view rel) const;
+  UniqueFd create_file(int src_fd, uint64_t size, int dst_dir, const char* name, std::string_view rel) const;
+
+  // --relayout: whether unchanged target file `name` must be copied again because its layout is
+  // not what the policy gives its source (`size` bytes) now. Opens both files to ask.
+  bool needs_relayout(int src_dir, int dst_dir, const char* name, uint64_t size, std::string_view rel) const;
 
   // Gives new target directory `dst_dir` the policy's layout for the source directory's default
   // layout, if it has one (files users create there later get it). Relaxed like files' layouts.

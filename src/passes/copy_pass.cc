@@ -244,6 +244,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid() && !task.target_is_new) dst = stat_if_exists(dirs.dst.get(), name.c_str(), rel);
   CopyAction action = decide_copy(*src, dst);
+  if (action == CopyAction::kNone && wants_new_layout(dirs, name, *src, rel)) action = CopyAction::kRewrite;
   if (action == CopyAction::kNone) {
     PassStats::add(ctx_.stats().unchanged);
     return;
@@ -265,6 +266,14 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
     careful.target_is_new = false;
     copy_entry(dirs, name, careful, sink, may_inherit_xattrs, true);
   }
+}
+
+bool CopyPass::wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src,
+                                const std::string& rel) {
+  const auto& lustre = ctx_.options().lustre;
+  // Hard-linked files keep theirs: rewriting one name would split the link group.
+  if (!ctx_.options().relayout || !lustre || src.type != EntryType::kRegular || src.nlink > 1) return false;
+  return lustre->needs_relayout(dirs.src.get(), dirs.dst.get(), name.c_str(), src.size, rel);
 }
 
 void CopyPass::apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,

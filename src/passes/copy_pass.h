@@ -45,6 +45,8 @@ class CopyPass : public TaskHandler {
   // `second_look`: this is the retry after finding the entry made by someone else meanwhile.
   void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
                   InheritedXattrs& may_inherit_xattrs, bool second_look = false);
+  // --relayout on Lustre: an unchanged regular file whose target layout is not the policy's.
+  bool wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src, const std::string& rel);
   void apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
                     const std::optional<EntryMeta>& dst, const std::string& rel);
   // A listed entry that says it is a directory: looked at, and settled if it still is one. Returns

@@ -39,7 +39,7 @@ void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, 
   EntryMeta meta = stat_fd(in.get(), rel);
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
   const auto& lustre = ctx.options().lustre;
-  UniqueFd out = lustre ? lustre->create_file(in.get(), dst.dir_fd, dst.name, rel) : create_file(dst.dir_fd, dst.name, rel);
+  UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, dst.dir_fd, dst.name, rel) : create_file(dst.dir_fd, dst.name, rel);
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));

@@ -30,6 +30,8 @@ struct PassOptions {
   std::function<bool()> shared_max_delete;
   // Set when layouts and MDT placement go through liblustreapi (--lustre); else plain POSIX.
   std::shared_ptr<const LustreTarget> lustre;
+  // --relayout: an unchanged file whose target layout is not the policy's is copied again.
+  bool relayout = false;
 };
 
 class PassContext {
