@@ -8,7 +8,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libxxhash-dev libacl1-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librabbitmq-dev rabbitmq-server libtomlplusplus-dev libcpp-httplib-dev
-  acl attr rsync fpart procps time bc openssl iproute2 socat
+  acl attr rsync fpart procps time bc openssl iproute2 socat xfsprogs
 )
 
 missing=()

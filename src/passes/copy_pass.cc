@@ -60,9 +60,8 @@ void CopyPass::prepare() {
   XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{ctx_.src_root(), ".", "", ctx_.src_root()});
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;
-  if (apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan)) {
-    PassStats::add(ctx_.stats().metadata_updated);
-  }
+  bool wrote = apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan);
+  if (copy_project_id(ctx_.src_root(), ctx_.dst_root(), ".") || wrote) PassStats::add(ctx_.stats().metadata_updated);
 }
 
 void CopyPass::finish() {
@@ -192,6 +191,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   plan.times = false;
   const EntryMeta* current = action == CopyAction::kUpdateMetadata ? &*dst : nullptr;
   bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, child_dirs.dst.get()}, src, xattrs, current, plan);
+  wrote = copy_project_id(child_dirs.src.get(), child_dirs.dst.get(), rel) || wrote;
   if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
   Task child = parent.child_directory(std::move(rel), created);
   std::move(child_dirs).hand_on(child);

@@ -9,6 +9,7 @@
 #include "fs/data_copy.h"
 #include "fs/fs_error.h"
 #include "fs/node_ops.h"
+#include "fs/project_id.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
 
@@ -41,6 +42,7 @@ void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, 
   const auto& lustre = ctx.options().lustre;
   UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, dst.dir_fd, dst.name, rel) : create_file(dst.dir_fd, dst.name, rel);
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
+  copy_project_id(in.get(), out.get(), rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().files_copied);
@@ -65,6 +67,10 @@ void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& li
 }
 
 }  // namespace
+
+bool copy_project_id(int src_fd, int dst_fd, std::string_view rel) {
+  return sync_project_id(dst_fd, read_project_id(src_fd, rel).value_or(ProjectId{}), rel);
+}
 
 XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node) {
   return ctx.options().metadata.xattrs ? read_xattrs(node) : XattrList();
@@ -100,6 +106,13 @@ void update_entry_metadata(const PassContext& ctx, EntryLocation src, const Entr
                            const EntryMeta& current, std::string_view rel) {
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
   bool wrote = apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, &current, ctx.options().metadata);
+  if (meta.type == EntryType::kRegular) {  // project ids need the files open; a symlink has none here
+    UniqueFd in = open_source_file(src, rel);
+    int out = openat(dst.dir_fd, dst.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (out < 0) throw FsError("open", rel, errno);
+    UniqueFd out_fd(out);
+    wrote = copy_project_id(in.get(), out_fd.get(), rel) || wrote;
+  }
   PassStats::add(wrote ? ctx.stats().metadata_updated : ctx.stats().unchanged);
 }
 

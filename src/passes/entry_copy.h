@@ -28,6 +28,10 @@ struct EntryLocation {
 // even the listing is asked for.
 XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node);
 
+// Gives the entry open at `dst_fd` the project id and project-inherit flag of the one open at
+// `src_fd` (fs/project_id.h); returns true if anything was written.
+bool copy_project_id(int src_fd, int dst_fd, std::string_view rel);
+
 // Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
 void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                   std::string_view rel);
