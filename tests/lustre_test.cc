@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -116,6 +117,38 @@ TEST_F(LustreTest, DirectoryDefaultLayoutsAreCopied) {
   EXPECT_EQ(target_layout("gone-pool"), lov({{.count = 2, .size = kMiB}}));
   EXPECT_NE(r.output.find("target refused directory default layout 'count=2 size=1M pool=archive'"), std::string::npos)
       << r.output;
+}
+
+// Lustre's own xattrs describe the source's objects (layout, FID, links, HSM, SOM, LMV): copied as
+// plain xattrs they would corrupt the target's. Only the user's own reach the target.
+TEST_F(LustreTest, LustreInternalXattrsNeverReachTheTarget) {
+  write_file(src_ + "/f", "x");
+  make_dir(src_ + "/d");
+  for (const std::string& path : {src_ + "/f", src_ + "/d"}) {
+    for (const char* key : {"trusted.lov", "trusted.lma", "trusted.link", "trusted.som", "trusted.hsm", "trusted.fid",
+                            "trusted.lmv", "trusted.dmv"}) {
+      set_xattr(path, key, std::string("source's ") + key);
+    }
+    set_xattr(path, "user.project", "kept");
+  }
+  for (const char* mode : {"off", "on"}) {
+    std::string dst = tmp_ / (std::string("dst-") + mode);
+    RunResult r = run_lmover({"copy", "--lustre", mode, src_, dst});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (std::string rel : {"/f", "/d"}) {
+      char names[4096];
+      ssize_t n = llistxattr((dst + rel).c_str(), names, sizeof names);
+      ASSERT_GE(n, 0);
+      std::vector<std::string> keys;
+      for (ssize_t i = 0; i < n; i += static_cast<ssize_t>(strlen(names + i)) + 1) keys.emplace_back(names + i);
+      if (std::string(mode) == "on" && rel == "/f") {
+        // the fake keeps the layout it was asked to create in trusted.lov: that one is its own
+        std::erase(keys, std::string("trusted.lov"));
+        EXPECT_NE(get_xattr(dst + rel, "trusted.lov").find("composite"), std::string::npos);
+      }
+      EXPECT_EQ(keys, std::vector<std::string>{"user.project"}) << mode << rel;
+    }
+  }
 }
 
 TEST_F(LustreTest, SeedPolicyKeepsNarrowCountsAndWidensFromSixteen) {

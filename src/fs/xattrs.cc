@@ -56,7 +56,7 @@ std::string read_sized(Fn call, std::string_view op, std::string_view rel) {
 bool is_filesystem_internal_xattr(std::string_view name) {
   return starts_with(name, "lustre.") || name == "trusted.lov" || name == "trusted.lma" ||
          name == "trusted.link" || name == "trusted.som" || name == "trusted.hsm" || name == "trusted.lmv" ||
-         name == "trusted.dmv";
+         name == "trusted.dmv" || name == "trusted.fid";
 }
 
 XattrList read_xattrs(const NodeRef& node) {
