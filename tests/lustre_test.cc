@@ -99,6 +99,27 @@ TEST_F(LustreTest, LayoutsAreCopiedExactlyAndNeverAsXattrs) {
   }
 }
 
+// FLR: a mirrored file's layout lists each mirror's components with extents starting over; lmover
+// keeps the first mirror's and says so once.
+TEST_F(LustreTest, MirroredFilesGetTheirFirstMirrorsLayout) {
+  for (const char* f : {"m1", "m2"}) {
+    file_with_layout(f, lov({{.start = 0, .end = 64 * kMiB, .count = 1, .size = kMiB},
+                             {.start = 64 * kMiB, .end = kEof, .count = 4, .size = kMiB},
+                             {.start = 0, .end = kEof, .count = 2, .size = 4 * kMiB, .pool = "slow"}},
+                            true));
+  }
+  RunResult r = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"m1", "m2"}) {
+    EXPECT_EQ(target_layout(f), lov({{.start = 0, .end = 64 * kMiB, .count = 1, .size = kMiB},
+                                     {.start = 64 * kMiB, .end = kEof, .count = 4, .size = kMiB}},
+                                    true));
+  }
+  size_t said = r.output.find("first mirror's layout only");
+  EXPECT_NE(said, std::string::npos) << r.output;
+  EXPECT_EQ(said, r.output.rfind("first mirror's layout only")) << r.output;
+}
+
 // `lfs setstripe DIR`: a directory's default layout is what users' new files there get later.
 TEST_F(LustreTest, DirectoryDefaultLayoutsAreCopied) {
   setenv("FAKE_LUSTRE_POOLS", "fast", 1);

@@ -33,6 +33,9 @@ struct LayoutComponent {
 struct Layout {
   std::vector<LayoutComponent> components;  // one for a plain layout
   bool composite = false;
+  // An FLR file's layout holds one set of components per mirror; only the first mirror's are
+  // kept here (lmover does not yet recreate mirrors), and this says that others were left out.
+  bool mirrors_dropped = false;
 
   bool operator==(const Layout&) const = default;
 };

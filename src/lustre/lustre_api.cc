@@ -138,6 +138,13 @@ std::optional<Layout> LustreApi::layout_of(int fd) const {
   if (sym_->layout_comp_use(l.get(), kCompUseFirst) != 0) return std::nullopt;
   do {
     if (!read_current()) return std::nullopt;
+    size_t n = out.components.size();
+    if (n > 1 && out.components[n - 1].start < out.components[n - 2].end) {
+      // The extents start over: the next FLR mirror. Keep the first one only.
+      out.components.pop_back();
+      out.mirrors_dropped = true;
+      break;
+    }
   } while (sym_->layout_comp_use(l.get(), kCompUseNext) == 0);
   return out;
 }

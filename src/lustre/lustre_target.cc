@@ -56,6 +56,10 @@ void LustreTarget::warn_once(const std::string& what) const {
 
 UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const char* name, std::string_view rel) const {
   std::optional<Layout> source = api_->layout_of(src_fd);
+  if (source && source->mirrors_dropped) {
+    warn_once("FLR mirrored files get their first mirror's layout only (mirrors are not recreated; `lfs mirror "
+              "extend` them on the target if needed)");
+  }
   std::optional<Layout> wanted = target_layout(settings_.layout, source, size);
   std::optional<Layout> trying = wanted;
   std::string path = path_in(dst_dir, name);
