@@ -53,6 +53,7 @@ class Process {
       wait();
     }
   }
+  void signal(int sig) { kill(pid_, sig); }
   void kill9() {
     kill(pid_, SIGKILL);
     wait();

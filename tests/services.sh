@@ -3,8 +3,10 @@
 # there are ever signalled.
 #
 # Ports (SERVICES_BASE, default 27100): +0 AMQP, +1 Erlang distribution, +2 private epmd,
-# +3 management HTTP API (for `lmover broker init`), +4 AMQP over TLS (a throwaway CA).
-# Exports LMOVER_TEST_BROKER (amqp://lmover@127.0.0.1:PORT/lmover) and LMOVER_BROKER_PASSWORD.
+# +3 management HTTP API (for `lmover broker init`), +4 AMQP over TLS (a throwaway CA),
+# +10 memcached, +20/+21/+22 carbon-cache line/pickle/cache-query receivers.
+# Exports LMOVER_TEST_BROKER (amqp://lmover@127.0.0.1:PORT/lmover), LMOVER_BROKER_PASSWORD,
+# LMOVER_TEST_MEMCACHED and LMOVER_TEST_CARBON (127.0.0.1:PORT), LMOVER_TEST_WHISPER (its files).
 
 SERVICES_BASE=${SERVICES_BASE:-27100}
 RMQ_PORT=$SERVICES_BASE
@@ -121,9 +123,61 @@ services_restart_rabbitmq() {
   svc_wait_for_port 127.0.0.1 "$RMQ_PORT" 90 "$(cat "$d/launcher.pid")"
 }
 
+# memcached for the statistics counters; as root it must be told whom to run as.
+services_start_memcached() {
+  local d=$SERVICES_DIR/memcached port=$((SERVICES_BASE + 10))
+  mkdir -p "$d"
+  memcached -u "$(id -un)" -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 2 -c 1024 >"$d/memcached.log" 2>&1 </dev/null &
+  echo $! >"$d/memcached.pid"
+  svc_wait_for_port 127.0.0.1 "$port" 10 "$(cat "$d/memcached.pid")" ||
+    { echo "memcached did not start:" >&2; cat "$d/memcached.log" >&2; return 1; }
+}
+
+# carbon-cache (Graphite's plaintext receiver) writing whisper files under $SERVICES_DIR. USER empty:
+# it must not switch to _graphite and lose write access; no create limit, no tags database, and
+# 1-second points so tests can read single values back.
+services_start_carbon() {
+  local d=$SERVICES_DIR/carbon
+  mkdir -p "$d/storage/whisper" "$d/log"
+  cat >"$d/carbon.conf" <<CONF
+[cache]
+STORAGE_DIR = $d/storage
+LOCAL_DATA_DIR = $d/storage/whisper
+WHITELISTS_DIR = $d/storage/lists
+LOG_DIR = $d/log
+PID_DIR = $d
+USER =
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = inf
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = $((SERVICES_BASE + 20))
+ENABLE_UDP_LISTENER = False
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = $((SERVICES_BASE + 21))
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = $((SERVICES_BASE + 22))
+LOG_UPDATES = False
+LOG_CREATES = False
+LOG_LISTENER_CONN_SUCCESS = False
+CARBON_METRIC_INTERVAL = 0
+ENABLE_TAGS = False
+CONF
+  printf '[default]\npattern = .*\nretentions = 1s:1h,60s:7d\n' >"$d/storage-schemas.conf"
+  carbon-cache --config="$d/carbon.conf" --pidfile="$d/carbon-cache.pid" --nodaemon start \
+    >"$d/carbon.log" 2>&1 </dev/null &
+  echo $! >"$d/carbon.pid"
+  svc_wait_for_port 127.0.0.1 $((SERVICES_BASE + 20)) 30 "$(cat "$d/carbon.pid")" ||
+    { echo "carbon-cache did not start:" >&2; tail "$d/carbon.log" >&2; return 1; }
+}
+
 services_start() {
   SERVICES_DIR=${SERVICES_DIR:-$(mktemp -d /tmp/lmover-services.XXXXXX)}
   export SERVICES_DIR
+  services_start_memcached || return 1
+  services_start_carbon || return 1
+  export LMOVER_TEST_MEMCACHED="127.0.0.1:$((SERVICES_BASE + 10))"
+  export LMOVER_TEST_CARBON="127.0.0.1:$((SERVICES_BASE + 20))" LMOVER_TEST_WHISPER="$SERVICES_DIR/carbon/storage/whisper"
   services_start_rabbitmq || return 1
   # The password travels in the environment, as an admin would pass it: never in argv.
   export LMOVER_TEST_BROKER="amqp://lmover@127.0.0.1:$RMQ_PORT/lmover" LMOVER_BROKER_PASSWORD="$RMQ_PASS"
@@ -138,4 +192,6 @@ services_stop() {
   svc_stop_pidfile "$d/rabbit.pid" 30
   svc_stop_pidfile "$d/launcher.pid" 30
   svc_stop_pidfile "$d/epmd.pid" 5
+  svc_stop_pidfile "$SERVICES_DIR/memcached/memcached.pid" 10
+  svc_stop_pidfile "$SERVICES_DIR/carbon/carbon.pid" 10
 }

@@ -40,6 +40,12 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "memcached") c.memcached = text();
     else if (k == "graphite") c.graphite = text();
     else if (k == "lustre") c.lustre = text();
+    else if (k == "metric_prefix") c.metric_prefix = text();
+    else if (k == "report_interval") {
+      auto v = node.value<double>();
+      if (!v || *v < 0.05 || *v > 86400) throw FsError("read config", path, "'report_interval' must be seconds, 0.05 to 86400");
+      c.report_interval = *v;
+    }
     else if (k == "layout") c.layout = text();
     else if (k == "mdts") c.mdts = text();
     else if (k == "mdt_depth") {

@@ -8,6 +8,7 @@
 //   skip_mtime_after = "2026-11-01"             memcached = "host:11211"  graphite = "host:2003"
 //   ca_file = "/etc/pki/mq-ca.pem" (amqps://)    xattrs = false (--no-xattrs)
 //   lustre = "auto"  layout = "seed"  mdts = "0,1"  mdt_depth = 1
+//   metric_prefix = "lmover.proj1"  report_interval = 30
 #pragma once
 
 #include <optional>
@@ -23,6 +24,8 @@ struct ConfigFile {
   std::optional<bool> xattrs;  // false: --no-xattrs
   std::optional<std::string> lustre, layout, mdts;  // --lustre, --layout, --mdts ("0,1")
   std::optional<unsigned> mdt_depth;
+  std::optional<std::string> metric_prefix;
+  std::optional<double> report_interval;  // seconds
 
   // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
   // silently ignored), or a password in a file that group or others can read.

@@ -29,9 +29,11 @@ int main(int argc, char** argv) {
 
   lmover::RunPlan plan;
   lmover::BrokerPlan broker_plan;
-  int code = lmover::parse_command_line(argc, argv, plan, broker_plan);
+  lmover::StatsPlan stats_plan;
+  int code = lmover::parse_command_line(argc, argv, plan, broker_plan, stats_plan);
   if (code >= 0) return code;
   if (!broker_plan.command.empty()) return lmover::execute(broker_plan);
+  if (!stats_plan.command.empty()) return lmover::execute(stats_plan);
   if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
   return lmover::execute(plan);
 }

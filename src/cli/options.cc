@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/config_file.h"
+#include "stats/memcached_counters.h"
 #include "fs/fs_error.h"
 
 namespace lmover {
@@ -52,6 +53,8 @@ struct CommonFlags {
   uint64_t max_delete = 0;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
   std::string lustre = "auto", layout = "copy", mdts;
+  std::string memcached, metric_prefix = "lmover";
+  double report_interval = 30;
   unsigned mdt_depth = 1;
 };
 
@@ -88,6 +91,9 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.skip_mtime_after) f.mtime_after = *c.skip_mtime_after;
   if (c.xattrs) f.no_xattrs = !*c.xattrs;
   if (c.lustre) f.lustre = *c.lustre;
+  if (c.memcached) f.memcached = *c.memcached;
+  if (c.metric_prefix) f.metric_prefix = *c.metric_prefix;
+  if (c.report_interval) f.report_interval = *c.report_interval;
   if (c.layout) f.layout = *c.layout;
   if (c.mdts) f.mdts = *c.mdts;
   if (c.mdt_depth) f.mdt_depth = *c.mdt_depth;
@@ -120,6 +126,12 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("--mdt-depth", f.mdt_depth, "depth of the directories --mdts places (1: the first level)")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
+  sub.add_option("--memcached", f.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
+  sub.add_option("--metric-prefix", f.metric_prefix, "first element of every counter's name (one per migration)")
+      ->capture_default_str();
+  sub.add_option("--report-interval", f.report_interval, "seconds between pushes of the counters to memcached")
+      ->check(CLI::Range(0.05, 86400.0))
+      ->capture_default_str();
   sub.add_flag("-n,--dry-run", f.dry_run, "print what would be done, change nothing");
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
@@ -135,7 +147,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
 
 }  // namespace
 
-int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan) {
+int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan, StatsPlan& stats_plan) {
   CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
   app.require_subcommand(1);
   CommonFlags flags;
@@ -191,6 +203,25 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   init->add_option("--admin", broker_plan.admin_user, "an administrator of the broker")->capture_default_str();
   init->add_option("--admin-password-file", broker_plan.admin_password_file,
                    "the administrator's password (else $LMOVER_BROKER_ADMIN_PASSWORD)");
+  CLI::App* stats = app.add_subcommand("stats", "the statistics counters every node keeps in memcached");
+  stats->require_subcommand(1);
+  CLI::App* show = stats->add_subcommand("show", "every node's counters, and with --interval their rates");
+  CLI::App* to_graphite = stats->add_subcommand("graphite", "push the counters to Graphite (carbon plaintext)");
+  stats_plan.memcached = config.memcached.value_or("");
+  stats_plan.metric_prefix = config.metric_prefix.value_or("lmover");
+  stats_plan.carbon = config.graphite.value_or("");
+  for (CLI::App* sub : {show, to_graphite}) {
+    add_config(*sub);
+    sub->add_option("--memcached", stats_plan.memcached, "HOST:PORT of the memcached with the counters");
+    sub->add_option("--metric-prefix", stats_plan.metric_prefix, "the migration's counters")->capture_default_str();
+  }
+  show->add_option("--interval", stats_plan.interval, "read twice, this many seconds apart, and show rates")
+      ->check(CLI::Range(0.0, 3600.0));
+  show->add_flag("--json", stats_plan.json, "a JSON document instead of a table");
+  to_graphite->add_option("--carbon", stats_plan.carbon, "HOST:PORT of carbon's plaintext receiver");
+  to_graphite->add_flag("--once", stats_plan.once, "push once and exit (for cron)");
+  to_graphite->add_option("--interval", stats_plan.interval, "seconds between pushes (default 60)")
+      ->check(CLI::Range(1.0, 86400.0));
   worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 4096u));
   broker_plan.threads = flags.threads;
@@ -207,6 +238,19 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   }
   if (init->parsed()) {
     broker_plan.command = "init";
+    return -1;
+  }
+  for (CLI::App* sub : {show, to_graphite}) {
+    if (!sub->parsed()) continue;
+    stats_plan.command = sub->get_name();
+    if (stats_plan.command == "graphite" && !stats_plan.once && stats_plan.interval == 0) stats_plan.interval = 60;
+    try {
+      if (!stats_plan.memcached.empty()) parse_host_port(stats_plan.memcached, 11211);
+      if (!stats_plan.carbon.empty()) parse_host_port(stats_plan.carbon, 2003);
+    } catch (const std::invalid_argument& e) {
+      spdlog::error("{}", e.what());
+      return kExitFatal;
+    }
     return -1;
   }
   for (CLI::App* sub : {worker, wait, status, control}) {
@@ -248,6 +292,9 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.metadata.owner = geteuid() == 0;
   plan.options.metadata.xattrs = !flags.no_xattrs;
   plan.options.relayout = flags.relayout;
+  plan.memcached = flags.memcached;
+  plan.metric_prefix = flags.metric_prefix;
+  plan.report_interval = flags.report_interval;
   try {
     if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
     if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));
@@ -256,6 +303,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     plan.lustre.layout = LayoutPolicy::parse(flags.layout);
     if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
     plan.lustre.mdt_depth = flags.mdt_depth;
+    if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFatal;

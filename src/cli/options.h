@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/run_plan.h"
+#include "cli/stats_commands.h"
 
 namespace lmover {
 
@@ -13,8 +14,9 @@ namespace lmover {
 // Throws std::invalid_argument naming the text.
 timespec parse_date(const std::string& text);
 
-// Parses argv. Returns the exit code to use right away (help, usage error), or -1 with either
-// `plan` (copy/delete/dirtime/sync) or `broker_plan` (worker/wait/status, command set) filled in.
-int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan);
+// Parses argv. Returns the exit code to use right away (help, usage error), or -1 with one of
+// `plan` (copy/delete/dirtime/sync), `broker_plan` (worker/wait/status..., command set) or
+// `stats_plan` (stats show/graphite, command set) filled in.
+int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan, StatsPlan& stats_plan);
 
 }  // namespace lmover

@@ -29,6 +29,8 @@
 #include "rabbit/submitter.h"
 #include "rabbit/unit_pool.h"
 #include "report/failure_log.h"
+#include "stats/counter_pusher.h"
+#include "stats/pass_counters.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
 
@@ -59,7 +61,7 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
 
 // Returns what the summary should say of the run beyond its counters.
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
-                     FailureLog& failures, TargetLock* lock) {
+                     FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
   CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
   if (kind == PassKind::kCopy) copy.prepare();
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
@@ -74,6 +76,9 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   if (lock) submitter.on_submitted([lock](const std::string& run) { lock->set_run(run); });
+  submitter.count_by_node([&per_node](const std::string& node, const std::string& key, uint64_t value) {
+    per_node.add(node, key, value);
+  });
   submitter.stop_when(interrupt_requested());
   auto start = std::chrono::steady_clock::now();
   DistributedResult result = submitter.run(spec);
@@ -148,11 +153,22 @@ int execute(const RunPlan& plan) {
       json details = json::object();
       {
         ProgressLine progress(pass_name(kind), stats, plan.progress);
+        NodeCounters per_node;
+        std::optional<CounterPusher> pusher;
+        if (!plan.memcached.empty() && !plan.options.dry_run) {
+          std::string pass = pass_name(kind), node = this_node();
+          bool embedded = plan.broker_url.empty();
+          pusher.emplace(plan.memcached, plan.metric_prefix,
+                         std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
+                         [&stats, &per_node, pass, node, embedded] {
+                           return embedded ? counters_of(node, pass, stats) : per_node.snapshot(pass);
+                         });
+        }
         if (plan.broker_url.empty()) {
           run_embedded(kind, ctx, threads);
         } else {
           details = run_distributed(kind, ctx, plan, run_roots(roots, plan.allow_empty_source), failures,
-                                    lock ? &*lock : nullptr);
+                                    lock ? &*lock : nullptr, per_node);
         }
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

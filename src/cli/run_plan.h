@@ -29,6 +29,10 @@ struct RunPlan {
   std::string broker_ca_file;   // amqps://
   std::string prefix = "lmover";
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
+  // Statistics: counters pushed to memcached (HOST:PORT, "" = none) every report_interval seconds.
+  std::string memcached;
+  std::string metric_prefix = "lmover";
+  double report_interval = 30;
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.

@@ -128,6 +128,7 @@ std::string encode(const ReportMessage& m) {
   }
   j["lineage"] = to_bytes(m.lineage.pack());
   j["keys"] = m.keys;
+  if (!m.node.empty()) j["node"] = m.node;
   j["done"] = to_bytes(done);
   j["failures"] = failures;
   return pack_msgpack(j);
@@ -174,6 +175,7 @@ ReportMessage decode_report(const std::string& body) {
     }
     m.lineage = LineageTable::unpack(from_bytes(j.at("lineage")));
     m.keys = j.at("keys").get<std::vector<std::string>>();
+    m.node = j.value("node", "");
     std::string done = from_bytes(j.at("done"));
     PackedReader in(done, "report");
     while (!in.done()) {

@@ -74,6 +74,7 @@ struct ReportMessage {
   // A refusal notice instead: the worker `refused_by` (host:pid) ran nothing of this run, for
   // `reason`, and handed the task back.
   std::string refused_by, reason;
+  std::string node;  // the reporting worker's host, for per-node statistics ("" from older workers)
 
   bool is_refusal() const { return !refused_by.empty(); }
   // Adds counters (name, n) to `result`, registering names in `keys`.

@@ -271,6 +271,7 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
             for (const auto& [key, value] : task.counters) {
               json& total = result.counters[report.keys[key]];
               total = (total.is_null() ? 0 : total.get<uint64_t>()) + value;
+              if (node_counts_) node_counts_(report.node.empty() ? "unnamed" : report.node, report.keys[key], value);
             }
             for (auto& f : task.failures) {
               failures_(f.first, f.second);

@@ -46,6 +46,11 @@ class RabbitSubmitter {
   // `interrupted`: the run itself goes on on the workers, and `lmover wait` can re-attach.
   void stop_when(const std::atomic<bool>& stop) { stop_ = &stop; }
 
+  // Called for every counter of every task counted (first reports only), with the reporting node:
+  // per-node statistics that count each task once, even when a redelivered task ran twice.
+  using NodeCounts = std::function<void(const std::string& node, const std::string& key, uint64_t value)>;
+  void count_by_node(NodeCounts fn) { node_counts_ = std::move(fn); }
+
   // Called once a new run's first task is published, with its id.
   void on_submitted(std::function<void(const std::string& run)> fn) { on_submitted_ = std::move(fn); }
 
@@ -74,6 +79,7 @@ class RabbitSubmitter {
   Progress progress_;
   FailureSink failures_;
   std::function<void(const std::string& run)> on_submitted_;
+  NodeCounts node_counts_;
   const std::atomic<bool>* stop_ = nullptr;
 };
 

@@ -151,6 +151,7 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   if (delivery.redelivered) ++redelivered_;
   ReportMessage report;
   report.run = message.run;
+  report.node = id_.substr(0, id_.rfind(':'));  // the host: statistics are per node
   report.lineage = message.lineage;
   // The delivered tasks, then their descendants, newest first (depth-first, like the embedded
   // engine), for as long as the time budget lasts: every message costs the broker a persistent

@@ -1,0 +1,165 @@
+#include "cli/stats_commands.h"
+
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "cli/interrupt.h"
+#include "cli/run_plan.h"
+#include "stats/counter_reader.h"
+
+namespace lmover {
+namespace {
+
+using json = nlohmann::json;
+
+// Sends `text` to carbon's plaintext receiver; "" or the failure, naming the address.
+std::string send_to_carbon(const std::string& address, const std::string& text) {
+  auto [host, port] = parse_host_port(address, 2003);
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return fmt::format("carbon {}: {}", address, gai_strerror(rc));
+  }
+  int err = 0;
+  int fd = -1;
+  for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
+      err = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) return fmt::format("carbon {}: {}", address, std::strerror(err ? err : errno));
+  for (size_t sent = 0; sent < text.size();) {
+    ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      err = errno;
+      close(fd);
+      return fmt::format("carbon {}: {}", address, std::strerror(err));
+    }
+    sent += static_cast<size_t>(n);
+  }
+  close(fd);
+  return "";
+}
+
+uint64_t value(const CounterTable& t, const std::string& node, const std::string& pass, const std::string& name) {
+  auto n = t.find(node);
+  if (n == t.end()) return 0;
+  auto p = n->second.find(pass);
+  if (p == n->second.end()) return 0;
+  auto c = p->second.find(name);
+  return c == p->second.end() ? 0 : c->second;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  int u = 0;
+  while (b >= 1024 && u < 5) b /= 1024, ++u;
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+int show(const StatsPlan& plan, MemcachedCounters& client) {
+  auto first = read_counters(client, plan.metric_prefix);
+  if (!first) {
+    spdlog::error("{}", client.last_error());
+    return kExitFatal;
+  }
+  CounterTable now = *first;
+  double seconds = 0;
+  if (plan.interval > 0) {
+    auto t0 = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::duration<double>(plan.interval));
+    auto second = read_counters(client, plan.metric_prefix);
+    if (!second) {
+      spdlog::error("{}", client.last_error());
+      return kExitFatal;
+    }
+    now = *second;
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  auto rate = [&](const std::string& node, const std::string& pass, const std::string& name) {
+    return seconds > 0 ? (value(now, node, pass, name) - std::min(value(now, node, pass, name), value(*first, node, pass, name))) / seconds : 0.0;
+  };
+  if (plan.json) {
+    json doc = {{"counters", now}};
+    if (seconds > 0) {
+      json rates = json::object();
+      for (const auto& [node, passes] : now) {
+        for (const auto& [pass, counters] : passes) {
+          for (const auto& [name, v] : counters) rates[node][pass][name] = rate(node, pass, name);
+        }
+      }
+      doc["rates_per_second"] = rates;
+      doc["seconds"] = seconds;
+    }
+    std::printf("%s\n", doc.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("%-20s %-8s %12s %12s %12s %10s %10s %8s%s\n", "node", "pass", "entries", "files", "bytes", "dirs",
+              "removed", "errors", seconds > 0 ? "      files/s      bytes/s" : "");
+  for (const auto& [node, passes] : now) {
+    for (const auto& [pass, counters] : passes) {
+      std::string rates = seconds > 0 ? fmt::format(" {:12.0f} {:>12}", rate(node, pass, "files_copied"),
+                                                    human_bytes(rate(node, pass, "bytes_copied")) + "/s")
+                                      : "";
+      std::printf("%-20s %-8s %12llu %12llu %12s %10llu %10llu %8llu%s\n", node.c_str(), pass.c_str(),
+                  static_cast<unsigned long long>(value(now, node, pass, "entries")),
+                  static_cast<unsigned long long>(value(now, node, pass, "files_copied")),
+                  human_bytes(static_cast<double>(value(now, node, pass, "bytes_copied"))).c_str(),
+                  static_cast<unsigned long long>(value(now, node, pass, "dirs_created")),
+                  static_cast<unsigned long long>(value(now, node, pass, "removed")),
+                  static_cast<unsigned long long>(value(now, node, pass, "errors")), rates.c_str());
+    }
+  }
+  return kExitOk;
+}
+
+int graphite(const StatsPlan& plan, MemcachedCounters& client) {
+  if (plan.carbon.empty()) {
+    spdlog::error("stats graphite needs --carbon HOST:PORT (or 'graphite' in the config file)");
+    return kExitFatal;
+  }
+  catch_interrupts();
+  for (;;) {
+    auto table = read_counters(client, plan.metric_prefix);
+    std::string failure = table ? send_to_carbon(plan.carbon, graphite_lines(*table, plan.metric_prefix, std::time(nullptr)))
+                                : client.last_error();
+    if (plan.once) {
+      if (!failure.empty()) spdlog::error("{}", failure);
+      return failure.empty() ? kExitOk : kExitFatal;
+    }
+    if (!failure.empty()) spdlog::warn("{}; trying again in {} s", failure, plan.interval);
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(plan.interval);
+    while (std::chrono::steady_clock::now() < until) {
+      if (interrupt_signal()) return kExitOk;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace
+
+int execute(const StatsPlan& plan) {
+  if (plan.memcached.empty()) {
+    spdlog::error("stats {} needs --memcached HOST:PORT (or 'memcached' in the config file)", plan.command);
+    return kExitFatal;
+  }
+  MemcachedCounters client(plan.memcached);
+  return plan.command == "show" ? show(plan, client) : graphite(plan, client);
+}
+
+}  // namespace lmover

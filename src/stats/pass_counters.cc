@@ -1,0 +1,31 @@
+#include "stats/pass_counters.h"
+
+namespace lmover {
+
+std::vector<CounterValue> counters_of(const std::string& node, const std::string& pass, const PassStats& stats) {
+  nlohmann::json values = stats.to_json();
+  std::vector<CounterValue> out;
+  for (const std::string& name : counter_names()) {
+    out.push_back({node, pass, name, values.value(name, uint64_t{0})});
+  }
+  return out;
+}
+
+void NodeCounters::add(const std::string& node, const std::string& name, uint64_t value) {
+  std::lock_guard lock(mutex_);
+  by_node_[node][name] += value;
+}
+
+std::vector<CounterValue> NodeCounters::snapshot(const std::string& pass) const {
+  std::lock_guard lock(mutex_);
+  std::vector<CounterValue> out;
+  for (const auto& [node, counters] : by_node_) {
+    for (const std::string& name : counter_names()) {
+      auto it = counters.find(name);
+      out.push_back({node, pass, name, it == counters.end() ? 0 : it->second});
+    }
+  }
+  return out;
+}
+
+}  // namespace lmover
