@@ -1,0 +1,55 @@
+// Statistics of a distributed run: the submitter pushes per-node sums of first reports to
+// memcached, so with a worker killed -9 mid-pass (its task redone by another) every task is still
+// counted once, and memcached, --json and the tree agree.
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "distributed_support.h"
+#include "test_support.h"
+
+namespace lmover::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+uint64_t memcached_value(const std::string& server, const std::string& key, const std::string& out) {
+  if (std::system(("memccat --servers=" + server + " '" + key + "' > '" + out + "' 2>/dev/null").c_str()) != 0) return 0;
+  return std::strtoull(read_file(out).c_str(), nullptr, 10);
+}
+
+TEST_F(DistributedTest, PerNodeCountersCountEachTaskOnceWhenAWorkerIsKilled) {
+  const char* memcached = getenv("LMOVER_TEST_MEMCACHED");
+  ASSERT_NE(memcached, nullptr) << "memcached is not running (tests/services.sh)";
+  build_wide_tree(60, 40);
+  std::string metric_prefix = "d" + prefix_;
+  std::replace(metric_prefix.begin(), metric_prefix.end(), '-', '_');
+  auto a = worker(1), b = worker(1);
+  std::string summary = tmp_ / "copy.json";
+  Process submitter({"copy", src_, dst_, "--broker", broker_url(), "--prefix", prefix_, "--json", summary,
+                     "--memcached", memcached, "--metric-prefix", metric_prefix, "--report-interval", "0.1"},
+                    tmp_ / "submitter.log");
+  for (int i = 0; i < 200 && !exists(dst_ + "/d3"); ++i) std::this_thread::sleep_for(10ms);
+  a->kill9();  // mid-pass: what it held goes back to the queue and runs again elsewhere
+  auto c = worker(1);
+  ASSERT_EQ(submitter.wait(), 0) << submitter.log();
+  auto counters = nlohmann::json::parse(read_file(summary))["passes"][0]["counters"];
+
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  std::string node;
+  for (char ch : std::string(host)) node += (isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_') ? ch : '_';
+  std::string out = tmp_ / "memccat.out";
+  for (const char* name : {"entries", "files_copied", "bytes_copied", "dirs_created", "links_made", "unchanged"}) {
+    EXPECT_EQ(memcached_value(memcached, metric_prefix + "." + node + ".copy." + name, out),
+              counters.value(name, uint64_t{0}))
+        << name << " " << counters.dump();
+  }
+  // And each entry of the tree once: 60 directories of 40 files and a link each (but the first).
+  EXPECT_EQ(memcached_value(memcached, metric_prefix + "." + node + ".copy.entries", out), 60u * 41 - 1 + 60);
+}
+
+}  // namespace
+}  // namespace lmover::test
