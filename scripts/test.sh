@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-# A throwaway RabbitMQ on loopback for the distributed tests, stopped (by PID) on any exit.
+# A throwaway RabbitMQ, memcached and carbon-cache on loopback for the tests, stopped (by PID) on any exit.
 . tests/services.sh
 trap services_stop EXIT
 services_start
