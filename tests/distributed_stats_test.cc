@@ -51,5 +51,41 @@ TEST_F(DistributedTest, PerNodeCountersCountEachTaskOnceWhenAWorkerIsKilled) {
   EXPECT_EQ(memcached_value(memcached, metric_prefix + "." + node + ".copy.entries", out), 60u * 41 - 1 + 60);
 }
 
+// A worker's --metrics-listen endpoint, scraped and parsed by python3-prometheus-client's parser:
+// counter families with HELP and TYPE, the work this worker did, which with one worker is the run's.
+TEST_F(DistributedTest, WorkerServesPrometheusMetrics) {
+  build_wide_tree(10, 20);
+  int port = 27170 + getpid() % 8;
+  Process w({"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", "2", "--metrics-listen",
+             "127.0.0.1:" + std::to_string(port)},
+            tmp_ / "worker.log");
+  std::vector<std::string> args = pass("copy");
+  args.insert(args.end(), {"--json", tmp_ / "copy.json"});
+  RunResult r = run_lmover(args, -1, false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto counters = nlohmann::json::parse(read_file(tmp_ / "copy.json"))["passes"][0]["counters"];
+  std::string script = tmp_ / "scrape.py";
+  write_file(script,
+             "import json, sys, urllib.request\n"
+             "from prometheus_client.parser import text_string_to_metric_families\n"
+             "text = urllib.request.urlopen(sys.argv[1]).read().decode()\n"
+             "out = {}\n"
+             "for f in text_string_to_metric_families(text):\n"
+             "    assert f.type == 'counter' and f.documentation, f.name\n"
+             "    for s in f.samples:\n"
+             "        out[s.name + '/' + s.labels['pass']] = s.value\n"
+             "print(json.dumps(out))\n");
+  std::string out = tmp_ / "scrape.json";
+  ASSERT_EQ(std::system(("/usr/bin/python3 '" + script + "' http://127.0.0.1:" + std::to_string(port) + "/metrics > '" +
+                         out + "'").c_str()),
+            0)
+      << w.log();
+  auto scraped = nlohmann::json::parse(read_file(out));
+  for (const char* name : {"entries", "files_copied", "bytes_copied", "dirs_created", "links_made"}) {
+    EXPECT_EQ(scraped.value(std::string("lmover_") + name + "_total/copy", -1.0), counters.value(name, uint64_t{0}))
+        << name << " " << scraped.dump();
+  }
+}
+
 }  // namespace
 }  // namespace lmover::test

@@ -113,6 +113,11 @@ TEST_F(StatsTest, MemcachedThatIsAwayNeverFailsOrHoldsUpAPass) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("counters kept here"), std::string::npos) << r.output;
   EXPECT_LT(seconds, 5.0) << r.output;
+  // A metrics address that is taken (memcached's own) fails the run before it starts, clearly.
+  RunResult taken = run_lmover({"copy", src_, tmp_ / "other", "--metrics-listen", memcached_});
+  EXPECT_EQ(taken.exit_code, 2) << taken.output;
+  EXPECT_NE(taken.output.find("listen for metrics '" + memcached_ + "'"), std::string::npos) << taken.output;
+  EXPECT_FALSE(exists(tmp_ / "other/d0"));
   RunResult bad = run_lmover({"copy", src_, dst_, "--memcached", "nohost:port"});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("bad address 'nohost:port'"), std::string::npos) << bad.output;

@@ -25,6 +25,8 @@
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
 #include "report/summary.h"
+#include "stats/memcached_counters.h"
+#include "stats/prometheus.h"
 
 namespace lmover {
 
@@ -60,7 +62,21 @@ int run_worker(const BrokerPlan& plan) {
     auto pool = std::make_shared<UnitPool>(address, where.at("queue").get<std::string>());
     return [pool] { return pool->take(); };
   };
-  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory(budgets));
+  // --metrics-listen: the work this worker did, per pass, for Prometheus. A task redelivered
+  // after another worker died is counted again here, by the worker that redid it; the
+  // submitter's counts (--json, memcached) count it once.
+  auto tally = std::make_shared<WorkTally>();
+  std::optional<MetricsServer> metrics;
+  if (!plan.metrics_listen.empty()) {
+    std::string node = this_node();
+    try {
+      metrics.emplace(plan.metrics_listen, [tally, node] { return tally->snapshot(node); });
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      return kExitFatal;
+    }
+  }
+  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory(budgets, tally));
   worker.grow_for_runs(!plan.threads_chosen);
   worker.run(interrupt_requested());
   spdlog::info("worker stopped");

@@ -53,7 +53,7 @@ struct CommonFlags {
   uint64_t max_delete = 0;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
   std::string lustre = "auto", layout = "copy", mdts;
-  std::string memcached, metric_prefix = "lmover";
+  std::string memcached, metric_prefix = "lmover", metrics_listen;
   double report_interval = 30;
   unsigned mdt_depth = 1;
 };
@@ -127,6 +127,8 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   sub.add_option("--memcached", f.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
+  sub.add_option("--metrics-listen", f.metrics_listen,
+                 "ADDR:PORT to serve the counters (and, distributed, the queue depths) at /metrics (Prometheus)");
   sub.add_option("--metric-prefix", f.metric_prefix, "first element of every counter's name (one per migration)")
       ->capture_default_str();
   sub.add_option("--report-interval", f.report_interval, "seconds between pushes of the counters to memcached")
@@ -210,8 +212,8 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   stats_plan.memcached = config.memcached.value_or("");
   stats_plan.metric_prefix = config.metric_prefix.value_or("lmover");
   stats_plan.carbon = config.graphite.value_or("");
+  add_config(*show);  // graphite gets it with the broker options below
   for (CLI::App* sub : {show, to_graphite}) {
-    add_config(*sub);
     sub->add_option("--memcached", stats_plan.memcached, "HOST:PORT of the memcached with the counters");
     sub->add_option("--metric-prefix", stats_plan.metric_prefix, "the migration's counters")->capture_default_str();
   }
@@ -219,9 +221,13 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       ->check(CLI::Range(0.0, 3600.0));
   show->add_flag("--json", stats_plan.json, "a JSON document instead of a table");
   to_graphite->add_option("--carbon", stats_plan.carbon, "HOST:PORT of carbon's plaintext receiver");
+  add_broker(*to_graphite, stats_plan.broker_url, stats_plan.broker_password_file, stats_plan.prefix,
+             stats_plan.broker_ca_file);
   to_graphite->add_flag("--once", stats_plan.once, "push once and exit (for cron)");
   to_graphite->add_option("--interval", stats_plan.interval, "seconds between pushes (default 60)")
       ->check(CLI::Range(1.0, 86400.0));
+  worker->add_option("--metrics-listen", broker_plan.metrics_listen,
+                     "ADDR:PORT to serve this worker's counters at /metrics (Prometheus)");
   worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
       ->check(CLI::Range(1u, 4096u));
   broker_plan.threads = flags.threads;
@@ -243,6 +249,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   for (CLI::App* sub : {show, to_graphite}) {
     if (!sub->parsed()) continue;
     stats_plan.command = sub->get_name();
+    stats_plan.broker_password = config.password.value_or("");
     if (stats_plan.command == "graphite" && !stats_plan.once && stats_plan.interval == 0) stats_plan.interval = 60;
     try {
       if (!stats_plan.memcached.empty()) parse_host_port(stats_plan.memcached, 11211);
@@ -293,6 +300,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.metadata.xattrs = !flags.no_xattrs;
   plan.options.relayout = flags.relayout;
   plan.memcached = flags.memcached;
+  plan.metrics_listen = flags.metrics_listen;
   plan.metric_prefix = flags.metric_prefix;
   plan.report_interval = flags.report_interval;
   try {

@@ -90,7 +90,8 @@ LustreSettings lustre_settings_from(const json& spec) {
 
 class PassRunner : public TaskRunner {
  public:
-  PassRunner(const json& spec, const SharedBudgets& budgets) : kind_(pass_kind(spec.at("pass").get<std::string>())) {
+  PassRunner(const json& spec, const SharedBudgets& budgets, std::shared_ptr<WorkTally> tally)
+      : kind_(pass_kind(spec.at("pass").get<std::string>())), tally_(std::move(tally)) {
     Roots roots = open_checked_roots(kind_, spec);
     unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     unsigned threads = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, cores).threads;
@@ -125,6 +126,7 @@ class PassRunner : public TaskRunner {
     failures.collect();
     PassContext ctx(src_.get(), dst_.get(), options_, stats, failures);
     make_handler(kind_, ctx)->handle(task, sink);
+    if (tally_) tally_->add(pass_name(kind_), stats);
     return TaskOutcome{stats.nonzero(), failures.take_collected()};
   }
 
@@ -133,6 +135,7 @@ class PassRunner : public TaskRunner {
   UniqueFd src_, dst_;
   unsigned wanted_threads_ = 0;  // more than the cores when a root is latency-bound
   PassOptions options_;
+  std::shared_ptr<WorkTally> tally_;
 };
 
 }  // namespace
@@ -188,8 +191,10 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"mtime_after", time_or_null(options.filters.mtime_after())}};
 }
 
-RunnerFactory pass_runner_factory(SharedBudgets budgets) {
-  return [budgets](const json& spec) -> std::shared_ptr<TaskRunner> { return std::make_shared<PassRunner>(spec, budgets); };
+RunnerFactory pass_runner_factory(SharedBudgets budgets, std::shared_ptr<WorkTally> tally) {
+  return [budgets, tally](const json& spec) -> std::shared_ptr<TaskRunner> {
+    return std::make_shared<PassRunner>(spec, budgets, tally);
+  };
 }
 
 }  // namespace lmover

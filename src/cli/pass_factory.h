@@ -14,6 +14,7 @@
 #include "fs/fs_identity.h"
 #include "passes/pass_context.h"
 #include "rabbit/task_runner.h"
+#include "stats/pass_counters.h"
 
 namespace lmover {
 
@@ -39,6 +40,7 @@ nlohmann::json make_spec(PassKind kind, const RunRoots& roots, const PassOptions
 // fresh pass for every task so that each report carries that task's counters only.
 // `budgets` turns a spec's "max_delete" (where the run's shared budget is) into a taker of one unit.
 using SharedBudgets = std::function<std::function<bool()>(const nlohmann::json& where)>;
-RunnerFactory pass_runner_factory(SharedBudgets budgets);
+// `tally`, if given, adds up every task's counters (a worker's --metrics-listen).
+RunnerFactory pass_runner_factory(SharedBudgets budgets, std::shared_ptr<WorkTally> tally = nullptr);
 
 }  // namespace lmover

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 
@@ -31,6 +32,7 @@
 #include "report/failure_log.h"
 #include "stats/counter_pusher.h"
 #include "stats/pass_counters.h"
+#include "stats/prometheus.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
 
@@ -58,6 +60,82 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
     stats.assign_json(sum);
   };
 }
+
+// What --metrics-listen serves during a run: the passes done and the one going on, from this
+// process's counts (embedded) or the submitter's per-node sums (distributed), and in a
+// distributed run the task queues' depths.
+class RunMetrics {
+ public:
+  explicit RunMetrics(const RunPlan& plan) : node_(this_node()), embedded_(plan.broker_url.empty()) {
+    if (plan.metrics_listen.empty()) return;
+    MetricsServer::Gauges gauges;
+    if (!embedded_) {
+      BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
+      QueueNames queues{plan.prefix};
+      gauges = [address, queues] {
+        std::vector<GaugeValue> out;
+        try {
+          AmqpSession session(address);
+          for (const std::string& q : {queues.dirs(), queues.files(), queues.dead_letters()}) {
+            if (auto n = session.ready_messages(q)) {
+              out.push_back({"lmover_queue_ready_messages", "Messages ready in a task queue.", {{"queue", q}}, double(*n)});
+            }
+          }
+        } catch (const BrokerError&) {
+        }
+        return out;
+      };
+    }
+    try {
+      server_.emplace(plan.metrics_listen, [this] { return counters(); }, gauges);
+    } catch (const std::runtime_error& e) {
+      throw FsError("listen for metrics", plan.metrics_listen, e.what());
+    }
+  }
+
+  // Shows one pass while it runs, and keeps its counts once it is over.
+  class Pass {
+   public:
+    Pass(RunMetrics& m, std::string name, const PassStats& stats, const NodeCounters& per_node) : m_(m) {
+      std::lock_guard lock(m_.mutex_);
+      m_.current_ = {std::move(name), &stats, &per_node};
+    }
+    ~Pass() {
+      std::lock_guard lock(m_.mutex_);
+      auto now = m_.current_counters();
+      m_.done_.insert(m_.done_.end(), now.begin(), now.end());
+      m_.current_ = {};
+    }
+
+   private:
+    RunMetrics& m_;
+  };
+
+ private:
+  struct Current {
+    std::string pass;
+    const PassStats* stats = nullptr;
+    const NodeCounters* per_node = nullptr;
+  };
+  std::vector<CounterValue> current_counters() const {
+    if (!current_.stats) return {};
+    return embedded_ ? counters_of(node_, current_.pass, *current_.stats) : current_.per_node->snapshot(current_.pass);
+  }
+  std::vector<CounterValue> counters() {
+    std::lock_guard lock(mutex_);
+    std::vector<CounterValue> out = done_;
+    auto now = current_counters();
+    out.insert(out.end(), now.begin(), now.end());
+    return out;
+  }
+
+  std::string node_;
+  bool embedded_;
+  std::mutex mutex_;
+  Current current_;
+  std::vector<CounterValue> done_;
+  std::optional<MetricsServer> server_;  // last: it stops before what it reads goes
+};
 
 // Returns what the summary should say of the run beyond its counters.
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
@@ -141,6 +219,7 @@ int execute(const RunPlan& plan) {
     }
     PassOptions options = plan.options;
     options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
+    RunMetrics live(plan);
     std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
     if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
 
@@ -154,6 +233,7 @@ int execute(const RunPlan& plan) {
       {
         ProgressLine progress(pass_name(kind), stats, plan.progress);
         NodeCounters per_node;
+        RunMetrics::Pass shown(live, pass_name(kind), stats, per_node);
         std::optional<CounterPusher> pusher;
         if (!plan.memcached.empty() && !plan.options.dry_run) {
           std::string pass = pass_name(kind), node = this_node();

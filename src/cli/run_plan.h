@@ -33,6 +33,7 @@ struct RunPlan {
   std::string memcached;
   std::string metric_prefix = "lmover";
   double report_interval = 30;
+  std::string metrics_listen;  // ADDR:PORT for Prometheus ("" = none)
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.
@@ -46,6 +47,7 @@ struct BrokerPlan {
   unsigned control_n = 0;       // control grow/shrink
   double control_wait_s = 2;    // control: how long to gather answers
   std::string control_node;     // control: only this host (or host:pid)
+  std::string metrics_listen;   // worker: ADDR:PORT for Prometheus ("" = none)
   // broker init
   std::string api_url, vhost, user, user_password_file, admin_user = "admin", admin_password_file;
   std::string json_file, failures_file;

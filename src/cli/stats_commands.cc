@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <ctime>
 #include <thread>
 
@@ -14,8 +15,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/broker_commands.h"
 #include "cli/interrupt.h"
 #include "cli/run_plan.h"
+#include "rabbit/amqp_session.h"
+#include "rabbit/messages.h"
 #include "stats/counter_reader.h"
 
 namespace lmover {
@@ -136,8 +140,22 @@ int graphite(const StatsPlan& plan, MemcachedCounters& client) {
   catch_interrupts();
   for (;;) {
     auto table = read_counters(client, plan.metric_prefix);
-    std::string failure = table ? send_to_carbon(plan.carbon, graphite_lines(*table, plan.metric_prefix, std::time(nullptr)))
-                                : client.last_error();
+    int64_t now = std::time(nullptr);
+    std::string lines = table ? graphite_lines(*table, plan.metric_prefix, now) : "";
+    if (table && !plan.broker_url.empty()) {
+      std::map<std::string, uint64_t> ready;
+      try {
+        AmqpSession session(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
+        QueueNames queues{plan.prefix};
+        for (const std::string& q : {queues.dirs(), queues.files(), queues.dead_letters()}) {
+          if (auto n = session.ready_messages(q)) ready[q] = *n;
+        }
+      } catch (const BrokerError& e) {
+        spdlog::warn("queue depths left out: {}", e.what());
+      }
+      lines += graphite_queue_lines(ready, plan.metric_prefix, now);
+    }
+    std::string failure = table ? send_to_carbon(plan.carbon, lines) : client.last_error();
     if (plan.once) {
       if (!failure.empty()) spdlog::error("{}", failure);
       return failure.empty() ? kExitOk : kExitFatal;

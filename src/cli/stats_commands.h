@@ -15,6 +15,8 @@ struct StatsPlan {
                           // graphite: seconds between pushes (0 with --once)
   bool once = false;
   bool json = false;      // show: a JSON document instead of a table
+  // graphite: with a broker, the task queues' depths go too.
+  std::string broker_url, broker_password_file, broker_password, broker_ca_file, prefix = "lmover";
 };
 
 int execute(const StatsPlan& plan);

@@ -53,4 +53,11 @@ std::string graphite_lines(const CounterTable& table, const std::string& metric_
   return out;
 }
 
+std::string graphite_queue_lines(const std::map<std::string, uint64_t>& ready, const std::string& metric_prefix,
+                                 int64_t when) {
+  std::string out;
+  for (const auto& [queue, n] : ready) out += fmt::format("{}.queues.{}.ready {} {}\n", metric_prefix, metric_element(queue), n, when);
+  return out;
+}
+
 }  // namespace lmover

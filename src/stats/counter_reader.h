@@ -20,4 +20,8 @@ std::optional<CounterTable> read_counters(MemcachedCounters& client, const std::
 // Graphite's plaintext lines for `table` at time `when`: "<prefix>.<node>.<pass>.<counter> <value> <when>\n".
 std::string graphite_lines(const CounterTable& table, const std::string& metric_prefix, int64_t when);
 
+// Lines for task queue depths: "<prefix>.queues.<queue>.ready <n> <when>\n".
+std::string graphite_queue_lines(const std::map<std::string, uint64_t>& ready, const std::string& metric_prefix,
+                                 int64_t when);
+
 }  // namespace lmover

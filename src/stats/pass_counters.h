@@ -18,6 +18,19 @@ namespace lmover {
 // PassStats of `pass` done on `node`, as counters.
 std::vector<CounterValue> counters_of(const std::string& node, const std::string& pass, const PassStats& stats);
 
+// Per-pass sums of the work done in this process (a worker's tasks, an embedded run's passes),
+// added to from task threads and read from the metrics server's.
+class WorkTally {
+ public:
+  void add(const std::string& pass, std::string_view name, uint64_t value);
+  void add(const std::string& pass, const PassStats& stats);
+  std::vector<CounterValue> snapshot(const std::string& node) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::map<std::string, uint64_t, std::less<>>> by_pass_;
+};
+
 // Per-node sums, added to from the submitter's thread and read from the pusher's.
 class NodeCounters {
  public:

@@ -1,0 +1,94 @@
+#include "stats/prometheus.h"
+
+#include <httplib.h>
+
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "stats/memcached_counters.h"
+
+namespace lmover {
+namespace {
+
+const std::map<std::string, std::string>& counter_help() {
+  static const std::map<std::string, std::string> help = {
+      {"entries", "Source entries looked at."},
+      {"dirs_created", "Directories created on the target."},
+      {"files_copied", "Regular files whose data was written."},
+      {"bytes_copied", "Bytes of file data written."},
+      {"specials_created", "Symlinks, FIFOs, sockets and devices created."},
+      {"links_made", "Hard links created on the target."},
+      {"metadata_updated", "Entries whose metadata alone was updated."},
+      {"removed", "Target entries deleted."},
+      {"dir_times_set", "Directories whose times were set."},
+      {"unchanged", "Entries found unchanged."},
+      {"excluded", "Entries left alone by the exclude list."},
+      {"skipped_by_time", "Files skipped by the time filters."},
+      {"vanished", "Entries gone from the source between listing and handling."},
+      {"errors", "Entries that failed."},
+  };
+  return help;
+}
+
+// Label values: backslash, double quote and newline escaped.
+std::string escaped(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges) {
+  std::map<std::string, std::vector<const CounterValue*>> by_name;
+  for (const CounterValue& c : counters) by_name[c.name].push_back(&c);
+  std::string out;
+  for (const auto& [name, values] : by_name) {
+    auto help = counter_help().find(name);
+    std::string metric = "lmover_" + name + "_total";
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", metric, help == counter_help().end() ? name : help->second, metric);
+    for (const CounterValue* c : values) {
+      out += fmt::format("{}{{pass=\"{}\",node=\"{}\"}} {}\n", metric, escaped(c->pass), escaped(c->node), c->value);
+    }
+  }
+  std::map<std::string, std::vector<const GaugeValue*>> gauges_by_name;
+  for (const GaugeValue& g : gauges) gauges_by_name[g.name].push_back(&g);
+  for (const auto& [name, values] : gauges_by_name) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n", name, values.front()->help, name);
+    for (const GaugeValue* g : values) {
+      std::string labels;
+      for (const auto& [k, v] : g->labels) labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", k, escaped(v));
+      out += fmt::format("{}{{{}}} {}\n", name, labels, g->value);
+    }
+  }
+  return out;
+}
+
+MetricsServer::MetricsServer(const std::string& address, Counters counters, Gauges gauges)
+    : server_(std::make_unique<httplib::Server>()) {
+  auto [host, port] = parse_host_port(address, 9310);
+  server_->Get("/metrics", [counters, gauges](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(counters(), gauges ? gauges() : std::vector<GaugeValue>{}),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  });
+  if (!server_->bind_to_port(host, port)) {
+    throw std::runtime_error(fmt::format("cannot listen for metrics on {}: {}", address, std::strerror(errno)));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+MetricsServer::~MetricsServer() {
+  server_->stop();
+  thread_.join();
+}
+
+}  // namespace lmover
