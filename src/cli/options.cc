@@ -212,6 +212,10 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   stats_plan.memcached = config.memcached.value_or("");
   stats_plan.metric_prefix = config.metric_prefix.value_or("lmover");
   stats_plan.carbon = config.graphite.value_or("");
+  stats_plan.broker_url = config.broker.value_or("");
+  stats_plan.broker_password_file = config.password_file.value_or("");
+  stats_plan.prefix = config.prefix.value_or("lmover");
+  stats_plan.broker_ca_file = config.ca_file.value_or("");
   add_config(*show);  // graphite gets it with the broker options below
   for (CLI::App* sub : {show, to_graphite}) {
     sub->add_option("--memcached", stats_plan.memcached, "HOST:PORT of the memcached with the counters");
