@@ -113,6 +113,10 @@ int show(const StatsPlan& plan, MemcachedCounters& client) {
     std::printf("%s\n", doc.dump(2).c_str());
     return kExitOk;
   }
+  if (now.empty()) {
+    std::printf("no counters under '%s' in memcached %s yet\n", plan.metric_prefix.c_str(), plan.memcached.c_str());
+    return kExitOk;
+  }
   std::printf("%-20s %-8s %12s %12s %12s %10s %10s %8s%s\n", "node", "pass", "entries", "files", "bytes", "dirs",
               "removed", "errors", seconds > 0 ? "      files/s      bytes/s" : "");
   for (const auto& [node, passes] : now) {
