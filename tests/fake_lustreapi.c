@@ -227,11 +227,13 @@ int llapi_file_fget_mdtidx(int fd, int *mdtidx) {
 
 int llapi_dir_create_pool(const char *name, int flags, int stripe_offset, int stripe_count, int stripe_pattern,
                           const char *poolname) {
-  (void)stripe_count, (void)stripe_pattern, (void)poolname;
-  if (stripe_offset < 0 || stripe_offset >= env_long("FAKE_LUSTRE_MDTS", 4)) return -EINVAL;
+  (void)stripe_pattern, (void)poolname;
+  long mdts = env_long("FAKE_LUSTRE_MDTS", 4);
+  if (stripe_offset < -1 || stripe_offset >= mdts || stripe_count < -1 || stripe_count > mdts) return -EINVAL;
   if (mkdir(name, (mode_t)flags) < 0) return -errno;
-  char buf[32];
-  int len = snprintf(buf, sizeof buf, "mdt=%d", stripe_offset);
+  char buf[48];
+  int len = stripe_count ? snprintf(buf, sizeof buf, "mdt=%d stripes=%d", stripe_offset, stripe_count == -1 ? (int)mdts : stripe_count)
+                         : snprintf(buf, sizeof buf, "mdt=%d", stripe_offset);
   if (setxattr(name, "trusted.lmv", buf, (size_t)len, 0) < 0) return -errno;
   return 0;
 }

@@ -291,6 +291,18 @@ TEST_F(LustreTest, DirectoriesAreSpreadRoundRobinOverMdtsAtTheChosenDepth) {
   EXPECT_EQ(mdts_of(top2), (std::map<int, int>{{-1, 6}}));
   EXPECT_EQ(mdts_of(second2), (std::map<int, int>{{1, 9}, {3, 9}}));
 
+  // Striped on request (lfs mkdir -c): over 2 MDTs from each one's turn, or over all of them.
+  std::string striped = tmp_ / "striped";
+  RunResult st = run_lmover({"copy", "--lustre", "on", "--mdts", "0,2", "--dir-stripes", "2", src_, striped});
+  ASSERT_EQ(st.exit_code, 0) << st.output;
+  std::map<std::string, int> kinds;
+  for (int i = 0; i < 6; ++i) kinds[get_xattr(striped + "/top" + std::to_string(i), "trusted.lmv")]++;
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"mdt=0 stripes=2", 3}, {"mdt=2 stripes=2", 3}}));
+  EXPECT_EQ(get_xattr(striped + "/top0/sub0", "trusted.lmv"), "");
+  std::string all = tmp_ / "all";
+  ASSERT_EQ(run_lmover({"copy", "--lustre", "on", "--dir-stripes", "-1", src_, all}).exit_code, 0);
+  EXPECT_EQ(get_xattr(all + "/top3", "trusted.lmv"), "mdt=-1 stripes=4");
+
   // An MDT the target does not have fails those directories, clearly, and nothing else.
   RunResult bad = run_lmover({"copy", "--lustre", "on", "--mdts", "0,7", src_, tmp_ / "bad"});
   EXPECT_EQ(bad.exit_code, 1) << bad.output;

@@ -36,9 +36,11 @@ std::shared_ptr<const LustreTarget> lustre_for_run(const LustreSettings& setting
   using Mode = LustreSettings::Mode;
   if (settings.mode == Mode::kOff) return nullptr;
   bool lustre_roots = on_lustre(src_fd, src) || on_lustre(dst_fd, dst);
-  bool asked = !settings.mdts.empty() || settings.layout.kind != LayoutPolicy::Kind::kCopy;
+  bool asked = !settings.mdts.empty() || settings.dir_stripes != 0 || settings.layout.kind != LayoutPolicy::Kind::kCopy;
   if (settings.mode == Mode::kAuto && !lustre_roots) {
-    if (asked) spdlog::warn("neither SRC nor DST is on Lustre: --layout and --mdts do nothing (--lustre on forces them)");
+    if (asked) {
+      spdlog::warn("neither SRC nor DST is on Lustre: --layout, --mdts and --dir-stripes do nothing (--lustre on forces them)");
+    }
     return nullptr;
   }
   std::string why;

@@ -56,6 +56,7 @@ struct CommonFlags {
   std::string memcached, metric_prefix = "lmover", metrics_listen;
   double report_interval = 30;
   unsigned mdt_depth = 1;
+  int dir_stripes = 0;
 };
 
 void add_config(CLI::App& sub) {
@@ -123,6 +124,9 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
                "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
                "both files of every unchanged one)");
   sub.add_option("--mdts", f.mdts, "MDT indexes (0,1,2) to create directories on, in turn, at --mdt-depth");
+  sub.add_option("--dir-stripes", f.dir_stripes,
+                 "stripe the directories at --mdt-depth over N MDTs (-1: all), as lfs mkdir -c N (Lustre)")
+      ->check(CLI::Range(-1, 65535));
   sub.add_option("--mdt-depth", f.mdt_depth, "depth of the directories --mdts places (1: the first level)")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
@@ -315,6 +319,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     plan.lustre.layout = LayoutPolicy::parse(flags.layout);
     if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
     plan.lustre.mdt_depth = flags.mdt_depth;
+    plan.lustre.dir_stripes = flags.dir_stripes;
     if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -73,7 +73,7 @@ Roots open_checked_roots(PassKind kind, const json& spec) {
 json lustre_spec(const LustreTarget* lustre) {
   if (!lustre) return {{"mode", "off"}};
   const LustreSettings& s = lustre->settings();
-  return {{"mode", "on"}, {"layout", s.layout.name()}, {"mdts", s.mdts}, {"mdt_depth", s.mdt_depth}};
+  return {{"mode", "on"}, {"layout", s.layout.name()}, {"mdts", s.mdts}, {"mdt_depth", s.mdt_depth}, {"dir_stripes", s.dir_stripes}};
 }
 
 LustreSettings lustre_settings_from(const json& spec) {
@@ -85,6 +85,7 @@ LustreSettings lustre_settings_from(const json& spec) {
   s.layout = LayoutPolicy::parse(l.at("layout").get<std::string>());
   s.mdts = l.at("mdts").get<std::vector<int>>();
   s.mdt_depth = l.at("mdt_depth").get<unsigned>();
+  s.dir_stripes = l.value("dir_stripes", 0);
   return s;
 }
 

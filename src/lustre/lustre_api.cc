@@ -192,9 +192,9 @@ int LustreApi::mdt_index(int fd) const {
   return index;
 }
 
-int LustreApi::make_dir_on_mdt(const std::string& path, mode_t mode, int mdt) const {
-  // Stripe count 0 and pattern 0: a plain directory (not striped), on MDT `mdt`.
-  int rc = sym_->dir_create_pool(path.c_str(), static_cast<int>(mode), mdt, 0, 0, nullptr);
+int LustreApi::make_dir_on_mdt(const std::string& path, mode_t mode, int mdt, int stripes) const {
+  // Pattern 0: the filesystem's default hash for a striped directory.
+  int rc = sym_->dir_create_pool(path.c_str(), static_cast<int>(mode), mdt, stripes, 0, nullptr);
   if (rc < 0) {
     errno = -rc;  // liblustreapi returns -errno here
     return -1;

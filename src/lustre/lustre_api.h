@@ -41,8 +41,9 @@ class LustreApi {
   // The MDT index that holds the open directory or file `fd`; -1 with errno set on failure.
   int mdt_index(int fd) const;
 
-  // mkdir of `path` on MDT `mdt` (as `lfs mkdir -i`); 0, or -1 with errno set.
-  int make_dir_on_mdt(const std::string& path, mode_t mode, int mdt) const;
+  // mkdir of `path` on MDT `mdt` (-1: any), striped over `stripes` MDTs (0: a plain directory;
+  // -1: all), as `lfs mkdir -i MDT -c STRIPES`; 0, or -1 with errno set.
+  int make_dir_on_mdt(const std::string& path, mode_t mode, int mdt, int stripes = 0) const;
 
  private:
   struct Symbols;

@@ -115,13 +115,16 @@ void LustreTarget::copy_dir_default(int src_dir, int dst_dir, std::string_view r
 }
 
 bool LustreTarget::places(std::string_view rel) const {
-  return !settings_.mdts.empty() && depth_of(rel) == settings_.mdt_depth;
+  return (!settings_.mdts.empty() || settings_.dir_stripes != 0) && depth_of(rel) == settings_.mdt_depth;
 }
 
 void LustreTarget::make_dir(int dst_dir, const char* name, std::string_view rel) const {
-  int mdt = settings_.mdts[next_mdt_.fetch_add(1, std::memory_order_relaxed) % settings_.mdts.size()];
-  if (api_->make_dir_on_mdt(path_in(dst_dir, name), 0700, mdt) != 0) {
-    throw FsError(fmt::format("mkdir on MDT {}", mdt), rel, errno);
+  // -1: wherever Lustre's own balancing puts it (only striping was asked for).
+  int mdt = settings_.mdts.empty() ? -1
+                                   : settings_.mdts[next_mdt_.fetch_add(1, std::memory_order_relaxed) % settings_.mdts.size()];
+  if (api_->make_dir_on_mdt(path_in(dst_dir, name), 0700, mdt, settings_.dir_stripes) != 0) {
+    throw FsError(fmt::format("mkdir on MDT {}{}", mdt, settings_.dir_stripes ? fmt::format(" striped over {}", settings_.dir_stripes) : ""),
+                  rel, errno);
   }
 }
 

@@ -24,6 +24,7 @@ struct LustreSettings {
   LayoutPolicy layout;
   std::vector<int> mdts;  // --mdts: empty = directories stay where Lustre puts them
   unsigned mdt_depth = 1;  // directories this many levels below the root are placed
+  int dir_stripes = 0;     // --dir-stripes: those directories striped over N MDTs (-1: all; 0: plain)
 
   static Mode parse_mode(const std::string& text);  // auto|on|off; throws std::invalid_argument
   static std::vector<int> parse_mdts(const std::string& text);  // "0,1,3"
@@ -48,8 +49,8 @@ class LustreTarget {
   // layout, if it has one (files users create there later get it). Relaxed like files' layouts.
   void copy_dir_default(int src_dir, int dst_dir, std::string_view rel) const;
 
-  // Whether directory `rel` is one that --mdts places, and if so makes it (mode 0700) on the
-  // next MDT in turn. Throws FsError (EEXIST included) naming `rel`.
+  // Whether directory `rel` is one that --mdts / --dir-stripes places, and if so makes it (mode
+  // 0700) on the next MDT in turn, striped if asked. Throws FsError (EEXIST included) naming `rel`.
   bool places(std::string_view rel) const;
   void make_dir(int dst_dir, const char* name, std::string_view rel) const;
 
