@@ -57,6 +57,8 @@ struct CommonFlags {
   double report_interval = 30;
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
+  double rebalance_percent = 0;
+  uint64_t rebalance_seed = 0;
 };
 
 void add_config(CLI::App& sub) {
@@ -182,6 +184,14 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     bool deletes = std::find(c.passes.begin(), c.passes.end(), PassKind::kDelete) != c.passes.end();
     add_common(*sub, flags, deletes);
+    if (std::string(c.name) == "delete") {
+      sub->add_option("--rebalance-percent", flags.rebalance_percent,
+                      "also remove this share of the target's files that are unchanged copies, so that the next "
+                      "copy pass writes them again with the new layouts (the original's percent_to_delete)")
+          ->check(CLI::Range(0.0, 100.0));
+      sub->add_option("--seed", flags.rebalance_seed, "which files --rebalance-percent picks (the same seed, the same files)")
+          ->capture_default_str();
+    }
     subs.emplace_back(sub, &c);
   }
   CLI::App* worker = app.add_subcommand("worker", "run distributed tasks from the broker on this node");
@@ -307,6 +317,8 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.metadata.owner = geteuid() == 0;
   plan.options.metadata.xattrs = !flags.no_xattrs;
   plan.options.relayout = flags.relayout;
+  plan.options.rebalance_percent = flags.rebalance_percent;
+  plan.options.rebalance_seed = flags.rebalance_seed;
   plan.memcached = flags.memcached;
   plan.metrics_listen = flags.metrics_listen;
   plan.metric_prefix = flags.metric_prefix;

@@ -105,6 +105,8 @@ class PassRunner : public TaskRunner {
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
     options_.metadata.xattrs = spec.value("xattrs", true);
     options_.relayout = spec.value("relayout", false);
+    options_.rebalance_percent = spec.value("rebalance_percent", 0.0);
+    options_.rebalance_seed = spec.value("rebalance_seed", uint64_t{0});
     try {
       options_.lustre = lustre_for_run(lustre_settings_from(spec), src_.get(), roots.src_path, dst_.get(), roots.dst_path);
     } catch (const FsError& e) {
@@ -186,6 +188,8 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"owner", options.metadata.owner},
           {"xattrs", options.metadata.xattrs},
           {"relayout", options.relayout},
+          {"rebalance_percent", options.rebalance_percent},
+          {"rebalance_seed", options.rebalance_seed},
           {"lustre", lustre_spec(options.lustre.get())},
           {"exclude", exclude},
           {"atime_before", time_or_null(options.filters.atime_before())},

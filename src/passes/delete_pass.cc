@@ -1,6 +1,7 @@
 #include "passes/delete_pass.h"
 
 #include <dirent.h>
+#include <xxhash.h>
 
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "fs/fs_error.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
+#include "passes/copy_decision.h"
 #include "passes/dir_pair.h"
 
 namespace lmover {
@@ -19,6 +21,19 @@ bool DeletePass::take_one_deletion() {
   if (ctx_.options().shared_max_delete) return ctx_.options().shared_max_delete();
   const auto& limit = ctx_.options().max_delete;
   return !limit || deletions_.fetch_add(1, std::memory_order_relaxed) < *limit;
+}
+
+bool DeletePass::rebalances(const DirPair& dirs, const char* name, const std::string& rel) const {
+  // A seeded hash of the path, not a random draw: the same seed picks the same files on every
+  // node and every re-run, whatever order the listing comes in.
+  uint64_t h = XXH64(rel.data(), rel.size(), ctx_.options().rebalance_seed);
+  if (static_cast<double>(h % 1000000) >= ctx_.options().rebalance_percent * 10000) return false;
+  auto dst = stat_if_exists(dirs.dst.get(), name, rel);
+  auto src = stat_if_exists(dirs.src.get(), name, rel);
+  // Only an unchanged copy of a lone regular file: hard-link groups stay whole, and a file that
+  // differs is the copy pass's to fix, never a deletion's.
+  return src && dst && src->type == EntryType::kRegular && dst->type == EntryType::kRegular && src->nlink == 1 &&
+         dst->nlink == 1 && decide_copy(*src, dst) == CopyAction::kNone;
 }
 
 void DeletePass::handle(const Task& task, TaskSink& sink) {
@@ -63,7 +78,7 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
     while (reader.next(e)) source.emplace(e.name, e.d_type);
   }
 
-  std::vector<std::string> doomed;
+  std::vector<std::string> doomed, rebalanced;
   {
     DirReader reader(dirs.dst.get(), task.dir);
     DirEntry e;
@@ -79,6 +94,18 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
         doomed.emplace_back(e.name);
         continue;
       }
+      if (ctx_.options().rebalance_percent > 0 && e.d_type != DT_DIR && twin->second != DT_DIR) {
+        try {
+          if (rebalances(dirs, e.name, rel)) {
+            ctx_.note("rebalance", rel);
+            rebalanced.emplace_back(e.name);
+            continue;
+          }
+        } catch (const FsError& err) {
+          ctx_.fail_unless_vanished(err);
+          continue;
+        }
+      }
       bool dst_may_be_dir = e.d_type == DT_DIR || e.d_type == DT_UNKNOWN;
       bool src_may_be_dir = twin->second == DT_DIR || twin->second == DT_UNKNOWN;
       if (!dst_may_be_dir || !src_may_be_dir) continue;
@@ -92,9 +119,10 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
 
   // Removed after the listing: unlinking while reading a directory can make readdir skip entries.
   RemovalBudget budget = [this] { return take_one_deletion(); };
+  for (const std::string& name : doomed) ctx_.note("delete", join_rel(task.dir, name));
+  doomed.insert(doomed.end(), rebalanced.begin(), rebalanced.end());
   for (const std::string& name : doomed) {
     std::string rel = join_rel(task.dir, name);
-    ctx_.note("delete", rel);
     try {
       if (ctx_.dry_run()) {
         PassStats::add(ctx_.stats().removed);

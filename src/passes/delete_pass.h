@@ -26,6 +26,9 @@ class DeletePass : public TaskHandler {
   void descend_if_both_directories(const DirPair& dirs, const char* name, std::string rel, const Task& task,
                                    TaskSink& sink);
   bool take_one_deletion();
+  // delete --rebalance-percent: whether the target file `name`, listed on both sides, is one of the
+  // chosen share and still an unchanged single-link copy of its source (so nothing is lost).
+  bool rebalances(const DirPair& dirs, const char* name, const std::string& rel) const;
 
   const PassContext& ctx_;
   std::atomic<uint64_t> deletions_{0};

@@ -32,6 +32,11 @@ struct PassOptions {
   std::shared_ptr<const LustreTarget> lustre;
   // --relayout: an unchanged file whose target layout is not the policy's is copied again.
   bool relayout = false;
+  // delete --rebalance-percent P --seed N: also remove this share of the target's regular files
+  // that are unchanged copies of source files, chosen by a seeded hash of their path (0 = none),
+  // so that the next copy pass writes them again with the new layout policy.
+  double rebalance_percent = 0;
+  uint64_t rebalance_seed = 0;
 };
 
 class PassContext {
