@@ -46,7 +46,7 @@ timespec parse_date(const std::string& text) {
 namespace {
 
 struct CommonFlags {
-  std::string src, dst, exclude_from, atime_before, mtime_after, json_file, failures_file;
+  std::string src, dst, exclude_from, atime_before, mtime_after, json_file, failures_file, only_from;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
   bool relayout = false;
@@ -110,6 +110,9 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->check(CLI::Range(1u, 4096u));
   sub.add_option("--exclude-from", f.exclude_from,
                  "file of paths relative to SRC, one a line, to leave alone (neither copied nor deleted)");
+  sub.add_option("--only-from", f.only_from,
+                 "(copy, dirtime) only these paths, one a line relative to SRC (a --failures list), and their "
+                 "parent directories' metadata: no full walk");
   sub.add_option("--skip-atime-before", f.atime_before, "skip files last accessed before DATE (YYYY-MM-DD or @EPOCH)");
   sub.add_option("--skip-mtime-after", f.mtime_after, "skip files modified after DATE (YYYY-MM-DD or @EPOCH)");
   sub.add_flag("--no-xattrs", f.no_xattrs,
@@ -325,6 +328,13 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.report_interval = flags.report_interval;
   try {
     if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
+    if (!flags.only_from.empty()) {
+      // A deletion confined to a list would judge a directory by a partial view: refused.
+      if (std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete)) {
+        throw std::invalid_argument("--only-from works with copy and dirtime, not with a pass that deletes");
+      }
+      plan.options.filters.only_from_file(flags.only_from);
+    }
     if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));
     if (!flags.mtime_after.empty()) plan.options.filters.skip_mtime_after(parse_date(flags.mtime_after));
     plan.lustre.mode = LustreSettings::parse_mode(flags.lustre);

@@ -113,6 +113,9 @@ class PassRunner : public TaskRunner {
       throw RunRefused(std::string("the run copies Lustre layouts and this node cannot: ") + e.what());
     }
     for (const auto& path : spec.at("exclude")) options_.filters.exclude(from_bytes(path));
+    if (spec.contains("only")) {
+      for (const auto& path : spec.at("only")) options_.filters.only(from_bytes(path));
+    }
     if (auto t = time_from(spec.at("atime_before"))) options_.filters.skip_atime_before(*t);
     if (auto t = time_from(spec.at("mtime_after"))) options_.filters.skip_mtime_after(*t);
     if (spec.contains("max_delete")) {
@@ -177,6 +180,14 @@ RunRoots run_roots(const Roots& roots, bool allow_empty_source) {
 json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options) {
   json exclude = json::array();
   for (const auto& path : options.filters.excluded_paths()) exclude.push_back(to_bytes(path));
+  json only = json::array();
+  for (const auto& path : options.filters.only_paths()) only.push_back(to_bytes(path));
+  // The spec travels with every task message: a list that would swell each of them is refused.
+  constexpr size_t kMaxOnlyPaths = 20000;
+  if (only.size() > kMaxOnlyPaths) {
+    throw FsError("--only-from", roots.src, fmt::format("{} paths are too many for a distributed run (at most {}): "
+                                                        "split the list, or run it embedded", only.size(), kMaxOnlyPaths));
+  }
   return {{"pass", pass_name(kind)},
           {"src", roots.src},
           {"dst", roots.dst},
@@ -192,6 +203,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"rebalance_seed", options.rebalance_seed},
           {"lustre", lustre_spec(options.lustre.get())},
           {"exclude", exclude},
+          {"only", only},
           {"atime_before", time_or_null(options.filters.atime_before())},
           {"mtime_after", time_or_null(options.filters.mtime_after())}};
 }

@@ -91,6 +91,9 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
       PassStats::add(ctx_.stats().excluded);
       continue;
     }
+    Filters::Reach reach = ctx_.filters().reach(rel);
+    if (reach == Filters::Reach::kNone) continue;  // --only-from: not on the way to a listed path
+    if (reach == Filters::Reach::kPath && entry.d_type != DT_DIR && entry.d_type != DT_UNKNOWN) continue;
     if (task.dir.empty() && std::strcmp(entry.name, kHardlinkFarmName) == 0) {
       ctx_.fail(FsError("copy", rel, "name reserved by lmover on the target; exclude it"));
       continue;
@@ -103,6 +106,7 @@ void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
         continue;
       }
     }
+    if (reach == Filters::Reach::kPath) continue;  // a parent of a listed path that is no directory now
     batch.emplace_back(entry.name);
     if (batch.size() == kMaxBatch) {
       sink.submit(task.child_batch(task.dir, std::move(batch)));

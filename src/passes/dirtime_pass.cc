@@ -42,7 +42,7 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
   while (reader.next(e)) {
     if (e.d_type != DT_DIR && e.d_type != DT_UNKNOWN) continue;
     std::string rel = join_rel(task.dir, e.name);
-    if (ctx_.filters().excluded(rel)) continue;
+    if (ctx_.filters().excluded(rel) || ctx_.filters().reach(rel) == Filters::Reach::kNone) continue;
     try {
       // DT_DIR needs no stat: the child's own open refuses anything that is not a directory. That
       // open is done here when the pair can be handed on, from the parent's fds.

@@ -27,6 +27,20 @@ class Filters {
   // Non-directories modified after `t` are skipped (the original tool's NEWEST_DATE).
   void skip_mtime_after(timespec t) { mtime_after_ = t; }
 
+  // --only-from: the pass touches only these paths and what is below them (a failure list, or
+  // verify's list of differences), reaching them through their parent directories, which it
+  // settles on the way. Normalised like excludes; loaded like an exclude list.
+  void only(std::string_view path);
+  void only_from_file(const std::string& file);
+  enum class Reach {
+    kAll,   // no --only-from, or `rel` is a listed path or below one: the pass does everything
+    kPath,  // a directory on the way down to a listed path: walked, settled, nothing else
+    kNone,  // neither: left alone
+  };
+  Reach reach(std::string_view rel) const;
+  bool limited() const { return !only_.empty(); }
+  std::vector<std::string> only_paths() const { return {only_.begin(), only_.end()}; }
+
   // Exact match is enough: the walk never descends into an excluded directory.
   bool excluded(std::string_view rel) const { return !excluded_.empty() && excluded_.count(std::string(rel)) > 0; }
   bool skipped_by_time(const EntryMeta& meta) const;
@@ -37,6 +51,7 @@ class Filters {
 
  private:
   std::unordered_set<std::string> excluded_;
+  std::unordered_set<std::string> only_, on_the_way_;  // on_the_way_: ancestors of only_, "" included
   std::optional<timespec> atime_before_;
   std::optional<timespec> mtime_after_;
 };

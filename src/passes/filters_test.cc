@@ -35,5 +35,24 @@ TEST(Filters, TimeFiltersApplyToNonDirectoriesOnly) {
   EXPECT_TRUE(f.skipped_by_time(m));
 }
 
+TEST(Filters, OnlyReachesListedPathsThroughTheirParents) {
+  Filters f;
+  EXPECT_EQ(f.reach("anything"), Filters::Reach::kAll);
+  f.only("a/b/c");
+  f.only("./x/");
+  EXPECT_EQ(f.reach(""), Filters::Reach::kPath);
+  EXPECT_EQ(f.reach("a"), Filters::Reach::kPath);
+  EXPECT_EQ(f.reach("a/b"), Filters::Reach::kPath);
+  EXPECT_EQ(f.reach("a/b/c"), Filters::Reach::kAll);
+  EXPECT_EQ(f.reach("a/b/c/d/e"), Filters::Reach::kAll);
+  EXPECT_EQ(f.reach("x"), Filters::Reach::kAll);
+  EXPECT_EQ(f.reach("x/y"), Filters::Reach::kAll);
+  EXPECT_EQ(f.reach("a/b/cc"), Filters::Reach::kNone);
+  EXPECT_EQ(f.reach("a/bb"), Filters::Reach::kNone);
+  EXPECT_EQ(f.reach("b"), Filters::Reach::kNone);
+  f.only("/");
+  EXPECT_EQ(f.reach("b"), Filters::Reach::kAll);
+}
+
 }  // namespace
 }  // namespace lmover
