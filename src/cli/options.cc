@@ -57,6 +57,7 @@ struct CommonFlags {
   double report_interval = 30;
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
+  bool verify_content = false;
   double rebalance_percent = 0;
   uint64_t rebalance_seed = 0;
 };
@@ -181,12 +182,17 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       {"dirtime", "set DST directory atime/mtime from SRC (run last)", {PassKind::kDirtime}},
       {"sync", "the final pass: copy, delete, then dirtime: an exact clone",
        {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}},
+      {"verify", "compare SRC and DST by everything a copy makes equal (--content: data too); exit 1 if they differ",
+       {PassKind::kVerify}},
   };
   std::vector<std::pair<CLI::App*, const Command*>> subs;
   for (const Command& c : commands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     bool deletes = std::find(c.passes.begin(), c.passes.end(), PassKind::kDelete) != c.passes.end();
     add_common(*sub, flags, deletes);
+    if (std::string(c.name) == "verify") {
+      sub->add_flag("--content", flags.verify_content, "also compare file data (XXH3-128 of both sides)");
+    }
     if (std::string(c.name) == "delete") {
       sub->add_option("--rebalance-percent", flags.rebalance_percent,
                       "also remove this share of the target's files that are unchanged copies, so that the next "
@@ -322,6 +328,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.relayout = flags.relayout;
   plan.options.rebalance_percent = flags.rebalance_percent;
   plan.options.rebalance_seed = flags.rebalance_seed;
+  plan.options.verify_content = flags.verify_content;
   plan.memcached = flags.memcached;
   plan.metrics_listen = flags.metrics_listen;
   plan.metric_prefix = flags.metric_prefix;

@@ -16,6 +16,7 @@
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
+#include "passes/verify_pass.h"
 #include "rabbit/messages.h"
 
 namespace lmover {
@@ -105,6 +106,7 @@ class PassRunner : public TaskRunner {
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
     options_.metadata.xattrs = spec.value("xattrs", true);
     options_.relayout = spec.value("relayout", false);
+    options_.verify_content = spec.value("verify_content", false);
     options_.rebalance_percent = spec.value("rebalance_percent", 0.0);
     options_.rebalance_seed = spec.value("rebalance_seed", uint64_t{0});
     try {
@@ -151,6 +153,7 @@ const char* pass_name(PassKind kind) {
     case PassKind::kCopy: return "copy";
     case PassKind::kDelete: return "delete";
     case PassKind::kDirtime: return "dirtime";
+    case PassKind::kVerify: return "verify";
   }
   return "?";
 }
@@ -159,6 +162,7 @@ PassKind pass_kind(const std::string& name) {
   if (name == "copy") return PassKind::kCopy;
   if (name == "delete") return PassKind::kDelete;
   if (name == "dirtime") return PassKind::kDirtime;
+  if (name == "verify") return PassKind::kVerify;
   throw std::invalid_argument("unknown pass '" + name + "'");
 }
 
@@ -167,6 +171,7 @@ std::unique_ptr<TaskHandler> make_handler(PassKind kind, const PassContext& ctx)
     case PassKind::kCopy: return std::make_unique<CopyPass>(ctx);
     case PassKind::kDelete: return std::make_unique<DeletePass>(ctx);
     case PassKind::kDirtime: return std::make_unique<DirtimePass>(ctx);
+    case PassKind::kVerify: return std::make_unique<VerifyPass>(ctx);
   }
   throw std::invalid_argument("unknown pass");
 }
@@ -199,6 +204,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"owner", options.metadata.owner},
           {"xattrs", options.metadata.xattrs},
           {"relayout", options.relayout},
+          {"verify_content", options.verify_content},
           {"rebalance_percent", options.rebalance_percent},
           {"rebalance_seed", options.rebalance_seed},
           {"lustre", lustre_spec(options.lustre.get())},

@@ -220,8 +220,9 @@ int execute(const RunPlan& plan) {
     PassOptions options = plan.options;
     options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
     RunMetrics live(plan);
-    std::optional<TargetLock> lock;  // a dry run writes nothing and needs none
-    if (!plan.options.dry_run) lock.emplace(plan.dst, plan.command);
+    std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
+    bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return k != PassKind::kVerify; });
+    if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
 
     for (PassKind kind : plan.passes) {
       // A dry run onto a DST that does not exist yet: only the copy has something to say.
@@ -253,7 +254,7 @@ int execute(const RunPlan& plan) {
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       summary.add_pass(pass_name(kind), stats, seconds, details);
-      if (stats.errors > 0) code = kExitSomeFailed;
+      if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
       if (interrupt_signal()) {
         summary.set_interrupted(sigabbrev_np(interrupt_signal()) ? std::string("SIG") + sigabbrev_np(interrupt_signal()) : "a signal");
         code = 128 + interrupt_signal();

@@ -9,7 +9,7 @@
 
 namespace lmover {
 
-enum class PassKind { kCopy, kDelete, kDirtime };
+enum class PassKind { kCopy, kDelete, kDirtime, kVerify };
 
 struct RunPlan {
   std::string command;  // copy | delete | dirtime | sync

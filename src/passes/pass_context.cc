@@ -40,6 +40,11 @@ bool PassContext::source_exists(std::string_view rel) const {
   }
 }
 
+void PassContext::differ(std::string_view rel, std::string_view what) const {
+  PassStats::add(stats_.differences);
+  failures_.record(FsError("differs", rel.empty() ? "." : rel, what));
+}
+
 void PassContext::note(std::string_view verb, std::string_view rel) const {
   if (!options_.dry_run && !options_.verbose) return;
   // One write per line keeps lines from different threads whole.

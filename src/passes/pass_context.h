@@ -37,6 +37,8 @@ struct PassOptions {
   // so that the next copy pass writes them again with the new layout policy.
   double rebalance_percent = 0;
   uint64_t rebalance_seed = 0;
+  // verify --content: also compare file data (XXH3-128 of both sides).
+  bool verify_content = false;
 };
 
 class PassContext {
@@ -58,6 +60,9 @@ class PassContext {
   void fail_unless_vanished(const FsError& error) const;
   // Reports an action on stdout when it is a dry run or -v was given ("copy a/b").
   void note(std::string_view verb, std::string_view rel) const;
+  // verify: `rel` differs between the trees in `what` (counted, logged and listed like a failure,
+  // under its own counter).
+  void differ(std::string_view rel, std::string_view what) const;
 
  private:
   // Whether `rel` still names an entry on the source (errors other than "not there" say yes).

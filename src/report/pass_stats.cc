@@ -26,6 +26,7 @@ constexpr std::pair<const char*, std::atomic<uint64_t> PassStats::*> kCounters[]
     {"skipped_by_time", &PassStats::skipped_by_time},
     {"vanished", &PassStats::vanished},
     {"errors", &PassStats::errors},
+    {"differences", &PassStats::differences},
 };
 
 }  // namespace

@@ -27,6 +27,7 @@ struct PassStats {
   std::atomic<uint64_t> skipped_by_time{0};
   std::atomic<uint64_t> vanished{0};         // gone from the source between listing and handling
   std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> differences{0};      // verify: entries that differ between the trees
 
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
   // Takes back what was counted for work that was then discarded.

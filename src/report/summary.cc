@@ -32,6 +32,13 @@ void Summary::print_human() const {
   if (!interrupted_.empty()) fmt::print(stderr, "interrupted by {}: the passes below did not finish\n", interrupted_);
   for (const auto& p : passes_) {
     const auto& c = p["counters"];
+    if (p["pass"] == "verify") {  // nothing written: what it found
+      fmt::print(stderr, "verify: {} entries in {:.2f}s; {} differences, {} the same, {} excluded, {} vanished, {} errors\n",
+                 c["entries"].get<uint64_t>(), p["seconds"].get<double>(), c["differences"].get<uint64_t>(),
+                 c["unchanged"].get<uint64_t>(), c["excluded"].get<uint64_t>(), c["vanished"].get<uint64_t>(),
+                 c["errors"].get<uint64_t>());
+      continue;
+    }
     fmt::print(stderr,
                "{}{}: {} entries in {:.2f}s; {} actions ({} dirs, {} files, {}, {} specials, {} links, {} metadata, "
                "{} removed, {} dir times); {} unchanged, {} excluded, {} skipped, {} vanished, {} errors\n",

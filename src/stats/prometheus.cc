@@ -28,6 +28,7 @@ const std::map<std::string, std::string>& counter_help() {
       {"skipped_by_time", "Files skipped by the time filters."},
       {"vanished", "Entries gone from the source between listing and handling."},
       {"errors", "Entries that failed."},
+      {"differences", "Entries that differ between the trees (verify)."},
   };
   return help;
 }
