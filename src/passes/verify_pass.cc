@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -30,16 +31,17 @@ XXH128_hash_t content_hash(int dir_fd, const char* name, const std::string& rel)
   UniqueFd file(fd);
   XXH3_state_t* state = XXH3_createState();
   XXH3_128bits_reset(state);
-  std::vector<char> buf(1 << 20);
+  constexpr size_t kBuffer = 1 << 20;
+  thread_local std::unique_ptr<char[]> buf(new char[kBuffer]);  // one per thread, not one per file
   for (;;) {
-    ssize_t n = read(fd, buf.data(), buf.size());
+    ssize_t n = read(fd, buf.get(), kBuffer);
     if (n < 0) {
       int err = errno;
       XXH3_freeState(state);
       throw FsError("read", rel, err);
     }
     if (n == 0) break;
-    XXH3_128bits_update(state, buf.data(), static_cast<size_t>(n));
+    XXH3_128bits_update(state, buf.get(), static_cast<size_t>(n));
   }
   XXH128_hash_t h = XXH3_128bits_digest(state);
   XXH3_freeState(state);
