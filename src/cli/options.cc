@@ -58,6 +58,7 @@ struct CommonFlags {
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
   bool verify_content = false;
+  uint64_t chunk_threshold = 1ull << 30, chunk_size = 256ull << 20;
   double rebalance_percent = 0;
   uint64_t rebalance_seed = 0;
 };
@@ -129,6 +130,14 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--relayout", f.relayout,
                "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
                "both files of every unchanged one)");
+  sub.add_option("--chunk-threshold", f.chunk_threshold,
+                 "files from this size on are copied in chunks that any thread or worker can take (0: never)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  sub.add_option("--chunk-size", f.chunk_size, "bytes per chunk of a big file")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 40))
+      ->capture_default_str();
   sub.add_option("--mdts", f.mdts, "MDT indexes (0,1,2) to create directories on, in turn, at --mdt-depth");
   sub.add_option("--dir-stripes", f.dir_stripes,
                  "stripe the directories at --mdt-depth over N MDTs (-1: all), as lfs mkdir -c N (Lustre)")
@@ -329,6 +338,8 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.options.rebalance_percent = flags.rebalance_percent;
   plan.options.rebalance_seed = flags.rebalance_seed;
   plan.options.verify_content = flags.verify_content;
+  plan.options.chunk_threshold = flags.chunk_threshold;
+  plan.options.chunk_size = flags.chunk_size;
   plan.memcached = flags.memcached;
   plan.metrics_listen = flags.metrics_listen;
   plan.metric_prefix = flags.metric_prefix;

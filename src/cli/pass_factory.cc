@@ -107,6 +107,8 @@ class PassRunner : public TaskRunner {
     options_.metadata.xattrs = spec.value("xattrs", true);
     options_.relayout = spec.value("relayout", false);
     options_.verify_content = spec.value("verify_content", false);
+    options_.chunk_threshold = spec.value("chunk_threshold", options_.chunk_threshold);
+    options_.chunk_size = spec.value("chunk_size", options_.chunk_size);
     options_.rebalance_percent = spec.value("rebalance_percent", 0.0);
     options_.rebalance_seed = spec.value("rebalance_seed", uint64_t{0});
     try {
@@ -205,6 +207,8 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"xattrs", options.metadata.xattrs},
           {"relayout", options.relayout},
           {"verify_content", options.verify_content},
+          {"chunk_threshold", options.chunk_threshold},
+          {"chunk_size", options.chunk_size},
           {"rebalance_percent", options.rebalance_percent},
           {"rebalance_seed", options.rebalance_seed},
           {"lustre", lustre_spec(options.lustre.get())},

@@ -31,6 +31,19 @@ Task Task::child_directory(std::string rel, bool new_target) const {
   return t;
 }
 
+Task Task::child_chunk(std::string in_dir, std::string name, std::string part, uint32_t piece, uint64_t off,
+                       uint64_t len) const {
+  Task t;
+  t.kind = TaskKind::kChunk;
+  t.id = derive_task_id(id, TaskKind::kChunk, name + "@" + std::to_string(off));
+  t.dir = std::move(in_dir);
+  t.names = {std::move(name), std::move(part)};
+  t.index = piece;
+  t.offset = off;
+  t.length = len;
+  return t;
+}
+
 Task Task::child_batch(std::string in_dir, std::vector<std::string> entry_names) const {
   Task t;
   t.kind = TaskKind::kBatch;

@@ -36,10 +36,17 @@ struct Task {
   // A hint from the pass to itself: the target directory was created by this very pass, so its
   // entries need not be looked up on the target. Receivers must stay correct if it is stale.
   bool target_is_new = false;
+  // chunk: bytes [offset, offset + length) of file names[0], written into names[1] (its part
+  // file on the target), piece `index` of them all.
+  uint64_t offset = 0, length = 0;
+  uint32_t index = 0;
   std::shared_ptr<TaskAttachment> attachment;  // see TaskAttachment; never inherited by children
 
   static Task root();
   Task child_directory(std::string rel, bool new_target = false) const;
+  // One piece of a big file: see the chunk fields above.
+  Task child_chunk(std::string in_dir, std::string name, std::string part, uint32_t index, uint64_t offset,
+                   uint64_t length) const;
   // Batches inherit target_is_new from their directory task.
   Task child_batch(std::string in_dir, std::vector<std::string> entry_names) const;
 };

@@ -74,28 +74,35 @@ uint64_t copy_range(int in, int out, off_t off, off_t len, std::string_view rel)
 
 }  // namespace
 
-uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel) {
-  if (src.size == 0) return 0;
+uint64_t copy_data_range(int in_fd, int out_fd, const EntryMeta& src, off_t begin, off_t end, std::string_view rel) {
+  end = std::min<off_t>(end, src.size);
+  if (begin >= end) return 0;
   bool sparse = src.blocks * 512 < src.size;
-  if (src.size < kCopyRangeMinSize && !sparse) return copy_with_buffer(in_fd, out_fd, 0, src.size, rel);
-  if (!sparse) return copy_range(in_fd, out_fd, 0, src.size, rel);
+  if (end - begin < kCopyRangeMinSize && !sparse) return copy_with_buffer(in_fd, out_fd, begin, end - begin, rel);
+  if (!sparse) return copy_range(in_fd, out_fd, begin, end - begin, rel);
 
   uint64_t done = 0;
-  for (off_t pos = 0; pos < src.size;) {
+  for (off_t pos = begin; pos < end;) {
     off_t data = lseek(in_fd, pos, SEEK_DATA);
     if (data < 0) {
       if (errno == ENXIO) break;  // only a hole remains
       throw FsError("seek data", rel, errno);
     }
-    if (data >= src.size) break;
+    if (data >= end) break;
     off_t hole = lseek(in_fd, data, SEEK_HOLE);
     if (hole < 0) throw FsError("seek hole", rel, errno);
-    hole = std::min(hole, src.size);
+    hole = std::min(hole, end);
     done += copy_range(in_fd, out_fd, data, hole - data, rel);
     pos = hole;
   }
+  return done;
+}
+
+uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel) {
+  if (src.size == 0) return 0;
+  uint64_t done = copy_data_range(in_fd, out_fd, src, 0, src.size, rel);
   // The trailing hole, if any, exists only as the file size.
-  check(ftruncate(out_fd, src.size), "truncate", rel);
+  if (src.blocks * 512 < src.size) check(ftruncate(out_fd, src.size), "truncate", rel);
   return done;
 }
 

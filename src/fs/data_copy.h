@@ -14,4 +14,8 @@ namespace lmover {
 // Copies `src.size` bytes from `in_fd` to the empty file `out_fd`; returns bytes written.
 uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel);
 
+// Copies bytes [begin, end) of the source to the same offsets of `out_fd`, a file already as
+// long as the source (ftruncate'd), whose holes stay holes: the piece one chunk task copies.
+uint64_t copy_data_range(int in_fd, int out_fd, const EntryMeta& src, off_t begin, off_t end, std::string_view rel);
+
 }  // namespace lmover

@@ -18,6 +18,7 @@
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
+#include "passes/chunked_copy.h"
 #include "passes/copy_decision.h"
 #include "passes/entry_copy.h"
 
@@ -72,6 +73,8 @@ void CopyPass::handle(const Task& task, TaskSink& sink) {
   try {
     if (task.kind == TaskKind::kDirectory) {
       copy_directory(task, sink);
+    } else if (task.kind == TaskKind::kChunk) {
+      copy_chunk(ctx_, task);
     } else {
       copy_batch(task, sink);
     }
@@ -261,7 +264,11 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   EntryLocation from{dirs.src.get(), name.c_str(), true, pinned.get()};
   EntryLocation to{dirs.dst.get(), name.c_str(), may_inherit_xattrs.possible()};
   try {
-    apply_action(action, from, *src, to, dst, rel);
+    bool whole_file = true;
+    if ((action == CopyAction::kCreate || action == CopyAction::kRewrite) && wants_chunks(ctx_, *src)) {
+      whole_file = !start_chunked_copy(ctx_, from, *src, to, rel, task, sink);
+    }
+    if (whole_file) apply_action(action, from, *src, to, dst, rel);
   } catch (const FsError& e) {
     if (e.err() != EEXIST || second_look) throw;
     // Someone made the entry after we looked: a repeated task (redelivered, or running twice on

@@ -39,6 +39,9 @@ struct PassOptions {
   uint64_t rebalance_seed = 0;
   // verify --content: also compare file data (XXH3-128 of both sides).
   bool verify_content = false;
+  // Big files: from this size on (0: never), a regular file is copied in chunk tasks of this size.
+  uint64_t chunk_threshold = 1ull << 30;
+  uint64_t chunk_size = 256ull << 20;
 };
 
 class PassContext {

@@ -92,12 +92,18 @@ std::string encode(const TaskMessage& m) {
   for (const QueuedTask& q : m.tasks) {
     json names = json::array();
     for (const auto& n : q.task.names) names.push_back(to_bytes(n));
-    tasks.push_back({{"kind", static_cast<int>(q.task.kind)},
-                     {"id", q.task.id},
-                     {"up", q.up},
-                     {"dir", to_bytes(q.task.dir)},
-                     {"names", names},
-                     {"new", q.task.target_is_new}});
+    json t = {{"kind", static_cast<int>(q.task.kind)},
+              {"id", q.task.id},
+              {"up", q.up},
+              {"dir", to_bytes(q.task.dir)},
+              {"names", names},
+              {"new", q.task.target_is_new}};
+    if (q.task.kind == TaskKind::kChunk) {
+      t["off"] = q.task.offset;
+      t["len"] = q.task.length;
+      t["index"] = q.task.index;
+    }
+    tasks.push_back(std::move(t));
   }
   return pack_msgpack({{"v", kVersion}, {"run", m.run}, {"spec", m.spec}, {"lineage", to_bytes(m.lineage.pack())}, {"tasks", tasks}});
 }
@@ -144,7 +150,8 @@ TaskMessage decode_task(const std::string& body) {
     for (const json& t : j.at("tasks")) {
       QueuedTask& q = m.tasks.emplace_back();
       int kind = t.at("kind").get<int>();
-      if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch)) {
+      if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch) &&
+          kind != static_cast<int>(TaskKind::kChunk)) {
         throw std::invalid_argument("unknown task kind");
       }
       q.task.kind = static_cast<TaskKind>(kind);
@@ -154,6 +161,12 @@ TaskMessage decode_task(const std::string& body) {
       q.task.dir = from_bytes(t.at("dir"));
       for (const auto& n : t.at("names")) q.task.names.push_back(from_bytes(n));
       q.task.target_is_new = t.at("new").get<bool>();
+      if (q.task.kind == TaskKind::kChunk) {
+        q.task.offset = t.at("off").get<uint64_t>();
+        q.task.length = t.at("len").get<uint64_t>();
+        q.task.index = t.at("index").get<uint32_t>();
+        if (q.task.names.size() != 2) throw std::invalid_argument("chunk task without its file and part");
+      }
     }
     if (m.tasks.empty()) throw std::invalid_argument("task message without tasks");
     return m;

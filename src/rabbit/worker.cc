@@ -206,7 +206,7 @@ void RabbitWorker::publish_leftovers(AmqpSession& session, const TaskMessage& de
   // stack (shallow directories, big subtrees) and top alike, dealt round-robin. More messages only
   // when one would carry too many tasks or bytes.
   constexpr size_t kSpread = 8, kMaxTasks = 256, kMaxBytes = 1 << 20;
-  for (TaskKind kind : {TaskKind::kDirectory, TaskKind::kBatch}) {
+  for (TaskKind kind : {TaskKind::kDirectory, TaskKind::kBatch, TaskKind::kChunk}) {
     std::vector<QueuedTask*> tasks;
     size_t bytes = 0;
     for (QueuedTask& q : left) {

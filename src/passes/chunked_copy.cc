@@ -1,0 +1,223 @@
+#include "passes/chunked_copy.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "fs/data_copy.h"
+#include "fs/fs_error.h"
+#include "fs/node_ops.h"
+#include "fs/project_id.h"
+#include "fs/resolve.h"
+#include "fs/xattrs.h"
+#include "passes/dir_pair.h"
+
+namespace lmover {
+namespace {
+
+constexpr const char* kPlan = "user.lmover.plan";    // "<pieces> <size> <mtime s> <mtime ns>"
+constexpr const char* kPiece = "user.lmover.piece.";  // + index: that range is written
+constexpr const char* kFinal = "user.lmover.final";  // the index of the chunk that finishes the file
+
+struct Plan {
+  uint64_t pieces = 0, size = 0;
+  int64_t mtime_s = 0, mtime_ns = 0;
+};
+
+std::string part_name(const Task& task, const std::string& name) {
+  return fmt::format(".lmover-part-{:016x}", derive_task_id(task.id, TaskKind::kChunk, name));
+}
+
+UniqueFd open_source(int dir_fd, const char* name, const std::string& rel) {
+  int fd = openat_noatime(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw FsError("open", rel, errno);
+  return UniqueFd(fd);
+}
+
+std::optional<Plan> read_plan(int fd) {
+  char buf[128];
+  ssize_t n = fgetxattr(fd, kPlan, buf, sizeof buf - 1);
+  if (n < 0) return std::nullopt;
+  buf[n] = 0;
+  Plan p;
+  unsigned long long pieces, size;
+  long long s, ns;
+  if (std::sscanf(buf, "%llu %llu %lld %lld", &pieces, &size, &s, &ns) != 4) return std::nullopt;
+  p.pieces = pieces, p.size = size, p.mtime_s = s, p.mtime_ns = ns;
+  return p;
+}
+
+bool matches(const Plan& p, const EntryMeta& m) {
+  return m.type == EntryType::kRegular && p.size == static_cast<uint64_t>(m.size) && p.mtime_s == m.mtime.tv_sec &&
+         p.mtime_ns == m.mtime.tv_nsec;
+}
+
+// How many pieces the part file says are written.
+uint64_t pieces_done(int fd, const std::string& rel) {
+  std::string names(4096, '\0');
+  ssize_t n;
+  while ((n = flistxattr(fd, names.data(), names.size())) < 0 && errno == ERANGE) names.resize(names.size() * 4);
+  if (n < 0) throw FsError("list xattrs", rel, errno);
+  uint64_t done = 0;
+  for (size_t pos = 0; pos < static_cast<size_t>(n); pos += std::strlen(names.c_str() + pos) + 1) {
+    if (std::strncmp(names.c_str() + pos, kPiece, std::strlen(kPiece)) == 0) ++done;
+  }
+  return done;
+}
+
+bool has_xattr(int fd, const std::string& key) { return fgetxattr(fd, key.c_str(), nullptr, 0) >= 0; }
+
+// Our marks, as xattrs to keep while the metadata is applied (the source has none of them).
+XattrList marks_of(int fd, const std::string& rel) {
+  XattrList out;
+  for (const auto& [key, value] : read_xattrs(NodeRef{-1, "", rel, fd})) {
+    if (key.rfind("user.lmover.", 0) == 0) out.emplace_back(key, value);
+  }
+  return out;
+}
+
+void remove_marks(int fd, const std::string& rel) {
+  for (const auto& [key, value] : marks_of(fd, rel)) fremovexattr(fd, key.c_str());
+}
+
+// Gives the complete part file its metadata and its name, then drops the marks. One chunk does it:
+// the first to claim it (kFinal holds its index). Its own task run again (a worker killed -9
+// mid-finish) takes it up again; no other chunk writes once every piece is marked.
+void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name, const std::string& part,
+            const std::string& rel, int out, int in, const EntryMeta& meta, uint32_t me) {
+  std::string mine = std::to_string(me);
+  if (fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) < 0) {
+    if (errno != EEXIST) throw FsError("finish chunks", rel, errno);
+    char holder[32] = {};
+    ssize_t n = fgetxattr(out, kFinal, holder, sizeof holder - 1);
+    if (n < 0 || std::string(holder, static_cast<size_t>(n)) != mine) return;  // another chunk's to finish
+  }
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{dirs.src.get(), name.c_str(), rel, in});
+  XattrList marks = marks_of(out, rel);
+  xattrs.insert(xattrs.end(), marks.begin(), marks.end());  // kept until the part has its name
+  std::sort(xattrs.begin(), xattrs.end());
+  copy_project_id(in, out, rel);
+  apply_metadata(NodeRef{dirs.dst.get(), part.c_str(), rel, out}, meta, xattrs, nullptr, ctx.options().metadata);
+  // Only our own inode goes under the name: a part file made afresh meanwhile (the source changed,
+  // the parent task ran again) is not ours to finish.
+  struct stat ours, named;
+  if (fstat(out, &ours) < 0 || fstatat(dirs.dst.get(), part.c_str(), &named, AT_SYMLINK_NOFOLLOW) < 0 ||
+      ours.st_ino != named.st_ino) {
+    return;
+  }
+  if (renameat(dirs.dst.get(), part.c_str(), dirs.dst.get(), name.c_str()) < 0) throw FsError("rename into place", rel, errno);
+  remove_marks(out, rel);
+  PassStats::add(ctx.stats().files_copied);
+}
+
+// A chunk run again after its part file was renamed into place: if the finisher died before
+// dropping the marks, the finisher's own task (the claim holds its index) drops them and counts.
+void tidy_finished(const PassContext& ctx, const DirPair& dirs, const std::string& name, const std::string& rel,
+                   uint32_t me) {
+  int fd = openat(dirs.dst.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  UniqueFd file(fd);
+  char holder[32] = {};
+  ssize_t n = fgetxattr(fd, kFinal, holder, sizeof holder - 1);
+  if (n < 0 || std::string(holder, static_cast<size_t>(n)) != std::to_string(me)) return;
+  remove_marks(fd, rel);
+  PassStats::add(ctx.stats().files_copied);
+}
+
+}  // namespace
+
+bool wants_chunks(const PassContext& ctx, const EntryMeta& meta) {
+  const PassOptions& o = ctx.options();
+  auto size = static_cast<uint64_t>(meta.size);
+  return o.chunk_threshold > 0 && o.chunk_size > 0 && meta.type == EntryType::kRegular && meta.nlink == 1 &&
+         size >= o.chunk_threshold && size > o.chunk_size;
+}
+
+bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryMeta& listed, EntryLocation to,
+                        const std::string& rel, const Task& task, TaskSink& sink) {
+  std::string name = to.name;
+  std::string part = part_name(task, name);
+  UniqueFd in = open_source(from.dir_fd, from.name, rel);
+  EntryMeta meta = stat_fd(in.get(), rel);  // the inode whose data the chunks will read
+  if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
+  uint64_t chunk = ctx.options().chunk_size, size = static_cast<uint64_t>(meta.size);
+  uint64_t pieces = (size + chunk - 1) / chunk;
+  // This task ran before (a redelivery): if its part file is there for the same source, its chunks
+  // may still be running; they are sent again (the same ids, the same bytes), never restarted.
+  int existing = openat(to.dir_fd, part.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (existing >= 0) {
+    UniqueFd old(existing);
+    std::optional<Plan> p = read_plan(old.get());
+    if (p && matches(*p, meta) && p->pieces == pieces) {
+      for (uint64_t i = 0; i < pieces; ++i) {
+        uint64_t offset = i * chunk;
+        sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
+      }
+      return true;
+    }
+    unlinkat(to.dir_fd, part.c_str(), 0);  // for another version of the source: made afresh
+  }
+  const auto& lustre = ctx.options().lustre;
+  UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, to.dir_fd, part.c_str(), rel)
+                        : create_file(to.dir_fd, part.c_str(), rel);
+  std::string plan = fmt::format("{} {} {} {}", pieces, meta.size, meta.mtime.tv_sec, meta.mtime.tv_nsec);
+  if (ftruncate(out.get(), static_cast<off_t>(meta.size)) < 0 || fsetxattr(out.get(), kPlan, plan.data(), plan.size(), 0) < 0) {
+    int err = errno;
+    unlinkat(to.dir_fd, part.c_str(), 0);
+    if (err == ENOTSUP || err == EOPNOTSUPP) return false;  // no place for the marks: copy it whole
+    throw FsError("prepare chunks", rel, err);
+  }
+  (void)listed;
+  ctx.note("copy-in-chunks", rel);
+  for (uint64_t i = 0; i < pieces; ++i) {
+    uint64_t offset = i * chunk;
+    sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
+  }
+  return true;
+}
+
+void copy_chunk(const PassContext& ctx, const Task& task) {
+  DirPair dirs = DirPair::open(ctx, task, false);
+  const std::string& name = task.names.at(0);
+  const std::string& part = task.names.at(1);
+  std::string rel = join_rel(task.dir, name);
+  int fd = openat(dirs.dst.get(), part.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) throw FsError("open", rel, errno);
+    return tidy_finished(ctx, dirs, name, rel, task.index);  // finished, or given up: nothing to write
+  }
+  UniqueFd out(fd);
+  std::optional<Plan> plan = read_plan(out.get());
+  if (!plan) return;
+  UniqueFd in = open_source(dirs.src.get(), name.c_str(), rel);
+  EntryMeta meta = stat_fd(in.get(), rel);
+  if (!matches(*plan, meta)) {
+    // Changed since the chunks began: these bytes would mix two versions. Given up; the next pass
+    // sees the file as new or changed and copies it again.
+    unlinkat(dirs.dst.get(), part.c_str(), 0);
+    PassStats::add(ctx.stats().vanished);
+    return;
+  }
+  std::string piece = kPiece + std::to_string(task.index);
+  // A piece already marked is never written again: once every piece is marked the file is being
+  // finished, and a late write would move its mtime.
+  if (!has_xattr(out.get(), piece)) {
+    uint64_t bytes = copy_data_range(in.get(), out.get(), meta, static_cast<off_t>(task.offset),
+                                     static_cast<off_t>(task.offset + task.length), rel);
+    PassStats::add(ctx.stats().bytes_copied, bytes);
+    if (fsetxattr(out.get(), piece.c_str(), "", 0, 0) < 0) throw FsError("mark chunk", rel, errno);
+  }
+  if (pieces_done(out.get(), rel) < plan->pieces) return;
+  finish(ctx, dirs, name, part, rel, out.get(), in.get(), meta, task.index);
+}
+
+}  // namespace lmover

@@ -1,0 +1,38 @@
+// Big files in chunks: a regular file of at least --chunk-threshold bytes is copied as chunk tasks
+// (byte ranges of --chunk-size) that any thread or worker node can take, so one huge file no
+// longer holds one thread for hours.
+//
+// The target is built as a part file beside its name, created once (with its Lustre layout) and
+// sized to the source; each chunk writes its range (holes stay holes) and then marks itself done
+// in an xattr of the part file, where every node sees it. A chunk that finds every piece done
+// finishes the file: metadata, then the rename into place, both idempotent, so that two finishers
+// at once, or a chunk run again after a finisher died, end the same way, and the rename that lands
+// counts the file once. The name never shows a half file, and no half file ever carries the
+// source's mtime. A chunk that runs again (a worker killed -9) rewrites the same range; a parent
+// task that runs again resends the same chunks rather than restart the part; a source that changes
+// meanwhile abandons the part, and the next pass copies it anew.
+#pragma once
+
+#include <string>
+
+#include "engine/task.h"
+#include "fs/entry_meta.h"
+#include "passes/entry_copy.h"
+#include "passes/pass_context.h"
+
+namespace lmover {
+
+// Whether `meta` (a source regular file) is big enough to go in chunks.
+bool wants_chunks(const PassContext& ctx, const EntryMeta& meta);
+
+// Starts the chunked copy of `from` into `to` (a new name, or one to be replaced): creates and
+// sizes the part file and submits a chunk task per piece, children of `task`. Returns false, having
+// changed nothing, when the target cannot hold the part file's marks (no user xattrs): the caller
+// then copies the file whole. Throws FsError naming `rel`.
+bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryMeta& meta, EntryLocation to,
+                        const std::string& rel, const Task& task, TaskSink& sink);
+
+// Runs one chunk task (TaskKind::kChunk). Throws FsError naming the file.
+void copy_chunk(const PassContext& ctx, const Task& task);
+
+}  // namespace lmover
