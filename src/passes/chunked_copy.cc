@@ -37,12 +37,6 @@ std::string part_name(const Task& task, const std::string& name) {
   return fmt::format(".lmover-part-{:016x}", derive_task_id(task.id, TaskKind::kChunk, name));
 }
 
-UniqueFd open_source(int dir_fd, const char* name, const std::string& rel) {
-  int fd = openat_noatime(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw FsError("open", rel, errno);
-  return UniqueFd(fd);
-}
-
 std::optional<Plan> read_plan(int fd) {
   char buf[128];
   ssize_t n = fgetxattr(fd, kPlan, buf, sizeof buf - 1);
@@ -142,15 +136,21 @@ bool wants_chunks(const PassContext& ctx, const EntryMeta& meta) {
          size >= o.chunk_threshold && size > o.chunk_size;
 }
 
-bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryMeta& listed, EntryLocation to,
-                        const std::string& rel, const Task& task, TaskSink& sink) {
+bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocation to, const std::string& rel,
+                        const Task& task, TaskSink& sink) {
   std::string name = to.name;
   std::string part = part_name(task, name);
-  UniqueFd in = open_source(from.dir_fd, from.name, rel);
+  UniqueFd in = open_source_file(from, rel);
   EntryMeta meta = stat_fd(in.get(), rel);  // the inode whose data the chunks will read
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
   uint64_t chunk = ctx.options().chunk_size, size = static_cast<uint64_t>(meta.size);
   uint64_t pieces = (size + chunk - 1) / chunk;
+  auto submit_chunks = [&] {
+    for (uint64_t i = 0; i < pieces; ++i) {
+      uint64_t offset = i * chunk;
+      sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
+    }
+  };
   // This task ran before (a redelivery): if its part file is there for the same source, its chunks
   // may still be running; they are sent again (the same ids, the same bytes), never restarted.
   int existing = openat(to.dir_fd, part.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -158,10 +158,7 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryM
     UniqueFd old(existing);
     std::optional<Plan> p = read_plan(old.get());
     if (p && matches(*p, meta) && p->pieces == pieces) {
-      for (uint64_t i = 0; i < pieces; ++i) {
-        uint64_t offset = i * chunk;
-        sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
-      }
+      submit_chunks();
       return true;
     }
     unlinkat(to.dir_fd, part.c_str(), 0);  // for another version of the source: made afresh
@@ -176,12 +173,8 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryM
     if (err == ENOTSUP || err == EOPNOTSUPP) return false;  // no place for the marks: copy it whole
     throw FsError("prepare chunks", rel, err);
   }
-  (void)listed;
   ctx.note("copy-in-chunks", rel);
-  for (uint64_t i = 0; i < pieces; ++i) {
-    uint64_t offset = i * chunk;
-    sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
-  }
+  submit_chunks();
   return true;
 }
 
@@ -198,7 +191,7 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
   UniqueFd out(fd);
   std::optional<Plan> plan = read_plan(out.get());
   if (!plan) return;
-  UniqueFd in = open_source(dirs.src.get(), name.c_str(), rel);
+  UniqueFd in = open_source_file(EntryLocation{dirs.src.get(), name.c_str()}, rel);
   EntryMeta meta = stat_fd(in.get(), rel);
   if (!matches(*plan, meta)) {
     // Changed since the chunks began: these bytes would mix two versions. Given up; the next pass

@@ -29,8 +29,8 @@ bool wants_chunks(const PassContext& ctx, const EntryMeta& meta);
 // sizes the part file and submits a chunk task per piece, children of `task`. Returns false, having
 // changed nothing, when the target cannot hold the part file's marks (no user xattrs): the caller
 // then copies the file whole. Throws FsError naming `rel`.
-bool start_chunked_copy(const PassContext& ctx, EntryLocation from, const EntryMeta& meta, EntryLocation to,
-                        const std::string& rel, const Task& task, TaskSink& sink);
+bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocation to, const std::string& rel,
+                        const Task& task, TaskSink& sink);
 
 // Runs one chunk task (TaskKind::kChunk). Throws FsError naming the file.
 void copy_chunk(const PassContext& ctx, const Task& task);

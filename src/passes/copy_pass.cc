@@ -266,7 +266,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   try {
     bool whole_file = true;
     if ((action == CopyAction::kCreate || action == CopyAction::kRewrite) && wants_chunks(ctx_, *src)) {
-      whole_file = !start_chunked_copy(ctx_, from, *src, to, rel, task, sink);
+      whole_file = !start_chunked_copy(ctx_, from, to, rel, task, sink);
     }
     if (whole_file) apply_action(action, from, *src, to, dst, rel);
   } catch (const FsError& e) {

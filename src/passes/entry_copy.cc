@@ -22,18 +22,6 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
   return plan;
 }
 
-// O_NONBLOCK: if a FIFO was swapped in since the stat, opening it must not hang the thread.
-UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
-  if (src.pinned >= 0) {
-    int fd = reopen_pinned(src.pinned, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) return UniqueFd(fd);
-    if (errno != ENOENT) throw FsError("open", rel, errno);  // ENOENT: no /proc, open by name
-  }
-  int fd = openat_noatime(src.dir_fd, src.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw FsError("open", rel, errno);
-  return UniqueFd(fd);
-}
-
 void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
   UniqueFd in = open_source_file(src, rel);
   // The metadata of the very inode we read, not of whatever the name held at listing time.
@@ -67,6 +55,17 @@ void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& li
 }
 
 }  // namespace
+
+UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
+  if (src.pinned >= 0) {
+    int fd = reopen_pinned(src.pinned, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno != ENOENT) throw FsError("open", rel, errno);  // ENOENT: no /proc, open by name
+  }
+  int fd = openat_noatime(src.dir_fd, src.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw FsError("open", rel, errno);
+  return UniqueFd(fd);
+}
 
 bool copy_project_id(int src_fd, int dst_fd, std::string_view rel) {
   return sync_project_id(dst_fd, read_project_id(src_fd, rel).value_or(ProjectId{}), rel);

@@ -9,6 +9,7 @@
 
 #include "fs/entry_meta.h"
 #include "fs/node_ref.h"
+#include "fs/unique_fd.h"
 #include "fs/xattrs.h"
 #include "passes/pass_context.h"
 
@@ -31,6 +32,11 @@ XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node);
 // Gives the entry open at `dst_fd` the project id and project-inherit flag of the one open at
 // `src_fd` (fs/project_id.h); returns true if anything was written.
 bool copy_project_id(int src_fd, int dst_fd, std::string_view rel);
+
+// Opens source file `src` for reading (through its pin when it has one, else by name, never
+// following a symlink; O_NONBLOCK: a FIFO swapped in since the stat must not hang the thread).
+// Throws FsError naming `rel`.
+UniqueFd open_source_file(EntryLocation src, std::string_view rel);
 
 // Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
 void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,

@@ -19,6 +19,7 @@
 #include "fs/node_ops.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
+#include "passes/entry_copy.h"
 #include "passes/hardlink_farm.h"
 
 namespace lmover {
@@ -26,9 +27,8 @@ namespace {
 
 // XXH3-128 of a whole file, read in 1 MiB pieces.
 XXH128_hash_t content_hash(int dir_fd, const char* name, const std::string& rel) {
-  int fd = openat_noatime(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw FsError("open", rel, errno);
-  UniqueFd file(fd);
+  UniqueFd file = open_source_file(EntryLocation{dir_fd, name}, rel);
+  int fd = file.get();
   XXH3_state_t* state = XXH3_createState();
   XXH3_128bits_reset(state);
   constexpr size_t kBuffer = 1 << 20;

@@ -54,7 +54,7 @@ MemcachedCounters::MemcachedCounters(const std::string& server) : server_(server
   }
   auto& [host, port] = address;
   memcached_server_add(mc_, host.c_str(), static_cast<in_port_t>(port));
-  // increment_with_initial needs the binary protocol; short timeouts so a dead server costs little.
+  // Reads carry CAS tokens (see store); short timeouts so a dead server costs little.
   memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
   memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
   memcached_behavior_set(mc_, MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, 500);
@@ -69,17 +69,6 @@ bool MemcachedCounters::failed(const char* what, int rc) {
   error_ = fmt::format("memcached {} at {}: {}", what, server_,
                        memcached_strerror(mc_, static_cast<memcached_return_t>(rc)));
   return false;
-}
-
-bool MemcachedCounters::add(const std::string& key, uint64_t delta) {
-  uint64_t value = 0;
-  memcached_return_t rc;
-  // Two writers creating the same key at once: one gets NOTSTORED and retries (the key exists now).
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    rc = memcached_increment_with_initial(mc_, key.data(), key.size(), delta, delta, 0, &value);
-    if (rc != MEMCACHED_NOTSTORED) break;
-  }
-  return rc == MEMCACHED_SUCCESS ? true : failed("increment", rc);
 }
 
 std::optional<MemcachedCounters::Versioned> MemcachedCounters::read(const std::string& key) {

@@ -37,9 +37,6 @@ class MemcachedCounters {
   MemcachedCounters(const MemcachedCounters&) = delete;
   MemcachedCounters& operator=(const MemcachedCounters&) = delete;
 
-  // Adds `delta` to `key` (created at `delta` if missing), atomically for concurrent writers.
-  bool add(const std::string& key, uint64_t delta);
-
   // The value of `key` and its CAS token (0 and 0 when missing); nullopt if unreachable.
   struct Versioned {
     uint64_t value = 0, cas = 0;
