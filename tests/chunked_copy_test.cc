@@ -1,6 +1,5 @@
 // Big files in chunks (embedded): copied exactly, holes kept, each file counted once, no part
 // file left; a changed big file is rewritten in chunks under its name; a re-run does nothing.
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,15 +10,6 @@
 
 namespace lmover::test {
 namespace {
-
-size_t part_files(const std::string& dir) {
-  size_t n = 0;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return 0;
-  while (dirent* e = readdir(d)) n += std::string(e->d_name).rfind(".lmover-part-", 0) == 0;
-  closedir(d);
-  return n;
-}
 
 TEST(ChunkedCopyTest, BigFilesInChunksAreExactAndCountedOnce) {
   TempDir tmp;

@@ -15,11 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-uint64_t memcached_value(const std::string& server, const std::string& key, const std::string& out) {
-  if (std::system(("memccat --servers=" + server + " '" + key + "' > '" + out + "' 2>/dev/null").c_str()) != 0) return 0;
-  return std::strtoull(read_file(out).c_str(), nullptr, 10);
-}
-
 TEST_F(DistributedTest, PerNodeCountersCountEachTaskOnceWhenAWorkerIsKilled) {
   const char* memcached = getenv("LMOVER_TEST_MEMCACHED");
   ASSERT_NE(memcached, nullptr) << "memcached is not running (tests/services.sh)";
@@ -37,10 +32,7 @@ TEST_F(DistributedTest, PerNodeCountersCountEachTaskOnceWhenAWorkerIsKilled) {
   ASSERT_EQ(submitter.wait(), 0) << submitter.log();
   auto counters = nlohmann::json::parse(read_file(summary))["passes"][0]["counters"];
 
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
-  std::string node;
-  for (char ch : std::string(host)) node += (isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_') ? ch : '_';
+  std::string node = metric_node_name();
   std::string out = tmp_ / "memccat.out";
   for (const char* name : {"entries", "files_copied", "bytes_copied", "dirs_created", "links_made", "unchanged"}) {
     EXPECT_EQ(memcached_value(memcached, metric_prefix + "." + node + ".copy." + name, out),

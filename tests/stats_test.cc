@@ -26,22 +26,6 @@ std::string env_or_empty(const char* name) {
   return v ? v : "";
 }
 
-std::string this_node_element() {
-  char host[256] = "";
-  gethostname(host, sizeof host - 1);
-  std::string out;
-  for (char c : std::string(host)) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
-  return out;
-}
-
-// The value of `key` as memccat prints it, 0 when missing.
-uint64_t memcached_value(const std::string& server, const std::string& key, TempDir& tmp) {
-  std::string out = tmp / "memccat.out";
-  std::string cmd = "memccat --servers=" + server + " '" + key + "' > '" + out + "' 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) return 0;
-  return std::strtoull(read_file(out).c_str(), nullptr, 10);
-}
-
 // Files and bytes in a tree, counted by walking it.
 std::pair<uint64_t, uint64_t> files_and_bytes(const std::string& root) {
   std::string out = root + ".count";
@@ -67,7 +51,7 @@ class StatsTest : public ::testing::Test {
     }
   }
   uint64_t counter(const std::string& node, const std::string& pass, const std::string& name) {
-    return memcached_value(memcached_, prefix_ + "." + node + "." + pass + "." + name, tmp_);
+    return memcached_value(memcached_, prefix_ + "." + node + "." + pass + "." + name, tmp_ / "memccat.out");
   }
 
   std::string memcached_;
@@ -81,7 +65,7 @@ TEST_F(StatsTest, EmbeddedCountersInMemcachedMatchTheSummaryAndTheTree) {
   RunResult r = run_lmover({"sync", src_, dst_, "--memcached", memcached_, "--metric-prefix", prefix_,
                             "--report-interval", "0.1"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::string node = this_node_element();
+  std::string node = metric_node_name();
   auto [files, bytes] = files_and_bytes(dst_);
   EXPECT_EQ(counter(node, "copy", "files_copied"), files);
   EXPECT_EQ(counter(node, "copy", "bytes_copied"), bytes);
@@ -136,10 +120,10 @@ TEST_F(StatsTest, CountersCatchUpWhenMemcachedAnswersAgain) {
   Process copy({"copy", src_, dst_, "-j", "1", "--memcached", server, "--metric-prefix", prefix_, "--report-interval",
                 "0.1", "--json", summary},
                tmp_ / "copy.log");
-  std::string node = this_node_element();
+  std::string node = metric_node_name();
   std::string key = prefix_ + "." + node + ".copy.entries";
-  for (int i = 0; i < 100 && memcached_value(server, key, tmp_) == 0; ++i) std::this_thread::sleep_for(20ms);
-  ASSERT_GT(memcached_value(server, key, tmp_), 0u) << copy.log();
+  for (int i = 0; i < 100 && memcached_value(server, key, tmp_ / "memccat.out") == 0; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_GT(memcached_value(server, key, tmp_ / "memccat.out"), 0u) << copy.log();
   memcached.signal(SIGSTOP);
   bool warned = false;
   for (int i = 0; i < 100 && !warned; ++i) {
@@ -157,7 +141,7 @@ TEST_F(StatsTest, CountersCatchUpWhenMemcachedAnswersAgain) {
   EXPECT_EQ(files, 30000u);
   // Every counter, the one whose push timed out included: it must count once, not twice.
   for (const char* name : {"entries", "files_copied", "bytes_copied", "dirs_created", "metadata_updated"}) {
-    EXPECT_EQ(memcached_value(server, prefix_ + "." + node + ".copy." + name, tmp_),
+    EXPECT_EQ(memcached_value(server, prefix_ + "." + node + ".copy." + name, tmp_ / "memccat.out"),
               doc["passes"][0]["counters"][name].get<uint64_t>())
         << name << "\n" << copy.log();
   }
@@ -173,7 +157,7 @@ TEST_F(StatsTest, GraphitePushLandsInWhisper) {
                                  "--carbon", carbon}, -1, false);
   ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
   // carbon writes asynchronously: poll the whisper file for the newest value.
-  std::string node = this_node_element();
+  std::string node = metric_node_name();
   std::string file = whisper + "/" + prefix_ + "/" + node + "/copy/files_copied.wsp";
   std::string script = tmp_ / "read.py";
   write_file(script,

@@ -1,5 +1,6 @@
 #include "test_support.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/acl.h>
@@ -139,5 +140,28 @@ void run_shell(const std::string& command) {
 }
 
 timespec ts(time_t sec, long nsec) { return timespec{sec, nsec}; }
+
+std::string metric_node_name() {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  std::string out;
+  for (char c : std::string(host)) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+  return out;
+}
+
+uint64_t memcached_value(const std::string& server, const std::string& key, const std::string& scratch) {
+  std::string cmd = "memccat --servers=" + server + " '" + key + "' > '" + scratch + "' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) return 0;
+  return std::strtoull(read_file(scratch).c_str(), nullptr, 10);
+}
+
+size_t part_files(const std::string& dir) {
+  size_t n = 0;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return 0;
+  while (dirent* e = readdir(d)) n += std::string(e->d_name).rfind(".lmover-part-", 0) == 0;
+  closedir(d);
+  return n;
+}
 
 }  // namespace lmover::test

@@ -47,4 +47,13 @@ void set_acl(const std::string& path, const std::string& text, bool default_acl 
 void run_shell(const std::string& command);  // for the rare case a tool says it best
 timespec ts(time_t sec, long nsec);
 
+// Statistics: this host as counters name their node (dots and the like made '_'), and the value
+// of memcached `key` at `server` as libmemcached-tools' memccat prints it (0 when missing), read
+// independently of lmover's own client. `scratch` is a file memccat's output may go to.
+std::string metric_node_name();
+uint64_t memcached_value(const std::string& server, const std::string& key, const std::string& scratch);
+
+// Big files in chunks: how many part files (.lmover-part-*) directory `dir` holds.
+size_t part_files(const std::string& dir);
+
 }  // namespace lmover::test
