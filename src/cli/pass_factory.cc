@@ -105,6 +105,7 @@ class PassRunner : public TaskRunner {
     // Owners are preserved when this worker can: it may run with other privileges than the submitter.
     options_.metadata.owner = spec.at("owner").get<bool>() && geteuid() == 0;
     options_.metadata.xattrs = spec.value("xattrs", true);
+    options_.pin_entries = pin_entries_for(src_.get());
     options_.relayout = spec.value("relayout", false);
     options_.verify_content = spec.value("verify_content", false);
     options_.chunk_threshold = spec.value("chunk_threshold", options_.chunk_threshold);

@@ -219,6 +219,7 @@ int execute(const RunPlan& plan) {
     }
     PassOptions options = plan.options;
     options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
+    options.pin_entries = pin_entries_for(roots.src.get());
     RunMetrics live(plan);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return k != PassKind::kVerify; });

@@ -40,15 +40,13 @@ bool CopyPass::InheritedXattrs::possible() {
   return *known;
 }
 
-CopyPass::CopyPass(const PassContext& ctx) : ctx_(ctx), farm_(ctx), pin_entries_(false) {
+bool pin_entries_for(int src_root) {
   // LMOVER_PIN_ENTRIES=1/0 overrides the guess, for a remote filesystem not known by its type.
-  if (const char* forced = std::getenv("LMOVER_PIN_ENTRIES"); forced && *forced) {
-    pin_entries_ = std::strcmp(forced, "0") != 0;
-    return;
-  }
+  if (const char* forced = std::getenv("LMOVER_PIN_ENTRIES"); forced && *forced) return std::strcmp(forced, "0") != 0;
   try {
-    pin_entries_ = latency_bound(identify_root(ctx.src_root(), "SRC").fs_type);
+    return latency_bound(identify_root(src_root, "SRC").fs_type);
   } catch (const FsError&) {
+    return false;
   }
 }
 
@@ -228,7 +226,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   // its link target are then reached with one lookup by name instead of two.
   UniqueFd pinned;
   std::optional<EntryMeta> src;
-  if (task.target_is_new && pin_entries_) {
+  if (task.target_is_new && ctx_.options().pin_entries) {
     pinned = pin_entry(dirs.src.get(), name.c_str(), rel);
     if (pinned.valid()) src = stat_fd(pinned.get(), rel);
   } else {

@@ -19,9 +19,15 @@
 
 namespace lmover {
 
+// Whether a lookup by name on SRC is a round trip to a server (Lustre, NFS, FUSE...): there the
+// entries of a new directory are pinned to save one (PassOptions::pin_entries). On a local
+// filesystem the pin and the reopen through /proc cost more CPU than the lookup they save (about
+// 10% of a tmpfs copy). Asked once per run: a statfs, which on Lustre is itself a round trip.
+bool pin_entries_for(int src_root);
+
 class CopyPass : public TaskHandler {
  public:
-  explicit CopyPass(const PassContext& ctx);
+  explicit CopyPass(const PassContext& ctx) : ctx_(ctx), farm_(ctx) {}
 
   // Before the walk: root metadata, and a stale hard-link farm from a killed run removed.
   void prepare();
@@ -60,10 +66,6 @@ class CopyPass : public TaskHandler {
 
   const PassContext& ctx_;
   HardlinkFarm farm_;
-  // Whether a lookup by name on the source is a round trip to a server (Lustre, NFS, FUSE...):
-  // there entries are pinned to save one (see copy_entry). On a local filesystem the pin and the
-  // reopen through /proc cost more CPU than the lookup they save (about 10% of a tmpfs copy).
-  bool pin_entries_;
 };
 
 }  // namespace lmover

@@ -30,6 +30,8 @@ struct PassOptions {
   std::function<bool()> shared_max_delete;
   // Set when layouts and MDT placement go through liblustreapi (--lustre); else plain POSIX.
   std::shared_ptr<const LustreTarget> lustre;
+  // Entries of new directories are pinned (O_PATH) before they are read: see pin_entries_for.
+  bool pin_entries = false;
   // --relayout: an unchanged file whose target layout is not the policy's is copied again.
   bool relayout = false;
   // delete --rebalance-percent P --seed N: also remove this share of the target's regular files
