@@ -25,7 +25,7 @@ TEST(ChunkedCopyTest, BigFilesInChunksAreExactAndCountedOnce) {
   };
   RunResult first = with_chunks({"sync", "-v", src, dst});
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  EXPECT_NE(first.output.find("copy-in-chunks random"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("copy-in-chunks(10x524288) random"), std::string::npos) << first.output;
   EXPECT_EQ(first.counter("copy", "files_copied"), 3u);
   EXPECT_EQ(first.counter("copy", "bytes_copied"), (5u + 2u) * 1024 * 1024 + 19);  // data only, not the holes
   EXPECT_TRUE(compare_trees(src, dst).empty());  // holes included: no more blocks than the source

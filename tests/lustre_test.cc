@@ -196,6 +196,29 @@ TEST_F(LustreTest, FixedPolicyGivesEveryFileTheSameLayout) {
   EXPECT_EQ(run_lmover({"copy", "--lustre", "on", "--layout", "striped", src_, tmp_ / "x"}).exit_code, 2);
 }
 
+// A big file's chunks are cut at multiples of its stripe sizes (here lcm(1M, 3M) = 3M: 4M asked,
+// 6M cut), so that no two chunks write into one stripe; the file still gets its layout, whole.
+TEST_F(LustreTest, BigFileChunksFollowTheStripes) {
+  std::string layout = lov({{.start = 0, .end = 6 * kMiB, .count = 1, .size = kMiB},
+                            {.start = 6 * kMiB, .end = kEof, .count = 2, .size = 3 * kMiB}},
+                           true);
+  run_shell("head -c 20M /dev/urandom > '" + src_ + "/big'");
+  set_xattr(src_ + "/big", "trusted.lov", layout);
+  RunResult r = run_lmover({"copy", "-v", "-j", "3", "--lustre", "on", "--chunk-threshold", "8M", "--chunk-size", "4M",
+                            src_, dst_});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("copy-in-chunks(4x6291456) big"), std::string::npos) << r.output;
+  EXPECT_EQ(target_layout("big"), layout);
+  EXPECT_EQ(read_file(dst_ + "/big"), read_file(src_ + "/big"));
+  EXPECT_EQ(r.counter("copy", "files_copied"), 1u);
+
+  // Without Lustre the same file is cut as asked.
+  RunResult plain = run_lmover({"copy", "-v", "--lustre", "off", "--chunk-threshold", "8M", "--chunk-size", "4M", src_,
+                                tmp_ / "plain"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("copy-in-chunks(5x4194304) big"), std::string::npos) << plain.output;
+}
+
 // by-size: the moment of a migration is the moment to re-stripe big files wider.
 TEST_F(LustreTest, BySizePolicyStripesBigFilesWider) {
   const std::string source_layout = lov({{.count = 1, .size = kMiB}});

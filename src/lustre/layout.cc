@@ -1,7 +1,9 @@
 #include "lustre/layout.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
+#include <numeric>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -203,6 +205,20 @@ std::optional<Layout> relaxed(const Layout& layout) {
   }
   if (changed) return out;
   return std::nullopt;
+}
+
+uint64_t stripe_aligned_chunk(const Layout& actual, uint64_t wanted) {
+  constexpr uint64_t kSpecialValues = 0x1000000000000000ULL;  // LLAPI_LAYOUT_DEFAULT and its kin
+  uint64_t unit = 1, largest = 1;
+  for (const LayoutComponent& c : actual.components) {
+    if (c.stripe_size == 0 || c.stripe_size >= kSpecialValues) continue;
+    largest = std::max(largest, c.stripe_size);
+    uint64_t multiple = 0;
+    if (unit != 0 && __builtin_mul_overflow(unit / std::gcd(unit, c.stripe_size), c.stripe_size, &multiple)) multiple = 0;
+    unit = multiple;  // 0: past 64 bits, absurd like any past 16x `wanted`
+  }
+  if (unit == 0 || unit / 16 > wanted) unit = largest;
+  return std::max<uint64_t>(1, (wanted + unit - 1) / unit) * unit;
 }
 
 }  // namespace lmover

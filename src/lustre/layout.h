@@ -77,4 +77,11 @@ bool satisfies(const Layout& actual, const Layout& wanted);
 // nullopt: nothing left to relax (the filesystem's default is what remains).
 std::optional<Layout> relaxed(const Layout& layout);
 
+// The size of the chunks a big file of layout `actual` (as Lustre instantiated it) is copied in,
+// near `wanted`: rounded up to a multiple of every stripe size the layout names, so that no two
+// chunks, on two threads or nodes, ever write into the same stripe of an OST object (and contend
+// for its extent lock). Stripe sizes whose least common multiple is absurdly large (over 16x
+// `wanted`) give way to the largest of them. `wanted` when the layout names no size.
+uint64_t stripe_aligned_chunk(const Layout& actual, uint64_t wanted);
+
 }  // namespace lmover

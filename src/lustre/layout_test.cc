@@ -96,5 +96,25 @@ TEST(Describe, ReadsLikeLfsGetstripe) {
   EXPECT_EQ(describe(pfl()), "[0,64M) count=1 size=1M; [64M,EOF) count=24 size=4M pool=slow");
 }
 
+TEST(StripeAlignedChunk, IsAMultipleOfEveryStripeSizeNearTheWantedSize) {
+  constexpr uint64_t M = 1 << 20;
+  auto plain = [](uint64_t size) { return Layout{{LayoutComponent{.stripe_count = 4, .stripe_size = size}}}; };
+  EXPECT_EQ(stripe_aligned_chunk(plain(M), 256 * M), 256 * M);
+  EXPECT_EQ(stripe_aligned_chunk(plain(3 * M), 256 * M), 258 * M);  // rounded up, never down
+  EXPECT_EQ(stripe_aligned_chunk(plain(512 * M), 256 * M), 512 * M);  // never smaller than a stripe
+  EXPECT_EQ(stripe_aligned_chunk(plain(kLayoutDefault), 256 * M), 256 * M);
+  EXPECT_EQ(stripe_aligned_chunk(Layout{}, 5), 5u);
+  Layout pfl{{LayoutComponent{.start = 0, .end = 64 * M, .stripe_size = M, .pattern = kPatternMdt},
+              LayoutComponent{.start = 64 * M, .end = 1024 * M, .stripe_count = 4, .stripe_size = 4 * M},
+              LayoutComponent{.start = 1024 * M, .stripe_count = 16, .stripe_size = 3 * M}},
+             true};
+  EXPECT_EQ(stripe_aligned_chunk(pfl, 10 * M), 12 * M);  // lcm(1M, 4M, 3M)
+  // Sizes with no small common multiple: the largest stripe size rules alone.
+  Layout odd{{LayoutComponent{.stripe_size = 65536 * 7919}, LayoutComponent{.stripe_size = 65536 * 7907}}};
+  EXPECT_EQ(stripe_aligned_chunk(odd, 64 * M), 65536ull * 7919);
+  Layout huge{{LayoutComponent{.stripe_size = (1ull << 40) + 1}, LayoutComponent{.stripe_size = (1ull << 40) - 1}}};
+  EXPECT_EQ(stripe_aligned_chunk(huge, 1ull << 40), (1ull << 40) + 1);  // the lcm would pass 64 bits
+}
+
 }  // namespace
 }  // namespace lmover

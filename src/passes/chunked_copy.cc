@@ -19,6 +19,8 @@
 #include "fs/project_id.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
+#include "lustre/layout.h"
+#include "lustre/lustre_target.h"
 #include "passes/dir_pair.h"
 
 namespace lmover {
@@ -127,6 +129,19 @@ void tidy_finished(const PassContext& ctx, const DirPair& dirs, const std::strin
   PassStats::add(ctx.stats().files_copied);
 }
 
+uint64_t pieces_of(uint64_t size, uint64_t chunk) { return (size + chunk - 1) / chunk; }
+
+// --chunk-size, aligned to the stripes of the part file open at `part_fd` on Lustre. The part's
+// own layout decides, not the policy's wish: it is what the chunks write into, and it is the same
+// whichever node reads it, so a redelivered parent task cuts the same chunks.
+uint64_t chunk_size_for(const PassContext& ctx, int part_fd) {
+  uint64_t wanted = ctx.options().chunk_size;
+  const auto& lustre = ctx.options().lustre;
+  if (!lustre) return wanted;
+  std::optional<Layout> layout = lustre->api().layout_of(part_fd);
+  return layout ? stripe_aligned_chunk(*layout, wanted) : wanted;
+}
+
 }  // namespace
 
 bool wants_chunks(const PassContext& ctx, const EntryMeta& meta) {
@@ -143,13 +158,15 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   UniqueFd in = open_source_file(from, rel);
   EntryMeta meta = stat_fd(in.get(), rel);  // the inode whose data the chunks will read
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
-  uint64_t chunk = ctx.options().chunk_size, size = static_cast<uint64_t>(meta.size);
-  uint64_t pieces = (size + chunk - 1) / chunk;
-  auto submit_chunks = [&] {
+  uint64_t size = static_cast<uint64_t>(meta.size);
+  auto submit_chunks = [&](int part_fd) {
+    uint64_t chunk = chunk_size_for(ctx, part_fd);
+    uint64_t pieces = (size + chunk - 1) / chunk;
     for (uint64_t i = 0; i < pieces; ++i) {
       uint64_t offset = i * chunk;
       sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
     }
+    return pieces;
   };
   // This task ran before (a redelivery): if its part file is there for the same source, its chunks
   // may still be running; they are sent again (the same ids, the same bytes), never restarted.
@@ -157,8 +174,8 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   if (existing >= 0) {
     UniqueFd old(existing);
     std::optional<Plan> p = read_plan(old.get());
-    if (p && matches(*p, meta) && p->pieces == pieces) {
-      submit_chunks();
+    if (p && matches(*p, meta) && p->pieces == pieces_of(size, chunk_size_for(ctx, old.get()))) {
+      submit_chunks(old.get());
       return true;
     }
     unlinkat(to.dir_fd, part.c_str(), 0);  // for another version of the source: made afresh
@@ -166,15 +183,16 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   const auto& lustre = ctx.options().lustre;
   UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, to.dir_fd, part.c_str(), rel)
                         : create_file(to.dir_fd, part.c_str(), rel);
-  std::string plan = fmt::format("{} {} {} {}", pieces, meta.size, meta.mtime.tv_sec, meta.mtime.tv_nsec);
+  uint64_t chunk = chunk_size_for(ctx, out.get());
+  std::string plan = fmt::format("{} {} {} {}", pieces_of(size, chunk), meta.size, meta.mtime.tv_sec, meta.mtime.tv_nsec);
   if (ftruncate(out.get(), static_cast<off_t>(meta.size)) < 0 || fsetxattr(out.get(), kPlan, plan.data(), plan.size(), 0) < 0) {
     int err = errno;
     unlinkat(to.dir_fd, part.c_str(), 0);
     if (err == ENOTSUP || err == EOPNOTSUPP) return false;  // no place for the marks: copy it whole
     throw FsError("prepare chunks", rel, err);
   }
-  ctx.note("copy-in-chunks", rel);
-  submit_chunks();
+  ctx.note(fmt::format("copy-in-chunks({}x{})", pieces_of(size, chunk), chunk), rel);
+  submit_chunks(out.get());
   return true;
 }
 
