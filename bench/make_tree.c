@@ -2,6 +2,7 @@
  *   make_tree small DIR   100k files of 0-16 KiB in 2000 dirs (40 x 50 dirs, 50 files each)
  *   make_tree empty DIR   1M empty files in 10k dirs (100 x 100 dirs, 100 files each)
  *   make_tree big DIR     2 files of 2 GiB and one sparse 8 GiB file with 64 MiB of data
+ *   make_tree big4 DIR    4 files of 1 GiB;  make_tree big1 DIR: one file of 4 GiB
  *   make_tree touch DIR N rewrites every 100th file (same size, new bytes) with mtime N: "1% changed"
  */
 #define _GNU_SOURCE
@@ -83,20 +84,22 @@ static void dirs(const char *root, int a, int b, int c) {
   }
 }
 
-static void big(const char *root) {
+/* `files` files of `mib` MiB of random data, plus, if `sparse`, an 8 GiB file with 64 MiB of data */
+static void big(const char *root, int files, int mib, int sparse) {
   static char buf[1 << 20];
   char path[4096];
   if (mkdir(root, 0755) && errno != EEXIST) die("mkdir", root);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < files; i++) {
     snprintf(path, sizeof path, "%s/big%d", root, i);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) die("create", path);
-    for (int mb = 0; mb < 2048; mb++) {
+    for (int mb = 0; mb < mib; mb++) {
       for (size_t k = 0; k < sizeof buf; k += 8) *(uint64_t *)(buf + k) = next();
       if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) die("write", path);
     }
     close(fd);
   }
+  if (!sparse) return;
   snprintf(path, sizeof path, "%s/sparse", root);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0 || ftruncate(fd, 8LL << 30)) die("create", path);
@@ -107,13 +110,15 @@ static void big(const char *root) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: make_tree small|empty|big|dirs30k|dirs300k|dirs1m|touch DIR [MTIME]\n");
+    fprintf(stderr, "usage: make_tree small|empty|big|big4|big1|dirs30k|dirs300k|dirs1m|touch DIR [MTIME]\n");
     return 2;
   }
   const char *kind = argv[1], *dir = argv[2];
   if (!strcmp(kind, "small")) tree(dir, 40, 50, 50, 16384, 0, 0);
   else if (!strcmp(kind, "empty")) tree(dir, 100, 100, 100, 0, 0, 0);
-  else if (!strcmp(kind, "big")) big(dir);
+  else if (!strcmp(kind, "big")) big(dir, 2, 2048, 1);
+  else if (!strcmp(kind, "big4")) big(dir, 4, 1024, 0);      /* four 1 GiB files */
+  else if (!strcmp(kind, "big1")) big(dir, 1, 4096, 0);      /* one 4 GiB file */
   else if (!strcmp(kind, "dirs30k")) dirs(dir, 30, 30, 32);    /* 29 730 dirs, as many files */
   else if (!strcmp(kind, "dirs300k")) dirs(dir, 60, 50, 99);   /* 300 060 */
   else if (!strcmp(kind, "dirs1m")) dirs(dir, 100, 100, 99);   /* 1 000 100 */

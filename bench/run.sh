@@ -2,8 +2,12 @@
 # Benchmarks lmover against the floor (bench/floor.c), tar|tar, cp -a, rsync -a and fpsync on the
 # same deterministic trees, side by side, and prints times, ratios to the floor and peak RSS.
 #
-#   bench/run.sh [--where tmpfs|disk|DIR] [--tree small|empty|big|dirs30k|dirs300k|dirs1m] [--runs N] [--threads T]
-#                [--tools "lmover floor tar cp rsync fpsync lmover-rmq"]
+#   bench/run.sh [--where tmpfs|disk|DIR] [--tree small|empty|big|big4|big1|dirs30k|dirs300k|dirs1m] [--runs N]
+#                [--threads T] [--tools "lmover floor tar cp rsync fpsync dcp lmover-rmq"]
+#
+# big4 (four 1 GiB files) and big1 (one 4 GiB file) are the big-file trees: lmover copies their
+# files in chunks (default threshold 1G). dcp is mpifileutils' (mpirun -np T dcp), run only where
+# it is installed. The /cp column is each tool's first copy against cp -a's.
 #
 # lmover-rmq is lmover over RabbitMQ with T workers of one thread each, on this node: it uses
 # $LMOVER_TEST_BROKER if set, else starts a throwaway broker (tests/services.sh) for the run.
@@ -41,6 +45,11 @@ if [ ! -e "$src/.complete" ]; then
 fi
 entries=$(find "$src" | wc -l)
 bytes=$(du -sb "$src" | cut -f1)
+
+if [[ " $tools " == *" dcp "* ]] && ! command -v dcp >/dev/null; then
+  echo "dcp (mpifileutils) is not installed here: left out" >&2
+  tools=$(echo " $tools " | sed 's/ dcp / /')
+fi
 
 rmq_workers=()
 cleanup() {
@@ -91,6 +100,7 @@ first_copy() {
     tar) echo "mkdir -p $(q "$dst") && tar -C $(q "$src") -cf - . | tar -C $(q "$dst") -xpf -" ;;
     cp) echo "cp -a $(q "$src") $(q "$dst")" ;;
     rsync) echo "rsync -a $(q "$src/") $(q "$dst/")" ;;
+    dcp) echo "mpirun --allow-run-as-root -np $threads dcp --quiet $(q "$src") $(q "$dst")" ;;
     fpsync) echo "mkdir -p $(q "$dst") && fpsync -n $threads $(q "$src/") $(q "$dst/")" ;;  # its default: rsync -lptgoD --numeric-ids
   esac
 }
@@ -113,7 +123,7 @@ for ((round = 1; round <= runs; round++)); do
     cmd=$(rerun "$tool")
     if [ -n "$cmd" ]; then
       timed "$tool" noop "$cmd"
-      if [ "$tool" != floor ] && [ "$tree" != big ] && [[ "$tree" != dirs* ]]; then
+      if [ "$tool" != floor ] && [[ "$tree" != big* ]] && [[ "$tree" != dirs* ]]; then
         round_stamp=$((round_stamp + 10))
         "$build/make_tree" touch "$src" "$round_stamp"
         timed "$tool" changed "$cmd"
@@ -131,11 +141,12 @@ ratio() { [ -n "${1:-}" ] && [ -n "${2:-}" ] && echo "scale=2; $1 / $2" | bc | s
 fmt() { [ -n "${1:-}" ] && printf '%.2f' "$1" || echo "-"; }
 echo
 echo "tree=$tree ($entries entries, $((bytes / 1048576)) MiB) on $where ($base), threads=$threads, best of $runs"
-printf '%-8s %10s %8s %10s %8s %12s %10s\n' tool "first(s)" "/floor" "noop(s)" "/floor" "1%chg(s)" "peakRSS"
+printf '%-8s %10s %8s %8s %10s %8s %12s %10s\n' tool "first(s)" "/floor" "/cp" "noop(s)" "/floor" "1%chg(s)" "peakRSS"
 for tool in $tools; do
   f=${best[$tool/first]:-} n=${best[$tool/noop]:-} c=${best[$tool/changed]:-}
   r=${rss[$tool/first]:-0}
   for p in noop changed; do [ "${rss[$tool/$p]:-0}" -gt "$r" ] && r=${rss[$tool/$p]}; done
-  printf '%-8s %10s %8s %10s %8s %12s %8sMB\n' "$tool" "$(fmt "$f")" "$(ratio "$f" "${best[floor/first]:-}")" \
+  printf '%-8s %10s %8s %8s %10s %8s %12s %8sMB\n' "$tool" "$(fmt "$f")" "$(ratio "$f" "${best[floor/first]:-}")" \
+    "$(ratio "$f" "${best[cp/first]:-}")" \
     "$(fmt "$n")" "$(ratio "$n" "${best[floor/noop]:-}")" "$(fmt "$c")" "$((r / 1024))"
 done

@@ -131,7 +131,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
                "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
                "both files of every unchanged one)");
   sub.add_option("--chunk-threshold", f.chunk_threshold,
-                 "files from this size on are copied in chunks that any thread or worker can take (0: never)")
+                 "files from this size on are copied (and verified with --content) in chunks that any thread or worker can take (0: never)")
       ->transform(CLI::AsSizeValue(false))
       ->capture_default_str();
   sub.add_option("--chunk-size", f.chunk_size, "bytes per chunk of a big file")

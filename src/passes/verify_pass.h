@@ -1,7 +1,7 @@
 // VerifyPass (`lmover verify`): compares the two trees by everything the copy pass makes equal,
 // without changing either: entries missing or extra on the target, type, size, mode, owner, mtime
-// (ns), symlink target, device numbers, xattrs and ACLs, link counts, and with --content the data
-// itself (XXH3-128 of both files). Each difference is logged with its class, listed (--failures)
+// (ns), symlink target, device numbers, xattrs and ACLs, link counts, holes, and with --content the data
+// itself (XXH3-128 of both files; a file from --chunk-threshold on in chunk tasks, like the copy). Each difference is logged with its class, listed (--failures)
 // and counted (`differences`); the run exits 1 when there is any. Filters and excludes apply as in
 // the passes; atimes are not compared (reading a file changes them).
 #pragma once
@@ -19,8 +19,11 @@ class VerifyPass : public TaskHandler {
 
  private:
   void compare_directory(const Task& task, TaskSink& sink);
-  // Compares entry `name` present on both sides; returns true if it is a directory on both.
-  bool compare_entry(const DirPair& dirs, const char* name, const std::string& rel);
+  // Compares entry `name` present on both sides (a big file's data in chunk tasks, children of
+  // `task`); returns true if it is a directory on both.
+  bool compare_entry(const DirPair& dirs, const char* name, const std::string& rel, const Task& task, TaskSink& sink);
+  void submit_content_chunks(const Task& task, const char* name, uint64_t size, TaskSink& sink);
+  void compare_chunk(const Task& task);
 
   const PassContext& ctx_;
 };
