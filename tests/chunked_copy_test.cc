@@ -1,6 +1,7 @@
 // Big files in chunks (embedded): copied exactly, holes kept, each file counted once, no part
 // file left; a changed big file is rewritten in chunks under its name; a re-run does nothing.
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -42,6 +43,27 @@ TEST(ChunkedCopyTest, BigFilesInChunksAreExactAndCountedOnce) {
   RunResult again = with_chunks({"sync", src, dst});
   EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
   EXPECT_EQ(part_files(dst), 0u);  // last: listing the target here changes its atime
+}
+
+// Many small chunks finishing at once on many threads: exactly one finisher, and none of the
+// chunks' marks left on the finished file (a chunk that counted every piece just before another
+// finished the file once slipped its own claim in after the marks were dropped).
+TEST(ChunkedCopyTest, ChunksFinishingTogetherLeaveNoMarks) {
+  TempDir tmp;
+  std::string src = tmp / "src";
+  make_dir(src);
+  run_shell("head -c 4M /dev/urandom > '" + src + "/f'");
+  for (int round = 0; round < 15; ++round) {
+    std::string dst = tmp / ("dst" + std::to_string(round));
+    RunResult r = run_lmover({"sync", "-j", "8", "--chunk-threshold", "1M", "--chunk-size", "64K", src, dst});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(r.counter("copy", "files_copied"), 1u) << r.output;
+    char names[4096];
+    ssize_t n = llistxattr((dst + "/f").c_str(), names, sizeof names);
+    EXPECT_EQ(n, 0) << "round " << round << ": " << std::string(names, n > 0 ? static_cast<size_t>(n) : 0);
+    auto differences = compare_trees(src, dst);
+    EXPECT_TRUE(differences.empty()) << "round " << round << ": " << (differences.empty() ? "" : differences.front());
+  }
 }
 
 }  // namespace

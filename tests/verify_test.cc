@@ -94,7 +94,7 @@ TEST(VerifyTest, EachPlantedDifferenceIsFoundWithItsClass) {
   EXPECT_EQ(plain.exit_code, 1) << plain.output;
   const std::pair<const char*, const char*> expected[] = {
       {"missing", "missing on the target"}, {"dir/extra", "only on the target"}, {"mode", "mode 644 vs 600"},
-      {"owner", "owner"}, {"mtime", "mtime"}, {"size", "size"}, {"xattr", "xattrs/ACLs"}, {"type", "type"},
+      {"owner", "owner"}, {"mtime", "mtime"}, {"size", "size"}, {"xattr", "xattrs/ACLs (user.planted only on the target)"}, {"type", "type"},
       {"linked", "link count 2 vs 1"}, {"symlink", "symlink target"}, {"device", "device number"},
       {"sparse", "holes: 4096 bytes of data vs 8388608"}};
   auto line_of = [](const std::string& output, const std::string& path) {

@@ -74,6 +74,23 @@ uint64_t copy_range(int in, int out, off_t off, off_t len, std::string_view rel)
 
 }  // namespace
 
+void for_each_data_segment(int fd, off_t begin, off_t end, std::string_view rel,
+                           const std::function<void(off_t, off_t)>& segment) {
+  for (off_t pos = begin; pos < end;) {
+    off_t data = lseek(fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // only a hole remains
+      throw FsError("seek data", rel, errno);
+    }
+    if (data >= end) break;
+    off_t hole = lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) throw FsError("seek hole", rel, errno);
+    hole = std::min(hole, end);
+    segment(data, hole);
+    pos = hole;
+  }
+}
+
 uint64_t copy_data_range(int in_fd, int out_fd, const EntryMeta& src, off_t begin, off_t end, std::string_view rel) {
   end = std::min<off_t>(end, src.size);
   if (begin >= end) return 0;
@@ -82,19 +99,7 @@ uint64_t copy_data_range(int in_fd, int out_fd, const EntryMeta& src, off_t begi
   if (!sparse) return copy_range(in_fd, out_fd, begin, end - begin, rel);
 
   uint64_t done = 0;
-  for (off_t pos = begin; pos < end;) {
-    off_t data = lseek(in_fd, pos, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // only a hole remains
-      throw FsError("seek data", rel, errno);
-    }
-    if (data >= end) break;
-    off_t hole = lseek(in_fd, data, SEEK_HOLE);
-    if (hole < 0) throw FsError("seek hole", rel, errno);
-    hole = std::min(hole, end);
-    done += copy_range(in_fd, out_fd, data, hole - data, rel);
-    pos = hole;
-  }
+  for_each_data_segment(in_fd, begin, end, rel, [&](off_t data, off_t hole) { done += copy_range(in_fd, out_fd, data, hole - data, rel); });
   return done;
 }
 

@@ -5,11 +5,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "fs/entry_meta.h"
 
 namespace lmover {
+
+// Calls `segment(data, hole)` for each stretch of data of the file open at `fd` within [begin, end)
+// (SEEK_DATA/SEEK_HOLE; a filesystem without holes shows one). Throws FsError naming `rel`.
+void for_each_data_segment(int fd, off_t begin, off_t end, std::string_view rel,
+                           const std::function<void(off_t, off_t)>& segment);
 
 // Copies `src.size` bytes from `in_fd` to the empty file `out_fd`; returns bytes written.
 uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view rel);

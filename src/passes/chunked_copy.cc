@@ -85,17 +85,33 @@ void remove_marks(int fd, const std::string& rel) {
   for (const auto& [key, value] : marks_of(fd, rel)) fremovexattr(fd, key.c_str());
 }
 
+// Whether `part` in the target directory is still the inode open at `fd`.
+bool still_named(const DirPair& dirs, const std::string& part, int fd) {
+  struct stat ours, named;
+  return fstat(fd, &ours) == 0 && fstatat(dirs.dst.get(), part.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+         ours.st_ino == named.st_ino && ours.st_dev == named.st_dev;
+}
+
 // Gives the complete part file its metadata and its name, then drops the marks. One chunk does it:
 // the first to claim it (kFinal holds its index). Its own task run again (a worker killed -9
 // mid-finish) takes it up again; no other chunk writes once every piece is marked.
 void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name, const std::string& part,
             const std::string& rel, int out, int in, const EntryMeta& meta, uint32_t me) {
   std::string mine = std::to_string(me);
-  if (fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) < 0) {
+  bool claimed_now = fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) == 0;
+  if (!claimed_now) {
     if (errno != EEXIST) throw FsError("finish chunks", rel, errno);
     char holder[32] = {};
     ssize_t n = fgetxattr(out, kFinal, holder, sizeof holder - 1);
     if (n < 0 || std::string(holder, static_cast<size_t>(n)) != mine) return;  // another chunk's to finish
+  }
+  // Only our own part file goes under the name. Another chunk may have finished it since this one
+  // counted the pieces: its rename took the part name away and its dropping the marks let this
+  // claim in, which must not stay behind on the finished file. And a part file made afresh
+  // meanwhile (the source changed, the parent task ran again) is not ours to finish.
+  if (!still_named(dirs, part, out)) {
+    if (claimed_now) fremovexattr(out, kFinal);
+    return;
   }
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{dirs.src.get(), name.c_str(), rel, in});
   XattrList marks = marks_of(out, rel);
@@ -103,13 +119,7 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   std::sort(xattrs.begin(), xattrs.end());
   copy_project_id(in, out, rel);
   apply_metadata(NodeRef{dirs.dst.get(), part.c_str(), rel, out}, meta, xattrs, nullptr, ctx.options().metadata);
-  // Only our own inode goes under the name: a part file made afresh meanwhile (the source changed,
-  // the parent task ran again) is not ours to finish.
-  struct stat ours, named;
-  if (fstat(out, &ours) < 0 || fstatat(dirs.dst.get(), part.c_str(), &named, AT_SYMLINK_NOFOLLOW) < 0 ||
-      ours.st_ino != named.st_ino) {
-    return;
-  }
+  if (!still_named(dirs, part, out)) return;
   if (renameat(dirs.dst.get(), part.c_str(), dirs.dst.get(), name.c_str()) < 0) throw FsError("rename into place", rel, errno);
   remove_marks(out, rel);
   PassStats::add(ctx.stats().files_copied);

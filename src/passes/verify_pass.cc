@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "fs/data_copy.h"
 #include "fs/dir_reader.h"
 #include "fs/entry_meta.h"
 #include "fs/fs_error.h"
@@ -65,18 +66,10 @@ struct DataMap {
 };
 DataMap data_map(int fd, uint64_t size, const std::string& rel) {
   DataMap map;
-  for (off_t pos = 0; static_cast<uint64_t>(pos) < size;) {
-    off_t data = lseek(fd, pos, SEEK_DATA);
-    if (data < 0) {
-      if (errno == ENXIO) break;  // only a hole remains
-      throw FsError("seek data", rel, errno);
-    }
-    off_t hole = lseek(fd, data, SEEK_HOLE);
-    if (hole < 0) throw FsError("seek hole", rel, errno);
+  for_each_data_segment(fd, 0, static_cast<off_t>(size), rel, [&](off_t data, off_t hole) {
     map.bytes += static_cast<uint64_t>(hole - data);
     ++map.segments;
-    pos = hole;
-  }
+  });
   return map;
 }
 
@@ -103,6 +96,25 @@ std::optional<std::string> filled_holes(const DirPair& dirs, const char* name, c
 // that one huge file is hashed by every thread and node rather than one.
 bool wants_content_chunks(const PassOptions& o, uint64_t size) {
   return o.chunk_threshold > 0 && o.chunk_size > 0 && size >= o.chunk_threshold && size > o.chunk_size;
+}
+
+// "(user.a only on the target, user.b differs)": which keys, at most three of them, for the admin
+// who must decide what to do about them.
+std::string xattr_differences(const XattrList& src, const XattrList& dst) {
+  std::map<std::string, std::string> a(src.begin(), src.end()), b(dst.begin(), dst.end());
+  std::vector<std::string> out;
+  for (const auto& [key, value] : a) {
+    auto it = b.find(key);
+    if (it == b.end()) out.push_back(printable(key) + " missing on the target");
+    else if (it->second != value) out.push_back(printable(key) + " differs");
+  }
+  for (const auto& [key, value] : b) {
+    if (!a.count(key)) out.push_back(printable(key) + " only on the target");
+  }
+  std::string text;
+  for (size_t i = 0; i < out.size() && i < 3; ++i) text += (i ? ", " : "") + out[i];
+  if (out.size() > 3) text += fmt::format(", {} more", out.size() - 3);
+  return "(" + text + ")";
 }
 
 std::string time_text(const timespec& t) { return fmt::format("{}.{:09}", t.tv_sec, t.tv_nsec); }
@@ -195,9 +207,9 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
   if (src->type == EntryType::kSymlink && read_link(dirs.src.get(), name, rel) != read_link(dirs.dst.get(), name, rel)) {
     what.push_back("symlink target");
   }
-  if (ctx_.options().metadata.xattrs &&
-      read_xattrs(NodeRef{dirs.src.get(), name, rel}) != read_xattrs(NodeRef{dirs.dst.get(), name, rel})) {
-    what.push_back("xattrs/ACLs");
+  if (ctx_.options().metadata.xattrs) {
+    XattrList a = read_xattrs(NodeRef{dirs.src.get(), name, rel}), b = read_xattrs(NodeRef{dirs.dst.get(), name, rel});
+    if (a != b) what.push_back("xattrs/ACLs " + xattr_differences(a, b));
   }
   if (src->type == EntryType::kRegular && src->size == dst->size && src->blocks * 512 < src->size) {
     if (auto holes = filled_holes(dirs, name, rel, *src)) what.push_back(*holes);
