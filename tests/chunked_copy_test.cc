@@ -1,8 +1,13 @@
 // Big files in chunks (embedded): copied exactly, holes kept, each file counted once, no part
 // file left; a changed big file is rewritten in chunks under its name; a re-run does nothing.
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <gtest/gtest.h>
 
@@ -64,6 +69,59 @@ TEST(ChunkedCopyTest, ChunksFinishingTogetherLeaveNoMarks) {
     auto differences = compare_trees(src, dst);
     EXPECT_TRUE(differences.empty()) << "round " << round << ": " << (differences.empty() ? "" : differences.front());
   }
+}
+
+// How many pieces the part file in `dir` has marked done (-1: no part file there).
+int marked_pieces(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return -1;
+  std::string part;
+  while (dirent* e = readdir(d)) {
+    if (std::string(e->d_name).rfind(".lmover-part-", 0) == 0) part = dir + "/" + e->d_name;
+  }
+  closedir(d);
+  if (part.empty()) return -1;
+  std::string names(1 << 16, '\0');
+  ssize_t n = llistxattr(part.c_str(), names.data(), names.size());
+  int marked = 0;
+  for (ssize_t pos = 0; pos < n; pos += static_cast<ssize_t>(std::strlen(names.c_str() + pos)) + 1) {
+    marked += std::strncmp(names.c_str() + pos, "user.lmover.piece.", 18) == 0;
+  }
+  return marked;
+}
+
+// A run killed -9 halfway through a big file leaves its part file; the next run resumes it: the
+// pieces marked done are not copied again, and the clone is exact.
+TEST(ChunkedCopyTest, KilledRunIsResumedNotRestarted) {
+  TempDir tmp;
+  std::string src = tmp / "src", dst = tmp / "dst";
+  make_dir(src);
+  run_shell("head -c 64M /dev/urandom > '" + src + "/big'");
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(LMOVER_BIN, LMOVER_BIN, "copy", "-j", "1", "--chunk-threshold", "1M", "--chunk-size", "1M", "--no-progress",
+          src.c_str(), dst.c_str(), (char*)nullptr);
+    _exit(98);
+  }
+  int seen = -1;
+  for (int i = 0; i < 20000 && (seen = marked_pieces(dst)) < 4; ++i) usleep(200);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(seen >= 4 && WIFSIGNALED(status)) << "the run ended before it could be killed halfway; seen " << seen;
+  int marked = marked_pieces(dst);
+  ASSERT_GE(marked, 4);
+  ASSERT_LT(marked, 64);
+
+  RunResult again = run_lmover({"sync", "-v", "-j", "2", "--chunk-threshold", "1M", "--chunk-size", "1M", src, dst});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("resume-chunks(" + std::to_string(marked) + "/64) big"), std::string::npos) << again.output;
+  EXPECT_EQ(again.counter("copy", "bytes_copied"), static_cast<uint64_t>(64 - marked) << 20) << again.output;
+  EXPECT_EQ(again.counter("copy", "files_copied"), 1u);
+  auto differences = compare_trees(src, dst);
+  EXPECT_TRUE(differences.empty()) << differences.front();
+  EXPECT_EQ(run_lmover({"verify", "--content", src, dst}).exit_code, 0);
+  EXPECT_EQ(part_files(dst), 0u);
 }
 
 }  // namespace
