@@ -3,14 +3,16 @@
 // longer holds one thread for hours.
 //
 // The target is built as a part file beside its name, created once (with its Lustre layout) and
-// sized to the source; each chunk writes its range (holes stay holes) and then marks itself done
-// in an xattr of the part file, where every node sees it. A chunk that finds every piece done
+// sized to the source; each chunk writes its range (holes stay holes), writes it back from this
+// node, and then marks itself done in an xattr of the part file, where every node sees it. A chunk that finds every piece done
 // finishes the file: metadata, then the rename into place, both idempotent, so that two finishers
 // at once, or a chunk run again after a finisher died, end the same way, and the rename that lands
 // counts the file once. The name never shows a half file, and no half file ever carries the
 // source's mtime. A chunk that runs again (a worker killed -9) rewrites the same range; a parent
-// task that runs again resends the same chunks rather than restart the part; a source that changes
-// meanwhile abandons the part, and the next pass copies it anew.
+// task that runs again resends the same chunks rather than restart the part, and so does the next
+// run after an interrupted one (the part is named after the file's path); a source that changes
+// meanwhile abandons the part, and the next pass copies it anew. Chunks are cut at multiples of the
+// part's Lustre stripe sizes.
 #pragma once
 
 #include <string>
