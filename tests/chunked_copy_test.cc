@@ -124,5 +124,28 @@ TEST(ChunkedCopyTest, KilledRunIsResumedNotRestarted) {
   EXPECT_EQ(part_files(dst), 0u);
 }
 
+// A run killed -9 just after renaming a finished file into place, before dropping its marks,
+// leaves them on a file that is otherwise an exact copy: the next run drops them, and only them.
+TEST(ChunkedCopyTest, MarksLeftByAKilledFinisherAreDroppedByTheNextRun) {
+  TempDir tmp;
+  std::string src = tmp / "src", dst = tmp / "dst";
+  make_dir(src);
+  run_shell("head -c 3M /dev/urandom > '" + src + "/big'");
+  set_xattr(src + "/big", "user.mine", "kept");
+  std::vector<std::string> args = {"sync", "--chunk-threshold", "1M", "--chunk-size", "1M", src, dst};
+  ASSERT_EQ(run_lmover(args).exit_code, 0);
+  set_xattr(dst + "/big", "user.lmover.final", "2");
+  set_xattr(dst + "/big", "user.lmover.piece.1", "");
+  ASSERT_FALSE(compare_trees(src, dst).empty());  // the oracle sees them
+
+  RunResult again = run_lmover(args);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.actions("copy"), 0u) << again.output;  // not copied again: the data is right
+  auto differences = compare_trees(src, dst);
+  EXPECT_TRUE(differences.empty()) << differences.front();
+  char value[16] = {};
+  EXPECT_EQ(lgetxattr((dst + "/big").c_str(), "user.mine", value, sizeof value), 4);
+}
+
 }  // namespace
 }  // namespace lmover::test

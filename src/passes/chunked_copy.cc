@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -29,6 +31,7 @@ namespace {
 constexpr const char* kPlan = "user.lmover.plan";    // "<pieces> <size> <mtime s> <mtime ns>"
 constexpr const char* kPiece = "user.lmover.piece.";  // + index: that range is written
 constexpr const char* kFinal = "user.lmover.final";  // the index of the chunk that finishes the file
+constexpr const char* kMarks = "user.lmover.";       // the prefix of all three
 
 struct Plan {
   uint64_t pieces = 0, size = 0;
@@ -59,16 +62,24 @@ bool matches(const Plan& p, const EntryMeta& m) {
          p.mtime_ns == m.mtime.tv_nsec;
 }
 
-// How many pieces the part file says are written.
-uint64_t pieces_done(int fd, const std::string& rel) {
+// The names of the file's xattrs that are our marks.
+std::vector<std::string> mark_names(int fd, const std::string& rel) {
   std::string names(4096, '\0');
   ssize_t n;
   while ((n = flistxattr(fd, names.data(), names.size())) < 0 && errno == ERANGE) names.resize(names.size() * 4);
+  if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) return {};  // no xattrs here: no marks either
   if (n < 0) throw FsError("list xattrs", rel, errno);
-  uint64_t done = 0;
+  std::vector<std::string> out;
   for (size_t pos = 0; pos < static_cast<size_t>(n); pos += std::strlen(names.c_str() + pos) + 1) {
-    if (std::strncmp(names.c_str() + pos, kPiece, std::strlen(kPiece)) == 0) ++done;
+    if (std::strncmp(names.c_str() + pos, kMarks, std::strlen(kMarks)) == 0) out.emplace_back(names.c_str() + pos);
   }
+  return out;
+}
+
+// How many pieces the part file says are written.
+uint64_t pieces_done(int fd, const std::string& rel) {
+  uint64_t done = 0;
+  for (const std::string& mark : mark_names(fd, rel)) done += mark.rfind(kPiece, 0) == 0;
   return done;
 }
 
@@ -78,13 +89,13 @@ bool has_xattr(int fd, const std::string& key) { return fgetxattr(fd, key.c_str(
 XattrList marks_of(int fd, const std::string& rel) {
   XattrList out;
   for (const auto& [key, value] : read_xattrs(NodeRef{-1, "", rel, fd})) {
-    if (key.rfind("user.lmover.", 0) == 0) out.emplace_back(key, value);
+    if (key.rfind(kMarks, 0) == 0) out.emplace_back(key, value);
   }
   return out;
 }
 
 void remove_marks(int fd, const std::string& rel) {
-  for (const auto& [key, value] : marks_of(fd, rel)) fremovexattr(fd, key.c_str());
+  for (const std::string& mark : mark_names(fd, rel)) fremovexattr(fd, mark.c_str());
 }
 
 // Whether `part` in the target directory is still the inode open at `fd`.
@@ -219,6 +230,14 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   ctx.note(fmt::format("copy-in-chunks({}x{})", pieces_of(size, chunk), chunk), rel);
   submit_chunks(out.get());
   return true;
+}
+
+void drop_stale_marks(const PassContext& ctx, int dst_dir, const char* name, const std::string& rel) {
+  if (ctx.dry_run()) return;
+  int fd = openat(dst_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;  // not there or not ours to open: nothing of ours on it either
+  UniqueFd file(fd);
+  remove_marks(fd, rel);
 }
 
 void copy_chunk(const PassContext& ctx, const Task& task) {

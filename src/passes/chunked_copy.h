@@ -34,6 +34,11 @@ bool wants_chunks(const PassContext& ctx, const EntryMeta& meta);
 bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocation to, const std::string& rel,
                         const Task& task, TaskSink& sink);
 
+// An unchanged big file on the target (`name` in `dst_dir`) that still carries our marks: a run
+// killed -9 between renaming it into place and dropping them. Drops them; one listing of its xattrs
+// per big file otherwise. Throws FsError naming `rel`.
+void drop_stale_marks(const PassContext& ctx, int dst_dir, const char* name, const std::string& rel);
+
 // Runs one chunk task (TaskKind::kChunk). Throws FsError naming the file.
 void copy_chunk(const PassContext& ctx, const Task& task);
 

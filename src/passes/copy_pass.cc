@@ -251,6 +251,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   CopyAction action = decide_copy(*src, dst);
   if (action == CopyAction::kNone && wants_new_layout(dirs, name, *src, rel)) action = CopyAction::kRewrite;
   if (action == CopyAction::kNone) {
+    if (wants_chunks(ctx_, *src)) drop_stale_marks(ctx_, dirs.dst.get(), name.c_str(), rel);
     PassStats::add(ctx_.stats().unchanged);
     return;
   }
