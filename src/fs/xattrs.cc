@@ -59,8 +59,8 @@ bool is_filesystem_internal_xattr(std::string_view name) {
          name == "trusted.dmv" || name == "trusted.fid";
 }
 
-XattrList read_xattrs(const NodeRef& node) {
-  XattrList out;
+std::vector<std::string> list_xattr_names(const NodeRef& node) {
+  std::vector<std::string> out;
   std::string names;
   try {
     names = read_sized([&](char* b, size_t s) { return do_list(node, b, s); }, "list xattrs", node.rel);
@@ -71,7 +71,15 @@ XattrList read_xattrs(const NodeRef& node) {
   for (size_t pos = 0; pos < names.size();) {
     std::string key(names.c_str() + pos);
     pos += key.size() + 1;
-    if (key.empty() || is_filesystem_internal_xattr(key)) continue;
+    if (!key.empty()) out.push_back(std::move(key));
+  }
+  return out;
+}
+
+XattrList read_xattrs(const NodeRef& node) {
+  XattrList out;
+  for (std::string& key : list_xattr_names(node)) {
+    if (is_filesystem_internal_xattr(key)) continue;
     try {
       std::string value =
           read_sized([&](char* b, size_t s) { return do_get(node, key.c_str(), b, s); }, "get xattr " + key, node.rel);

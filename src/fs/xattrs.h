@@ -18,6 +18,9 @@ using XattrList = std::vector<std::pair<std::string, std::string>>;
 
 bool is_filesystem_internal_xattr(std::string_view name);
 
+// The names of all xattrs of a node, in the filesystem's order. ENOTSUP counts as "none".
+std::vector<std::string> list_xattr_names(const NodeRef& node);
+
 // All xattrs of a node except filesystem-internal ones. ENOTSUP counts as "none".
 XattrList read_xattrs(const NodeRef& node);
 

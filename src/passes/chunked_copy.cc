@@ -64,14 +64,9 @@ bool matches(const Plan& p, const EntryMeta& m) {
 
 // The names of the file's xattrs that are our marks.
 std::vector<std::string> mark_names(int fd, const std::string& rel) {
-  std::string names(4096, '\0');
-  ssize_t n;
-  while ((n = flistxattr(fd, names.data(), names.size())) < 0 && errno == ERANGE) names.resize(names.size() * 4);
-  if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP)) return {};  // no xattrs here: no marks either
-  if (n < 0) throw FsError("list xattrs", rel, errno);
   std::vector<std::string> out;
-  for (size_t pos = 0; pos < static_cast<size_t>(n); pos += std::strlen(names.c_str() + pos) + 1) {
-    if (std::strncmp(names.c_str() + pos, kMarks, std::strlen(kMarks)) == 0) out.emplace_back(names.c_str() + pos);
+  for (std::string& name : list_xattr_names(NodeRef{-1, "", rel, fd})) {
+    if (name.rfind(kMarks, 0) == 0) out.push_back(std::move(name));
   }
   return out;
 }
@@ -98,6 +93,13 @@ void remove_marks(int fd, const std::string& rel) {
   for (const std::string& mark : mark_names(fd, rel)) fremovexattr(fd, mark.c_str());
 }
 
+// Whether the finish claim on the file open at `fd` is held by chunk `me`.
+bool claim_held_by(int fd, const std::string& me) {
+  char holder[32] = {};
+  ssize_t n = fgetxattr(fd, kFinal, holder, sizeof holder - 1);
+  return n >= 0 && std::string(holder, static_cast<size_t>(n)) == me;
+}
+
 // Whether `part` in the target directory is still the inode open at `fd`.
 bool still_named(const DirPair& dirs, const std::string& part, int fd) {
   struct stat ours, named;
@@ -114,9 +116,7 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   bool claimed_now = fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) == 0;
   if (!claimed_now) {
     if (errno != EEXIST) throw FsError("finish chunks", rel, errno);
-    char holder[32] = {};
-    ssize_t n = fgetxattr(out, kFinal, holder, sizeof holder - 1);
-    if (n < 0 || std::string(holder, static_cast<size_t>(n)) != mine) return;  // another chunk's to finish
+    if (!claim_held_by(out, mine)) return;  // another chunk's to finish
   }
   // Only our own part file goes under the name. Another chunk may have finished it since this one
   // counted the pieces: its rename took the part name away and its dropping the marks let this
@@ -145,9 +145,7 @@ void tidy_finished(const PassContext& ctx, const DirPair& dirs, const std::strin
   int fd = openat(dirs.dst.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;
   UniqueFd file(fd);
-  char holder[32] = {};
-  ssize_t n = fgetxattr(fd, kFinal, holder, sizeof holder - 1);
-  if (n < 0 || std::string(holder, static_cast<size_t>(n)) != std::to_string(me)) return;
+  if (!claim_held_by(fd, std::to_string(me))) return;
   remove_marks(fd, rel);
   PassStats::add(ctx.stats().files_copied);
 }
@@ -179,10 +177,15 @@ void write_back(int fd, uint64_t offset, uint64_t length, const std::string& rel
 }  // namespace
 
 bool wants_chunks(const PassContext& ctx, const EntryMeta& meta) {
-  const PassOptions& o = ctx.options();
-  auto size = static_cast<uint64_t>(meta.size);
-  return o.chunk_threshold > 0 && o.chunk_size > 0 && meta.type == EntryType::kRegular && meta.nlink == 1 &&
-         size >= o.chunk_threshold && size > o.chunk_size;
+  return meta.type == EntryType::kRegular && meta.nlink == 1 && ctx.options().in_chunks(static_cast<uint64_t>(meta.size));
+}
+
+void submit_chunk_tasks(const Task& parent, const std::string& name, const std::string& part, uint64_t size,
+                        uint64_t chunk, TaskSink& sink) {
+  for (uint64_t i = 0, pieces = pieces_of(size, chunk); i < pieces; ++i) {
+    uint64_t offset = i * chunk;
+    sink.submit(parent.child_chunk(parent.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
+  }
 }
 
 bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocation to, const std::string& rel,
@@ -193,15 +196,6 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   EntryMeta meta = stat_fd(in.get(), rel);  // the inode whose data the chunks will read
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
   uint64_t size = static_cast<uint64_t>(meta.size);
-  auto submit_chunks = [&](int part_fd) {
-    uint64_t chunk = chunk_size_for(ctx, part_fd);
-    uint64_t pieces = (size + chunk - 1) / chunk;
-    for (uint64_t i = 0; i < pieces; ++i) {
-      uint64_t offset = i * chunk;
-      sink.submit(task.child_chunk(task.dir, name, part, static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
-    }
-    return pieces;
-  };
   // This task ran before (a redelivery), or an earlier run was interrupted: if the part file is
   // there for the same source, its chunks are sent again (the same ids, the same bytes), and those
   // whose piece is marked done skip it: resumed, never restarted.
@@ -209,9 +203,10 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   if (existing >= 0) {
     UniqueFd old(existing);
     std::optional<Plan> p = read_plan(old.get());
-    if (p && matches(*p, meta) && p->pieces == pieces_of(size, chunk_size_for(ctx, old.get()))) {
+    uint64_t chunk = chunk_size_for(ctx, old.get());
+    if (p && matches(*p, meta) && p->pieces == pieces_of(size, chunk)) {
       ctx.note(fmt::format("resume-chunks({}/{})", pieces_done(old.get(), rel), p->pieces), rel);
-      submit_chunks(old.get());
+      submit_chunk_tasks(task, name, part, size, chunk, sink);
       return true;
     }
     unlinkat(to.dir_fd, part.c_str(), 0);  // for another version of the source: made afresh
@@ -228,7 +223,7 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
     throw FsError("prepare chunks", rel, err);
   }
   ctx.note(fmt::format("copy-in-chunks({}x{})", pieces_of(size, chunk), chunk), rel);
-  submit_chunks(out.get());
+  submit_chunk_tasks(task, name, part, size, chunk, sink);
   return true;
 }
 

@@ -27,6 +27,11 @@ namespace lmover {
 // Whether `meta` (a source regular file) is big enough to go in chunks.
 bool wants_chunks(const PassContext& ctx, const EntryMeta& meta);
 
+// Submits the chunk tasks (children of `parent`) that cover `size` bytes of `name` in pieces of
+// `chunk` bytes; `part` is the part file they write into ("" when they only read).
+void submit_chunk_tasks(const Task& parent, const std::string& name, const std::string& part, uint64_t size,
+                        uint64_t chunk, TaskSink& sink);
+
 // Starts the chunked copy of `from` into `to` (a new name, or one to be replaced): creates and
 // sizes the part file and submits a chunk task per piece, children of `task`. Returns false, having
 // changed nothing, when the target cannot hold the part file's marks (no user xattrs): the caller

@@ -44,6 +44,11 @@ struct PassOptions {
   // Big files: from this size on (0: never), a regular file is copied in chunk tasks of this size.
   uint64_t chunk_threshold = 1ull << 30;
   uint64_t chunk_size = 256ull << 20;
+
+  // Whether a file of `size` bytes is big enough to be copied (and verified) in chunks.
+  bool in_chunks(uint64_t size) const {
+    return chunk_threshold > 0 && chunk_size > 0 && size >= chunk_threshold && size > chunk_size;
+  }
 };
 
 class PassContext {

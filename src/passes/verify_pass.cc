@@ -23,6 +23,7 @@
 #include "fs/node_ops.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
+#include "passes/chunked_copy.h"
 #include "passes/entry_copy.h"
 #include "passes/hardlink_farm.h"
 
@@ -90,12 +91,6 @@ std::optional<std::string> filled_holes(const DirPair& dirs, const char* name, c
   DataMap to = data_map(b.get(), size, rel);
   if (to.bytes <= from.bytes + 2 * block * from.segments) return std::nullopt;
   return fmt::format("holes: {} bytes of data vs {}", from.bytes, to.bytes);
-}
-
-// A file whose data is compared in chunk tasks (--chunk-threshold, as the copy pass cuts them), so
-// that one huge file is hashed by every thread and node rather than one.
-bool wants_content_chunks(const PassOptions& o, uint64_t size) {
-  return o.chunk_threshold > 0 && o.chunk_size > 0 && size >= o.chunk_threshold && size > o.chunk_size;
 }
 
 // "(user.a only on the target, user.b differs)": which keys, at most three of them, for the admin
@@ -216,10 +211,12 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
   }
   bool in_chunks = false;
   if (ctx_.options().verify_content && src->type == EntryType::kRegular && src->size == dst->size) {
+    // A big file's data is compared in chunk tasks, cut as the copy pass cuts them, so that one
+    // huge file is hashed by every thread and node rather than one.
     auto size = static_cast<uint64_t>(src->size);
-    in_chunks = wants_content_chunks(ctx_.options(), size);
+    in_chunks = ctx_.options().in_chunks(size);
     if (in_chunks) {
-      submit_content_chunks(task, name, size, sink);
+      submit_chunk_tasks(task, name, "", size, ctx_.options().chunk_size, sink);
     } else if (!same_content(dirs, name, rel, 0, size)) {
       what.push_back("content");
     }
@@ -232,13 +229,6 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
     PassStats::add(ctx_.stats().unchanged);
   }
   return dir;
-}
-
-void VerifyPass::submit_content_chunks(const Task& task, const char* name, uint64_t size, TaskSink& sink) {
-  uint64_t chunk = ctx_.options().chunk_size;
-  for (uint64_t offset = 0, i = 0; offset < size; offset += chunk, ++i) {
-    sink.submit(task.child_chunk(task.dir, name, "", static_cast<uint32_t>(i), offset, std::min(chunk, size - offset)));
-  }
 }
 
 // A file whose data differs in several chunks is reported once per differing range.

@@ -22,7 +22,6 @@ class VerifyPass : public TaskHandler {
   // Compares entry `name` present on both sides (a big file's data in chunk tasks, children of
   // `task`); returns true if it is a directory on both.
   bool compare_entry(const DirPair& dirs, const char* name, const std::string& rel, const Task& task, TaskSink& sink);
-  void submit_content_chunks(const Task& task, const char* name, uint64_t size, TaskSink& sink);
   void compare_chunk(const Task& task);
 
   const PassContext& ctx_;
