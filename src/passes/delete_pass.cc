@@ -32,8 +32,9 @@ bool DeletePass::rebalances(const DirPair& dirs, const char* name, const std::st
   auto src = stat_if_exists(dirs.src.get(), name, rel);
   // Only an unchanged copy of a lone regular file: hard-link groups stay whole, and a file that
   // differs is the copy pass's to fix, never a deletion's.
+  // Nor one the copy pass's time filters skip: the next copy would never bring it back.
   return src && dst && src->type == EntryType::kRegular && dst->type == EntryType::kRegular && src->nlink == 1 &&
-         dst->nlink == 1 && decide_copy(*src, dst) == CopyAction::kNone;
+         dst->nlink == 1 && !ctx_.filters().skipped_by_time(*src) && decide_copy(*src, dst) == CopyAction::kNone;
 }
 
 void DeletePass::handle(const Task& task, TaskSink& sink) {
