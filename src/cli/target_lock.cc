@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -44,9 +45,23 @@ std::string start_time(long pid) {
   return field;
 }
 
+// The lock is keyed by what DST resolves to, not by how it was spelt: `dst`, `dstlink` (a symlink
+// to it), `dst/.` and `./` are one target and must meet at one lock, which is never beneath DST
+// (a delete pass would remove it). A DST that does not exist yet resolves through its parent.
 std::string lock_path_for(const std::string& dst) {
   std::string trimmed = dst;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+  if (char* real = realpath(trimmed.c_str(), nullptr)) {
+    trimmed = real;
+    free(real);
+  } else {
+    size_t slash = trimmed.find_last_of('/');
+    std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
+    if (char* real = realpath(parent.c_str(), nullptr)) {
+      trimmed = std::string(real) + "/" + (slash == std::string::npos ? trimmed : trimmed.substr(slash + 1));
+      free(real);
+    }
+  }
   size_t slash = trimmed.find_last_of('/');
   std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
   std::string name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
