@@ -49,7 +49,7 @@ struct CommonFlags {
   std::string src, dst, exclude_from, atime_before, mtime_after, json_file, failures_file, only_from;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
-  bool relayout = false;
+  bool relayout = false, rewrite = false, no_owner = false;
   uint64_t max_delete = 0;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
   std::string lustre = "auto", layout = "copy", mdts;
@@ -130,6 +130,11 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--relayout", f.relayout,
                "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
                "both files of every unchanged one)");
+  sub.add_flag("--rewrite", f.rewrite,
+               "(copy, sync) copy every entry reached again, whatever the change rule says; with --only-from "
+               "LIST (verify --failures), repairs what verify found");
+  sub.add_flag("--no-owner", f.no_owner,
+               "keep neither owner nor group (nor compare them); what a run without root does anyway, with a warning");
   sub.add_option("--chunk-threshold", f.chunk_threshold,
                  "files from this size on are copied (and verified with --content) in chunks that any thread or worker can take (0: never)")
       ->transform(CLI::AsSizeValue(false))
@@ -332,9 +337,11 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.prefix = flags.prefix;
   plan.options.dry_run = flags.dry_run;
   plan.options.verbose = flags.verbose;
-  plan.options.metadata.owner = geteuid() == 0;
+  plan.options.metadata.owner = geteuid() == 0 && !flags.no_owner;
+  plan.owner_refused = flags.no_owner;
   plan.options.metadata.xattrs = !flags.no_xattrs;
   plan.options.relayout = flags.relayout;
+  plan.options.rewrite = flags.rewrite;
   plan.options.rebalance_percent = flags.rebalance_percent;
   plan.options.rebalance_seed = flags.rebalance_seed;
   plan.options.verify_content = flags.verify_content;

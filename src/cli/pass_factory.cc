@@ -107,6 +107,7 @@ class PassRunner : public TaskRunner {
     options_.metadata.xattrs = spec.value("xattrs", true);
     options_.pin_entries = pin_entries_for(src_.get());
     options_.relayout = spec.value("relayout", false);
+    options_.rewrite = spec.value("rewrite", false);
     options_.verify_content = spec.value("verify_content", false);
     options_.chunk_threshold = spec.value("chunk_threshold", options_.chunk_threshold);
     options_.chunk_size = spec.value("chunk_size", options_.chunk_size);
@@ -207,6 +208,7 @@ json make_spec(PassKind kind, const RunRoots& roots, const PassOptions& options)
           {"owner", options.metadata.owner},
           {"xattrs", options.metadata.xattrs},
           {"relayout", options.relayout},
+          {"rewrite", options.rewrite},
           {"verify_content", options.verify_content},
           {"chunk_threshold", options.chunk_threshold},
           {"chunk_size", options.chunk_size},

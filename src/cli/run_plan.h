@@ -20,6 +20,7 @@ struct RunPlan {
   bool threads_chosen = false;  // -j or the config said how many: no default of ours applies
   bool allow_empty_source = false;
   bool progress = true;
+  bool owner_refused = false;  // --no-owner: owners are not kept because the admin said so
   std::string json_file;      // empty: none
   std::string failures_file;  // empty: none
   // Distributed: run the passes on `lmover worker`s through this broker (empty: embedded engine).

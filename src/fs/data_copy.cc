@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 
 #include "fs/fs_error.h"
@@ -115,6 +116,37 @@ uint64_t copy_data(int in_fd, int out_fd, const EntryMeta& src, std::string_view
   // The trailing hole, if any, exists only as the file size.
   if (src.blocks * 512 < src.size) check(ftruncate(out_fd, src.size), "truncate", rel);
   return done;
+}
+
+}  // namespace lmover
+
+namespace lmover {
+namespace {
+
+// Reads up to `size` bytes at `off`: fewer only at the end of the file.
+size_t read_full(int fd, char* buf, size_t size, off_t off, std::string_view rel) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = pread(fd, buf + got, size - got, off + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw FsError("read", rel, errno);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+}  // namespace
+
+bool same_bytes(int a, int b, std::string_view rel) {
+  constexpr size_t kCompareBuf = 256 << 10;
+  thread_local std::unique_ptr<char[]> left(new char[kCompareBuf]), right(new char[kCompareBuf]);
+  for (off_t off = 0;; off += static_cast<off_t>(kCompareBuf)) {
+    size_t n = read_full(a, left.get(), kCompareBuf, off, rel);
+    size_t m = read_full(b, right.get(), kCompareBuf, off, rel);
+    if (n != m || std::memcmp(left.get(), right.get(), n) != 0) return false;
+    if (n < kCompareBuf) return true;
+  }
 }
 
 }  // namespace lmover

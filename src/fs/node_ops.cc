@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <random>
@@ -35,6 +36,16 @@ void set_mode(const NodeRef& dst, const EntryMeta& src) {
 
 }  // namespace
 
+const std::vector<gid_t>& own_groups() {
+  static const std::vector<gid_t> groups = [] {
+    std::vector<gid_t> out(static_cast<size_t>(std::max(0, getgroups(0, nullptr))));
+    out.resize(static_cast<size_t>(std::max(0, getgroups(static_cast<int>(out.size()), out.data()))));
+    out.push_back(getegid());
+    return out;
+  }();
+  return groups;
+}
+
 bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* current) {
   if (current && same_time(current->atime, src.atime) && same_time(current->mtime, src.mtime)) return false;
   const timespec times[2] = {src.atime, src.mtime};
@@ -51,16 +62,21 @@ bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& x
   bool skip_xattrs = !plan.xattrs || (plan.new_without_inherited_xattrs && !current && xattrs.empty());
   bool wrote = !skip_xattrs && sync_xattrs(dst, xattrs, src.type == EntryType::kRegular ? kCapabilityXattr : "");
   bool owner_differs = !current || current->uid != src.uid || current->gid != src.gid;
-  if (plan.owner && owner_differs) {
+  // Without privilege only the group can be given, and only one of our own.
+  const auto& groups = own_groups();
+  bool group_only = !plan.owner && (!current || current->gid != src.gid) &&
+                    std::find(groups.begin(), groups.end(), src.gid) != groups.end();
+  if ((plan.owner && owner_differs) || group_only) {
+    uid_t uid = plan.owner ? src.uid : static_cast<uid_t>(-1);
     if (dst.fd >= 0) {
-      check(fchown(dst.fd, src.uid, src.gid), "chown", dst.rel);
+      check(fchown(dst.fd, uid, src.gid), "chown", dst.rel);
     } else {
-      check(fchownat(dst.dir_fd, dst.name, src.uid, src.gid, AT_SYMLINK_NOFOLLOW), "chown", dst.rel);
+      check(fchownat(dst.dir_fd, dst.name, uid, src.gid, AT_SYMLINK_NOFOLLOW), "chown", dst.rel);
     }
     wrote = true;
   }
   // chown may have cleared setuid/setgid, so the mode is set again whenever the owner was.
-  if (src.type != EntryType::kSymlink && (!current || current->perm != src.perm || (plan.owner && owner_differs))) {
+  if (src.type != EntryType::kSymlink && (!current || current->perm != src.perm || (plan.owner && owner_differs) || group_only)) {
     set_mode(dst, src);
     wrote = true;
   }
@@ -68,6 +84,19 @@ bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& x
   if (!skip_xattrs && src.type == EntryType::kRegular && sync_one_xattr(dst, xattrs, kCapabilityXattr)) wrote = true;
   if (plan.times && apply_times(dst, src, current)) wrote = true;
   return wrote;
+}
+
+void unsettle_other_names(int dir_fd, const char* name, std::string_view rel) {
+  if (auto meta = stat_if_exists(dir_fd, name, rel)) unsettle_other_names(dir_fd, name, *meta, rel);
+}
+
+void unsettle_other_names(int dir_fd, const char* name, const EntryMeta& meta, std::string_view rel) {
+  if (meta.type != EntryType::kRegular || meta.nlink < 2) return;
+  UniqueFd fd(openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return;  // gone meanwhile: nothing to unlink either
+  EntryMeta moved = meta;
+  moved.mtime.tv_nsec = moved.mtime.tv_nsec == 0 ? 1 : moved.mtime.tv_nsec - 1;
+  apply_times(NodeRef{dir_fd, name, rel, fd.get()}, moved, nullptr);
 }
 
 UniqueFd create_file(int dir_fd, const char* name, std::string_view rel) {

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fs/entry_meta.h"
 #include "fs/node_ref.h"
@@ -16,7 +17,9 @@
 namespace lmover {
 
 struct MetadataPlan {
-  bool owner = true;  // chown needs root; an unprivileged run keeps its own ids
+  // chown needs root; an unprivileged run (or --no-owner) keeps its own uid, and gives a file its
+  // source's group only where that is one of its own groups (own_groups).
+  bool owner = true;
   bool times = true;  // directories get their times in the dirtime pass instead
   // --no-xattrs: xattrs and ACLs are neither read nor written (rsync without -X/-A, dcp --xattrs
   // none): one request less per entry on a metadata server, for trees known to have none.
@@ -30,6 +33,10 @@ struct MetadataPlan {
 // everything). Writes only what differs; returns true if anything was written.
 bool apply_metadata(const NodeRef& dst, const EntryMeta& src, const XattrList& xattrs, const EntryMeta* current,
                     const MetadataPlan& plan);
+
+// The groups this process may give a file it owns without privilege (its egid and supplementary
+// groups), read once.
+const std::vector<gid_t>& own_groups();
 
 // Sets atime and mtime of `dst` if they differ from `current`; returns true if written.
 bool apply_times(const NodeRef& dst, const EntryMeta& src, const EntryMeta* current);
@@ -45,6 +52,13 @@ void create_special(int dir_fd, const char* name, const EntryMeta& src, const st
 void create_dir(int dir_fd, const char* name, std::string_view rel);
 
 std::string read_link(int dir_fd, const char* name, std::string_view rel);
+
+// Called before a name of a target file is unlinked or renamed over. When that file is regular and
+// has other names, its mtime is moved by 1 ns: the unlink moves its ctime past any source change
+// it follows, and the change rule (which trusts a target ctime newer than the source's) would then
+// take its other names for unchanged. With another mtime they are copied again.
+void unsettle_other_names(int dir_fd, const char* name, std::string_view rel);
+void unsettle_other_names(int dir_fd, const char* name, const EntryMeta& meta, std::string_view rel);
 
 // A fresh name for staging an entry next to its final name; short enough for any directory.
 std::string temp_name();

@@ -11,6 +11,7 @@
 #include "fs/dir_reader.h"
 #include "fs/entry_meta.h"
 #include "fs/fs_error.h"
+#include "fs/node_ops.h"
 #include "fs/resolve.h"
 
 namespace lmover {
@@ -68,6 +69,7 @@ uint64_t remove_entry(int dir_fd, const char* name, std::string_view rel, const 
     removed += empty_dir(child.get(), rel, budget);
   }
   take_budget(budget, rel);
+  if (!is_dir) unsettle_other_names(dir_fd, name, *meta, rel);
   if (unlinkat(dir_fd, name, is_dir ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT) throw FsError("remove", rel, errno);
   return removed + 1;
 }

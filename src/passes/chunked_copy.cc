@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "fs/data_copy.h"
 #include "fs/fs_error.h"
@@ -28,15 +29,24 @@
 namespace lmover {
 namespace {
 
-constexpr const char* kPlan = "user.lmover.plan";    // "<pieces> <size> <mtime s> <mtime ns>"
+// "<pieces> <size> <mtime s> <mtime ns> <inode> <ctime s> <ctime ns>": the source version the part
+// is built from. Size and mtime alone would let a rewrite at the same size, touched back, resume a
+// part half made of the old bytes; the inode and ctime change with any rewrite or replacement.
+// (Not st_dev: on Lustre and NFS it differs between the nodes that run the chunks.)
+constexpr const char* kPlan = "user.lmover.plan";
 constexpr const char* kPiece = "user.lmover.piece.";  // + index: that range is written
 constexpr const char* kFinal = "user.lmover.final";  // the index of the chunk that finishes the file
 constexpr const char* kMarks = "user.lmover.";       // the prefix of all three
 
 struct Plan {
-  uint64_t pieces = 0, size = 0;
-  int64_t mtime_s = 0, mtime_ns = 0;
+  uint64_t pieces = 0, size = 0, ino = 0;
+  int64_t mtime_s = 0, mtime_ns = 0, ctime_s = 0, ctime_ns = 0;
 };
+
+std::string plan_text(uint64_t pieces, const EntryMeta& m) {
+  return fmt::format("{} {} {} {} {} {} {}", pieces, m.size, m.mtime.tv_sec, m.mtime.tv_nsec, m.ino, m.ctime.tv_sec,
+                     m.ctime.tv_nsec);
+}
 
 // Named after the file's path alone, not the task that found it (batches are cut afresh by each
 // run), so that a run after an interrupted one finds the part and resumes it.
@@ -50,16 +60,20 @@ std::optional<Plan> read_plan(int fd) {
   if (n < 0) return std::nullopt;
   buf[n] = 0;
   Plan p;
-  unsigned long long pieces, size;
-  long long s, ns;
-  if (std::sscanf(buf, "%llu %llu %lld %lld", &pieces, &size, &s, &ns) != 4) return std::nullopt;
-  p.pieces = pieces, p.size = size, p.mtime_s = s, p.mtime_ns = ns;
+  unsigned long long pieces, size, ino;
+  long long s, ns, cs, cns;
+  // A plan of an older lmover (no inode and ctime) does not parse: its part is made afresh.
+  if (std::sscanf(buf, "%llu %llu %lld %lld %llu %lld %lld", &pieces, &size, &s, &ns, &ino, &cs, &cns) != 7) {
+    return std::nullopt;
+  }
+  p.pieces = pieces, p.size = size, p.mtime_s = s, p.mtime_ns = ns, p.ino = ino, p.ctime_s = cs, p.ctime_ns = cns;
   return p;
 }
 
 bool matches(const Plan& p, const EntryMeta& m) {
   return m.type == EntryType::kRegular && p.size == static_cast<uint64_t>(m.size) && p.mtime_s == m.mtime.tv_sec &&
-         p.mtime_ns == m.mtime.tv_nsec;
+         p.mtime_ns == m.mtime.tv_nsec && p.ino == static_cast<uint64_t>(m.ino) && p.ctime_s == m.ctime.tv_sec &&
+         p.ctime_ns == m.ctime.tv_nsec;
 }
 
 // The names of the file's xattrs that are our marks.
@@ -111,7 +125,7 @@ bool still_named(const DirPair& dirs, const std::string& part, int fd) {
 // the first to claim it (kFinal holds its index). Its own task run again (a worker killed -9
 // mid-finish) takes it up again; no other chunk writes once every piece is marked.
 void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name, const std::string& part,
-            const std::string& rel, int out, int in, const EntryMeta& meta, uint32_t me) {
+            const std::string& rel, int out, int in, const Plan& plan, const EntryMeta& meta, uint32_t me) {
   std::string mine = std::to_string(me);
   bool claimed_now = fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) == 0;
   if (!claimed_now) {
@@ -134,6 +148,13 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   apply_metadata(NodeRef{dirs.dst.get(), part.c_str(), rel, out}, meta, xattrs, nullptr, ctx.options().metadata);
   if (!still_named(dirs, part, out)) return;
   if (renameat(dirs.dst.get(), part.c_str(), dirs.dst.get(), name.c_str()) < 0) throw FsError("rename into place", rel, errno);
+  // Named and timed: a source change from here on leaves its ctime newer than the file's. One
+  // before it would not, so it is looked for now, and the file dropped (the next pass copies it).
+  if (!matches(plan, stat_fd(in, rel))) {
+    unlinkat(dirs.dst.get(), name.c_str(), 0);
+    PassStats::add(ctx.stats().changed_during_copy);
+    return;
+  }
   remove_marks(out, rel);
   PassStats::add(ctx.stats().files_copied);
 }
@@ -195,6 +216,12 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   UniqueFd in = open_source_file(from, rel);
   EntryMeta meta = stat_fd(in.get(), rel);  // the inode whose data the chunks will read
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
+  // Planned only from a version whose ctime will move if it is written again (settle_source).
+  if (!settle_source(in.get(), meta, rel)) {
+    PassStats::add(ctx.stats().changed_during_copy);
+    spdlog::warn("'{}' kept changing on the source: not copied, the next pass copies it", printable(rel));
+    return true;
+  }
   uint64_t size = static_cast<uint64_t>(meta.size);
   // This task ran before (a redelivery), or an earlier run was interrupted: if the part file is
   // there for the same source, its chunks are sent again (the same ids, the same bytes), and those
@@ -215,7 +242,7 @@ bool start_chunked_copy(const PassContext& ctx, EntryLocation from, EntryLocatio
   UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, to.dir_fd, part.c_str(), rel)
                         : create_file(to.dir_fd, part.c_str(), rel);
   uint64_t chunk = chunk_size_for(ctx, out.get());
-  std::string plan = fmt::format("{} {} {} {}", pieces_of(size, chunk), meta.size, meta.mtime.tv_sec, meta.mtime.tv_nsec);
+  std::string plan = plan_text(pieces_of(size, chunk), meta);
   if (ftruncate(out.get(), static_cast<off_t>(meta.size)) < 0 || fsetxattr(out.get(), kPlan, plan.data(), plan.size(), 0) < 0) {
     int err = errno;
     unlinkat(to.dir_fd, part.c_str(), 0);
@@ -250,13 +277,12 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
   if (!plan) return;
   UniqueFd in = open_source_file(EntryLocation{dirs.src.get(), name.c_str()}, rel);
   EntryMeta meta = stat_fd(in.get(), rel);
-  if (!matches(*plan, meta)) {
-    // Changed since the chunks began: these bytes would mix two versions. Given up; the next pass
-    // sees the file as new or changed and copies it again.
-    unlinkat(dirs.dst.get(), part.c_str(), 0);
-    PassStats::add(ctx.stats().vanished);
-    return;
-  }
+  // Changed since the chunks began (before this read, or during it): these bytes would mix two
+  // versions. Given up; the next pass sees the file as new or changed and copies it again.
+  auto give_up = [&] {  // counted by the one chunk whose unlink takes the part away
+    if (unlinkat(dirs.dst.get(), part.c_str(), 0) == 0) PassStats::add(ctx.stats().changed_during_copy);
+  };
+  if (!matches(*plan, meta)) return give_up();
   std::string piece = kPiece + std::to_string(task.index);
   // A piece already marked is never written again: once every piece is marked the file is being
   // finished, and a late write would move its mtime.
@@ -268,10 +294,11 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
     // until written back): the bytes leave this node first, or a node that dies would leave a
     // marked piece that no one rewrites, under the source's mtime.
     write_back(out.get(), task.offset, task.length, rel);
+    if (!matches(*plan, stat_fd(in.get(), rel))) return give_up();
     if (fsetxattr(out.get(), piece.c_str(), "", 0, 0) < 0) throw FsError("mark chunk", rel, errno);
   }
   if (pieces_done(out.get(), rel) < plan->pieces) return;
-  finish(ctx, dirs, name, part, rel, out.get(), in.get(), meta, task.index);
+  finish(ctx, dirs, name, part, rel, out.get(), in.get(), *plan, meta, task.index);
 }
 
 }  // namespace lmover

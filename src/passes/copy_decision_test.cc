@@ -57,8 +57,46 @@ TEST(CopyDecision, ModeOwnerOrNewerCtimeUpdatesMetadataOnly) {
   src.gid = 9;
   EXPECT_EQ(decide_copy(src, copied(file())), CopyAction::kUpdateMetadata);
   src = file();
-  src.ctime = {300, 0};  // an xattr or ACL edit after our copy
-  EXPECT_EQ(decide_copy(src, copied(file())), CopyAction::kUpdateMetadata);
+  src.ctime = {300, 0};  // an xattr or ACL edit after our copy, or data rewritten and touched back
+  EXPECT_EQ(decide_copy(src, copied(file())), CopyAction::kCheckContent);
+  src.perm = 0600;  // a chmod too: still only the data can tell
+  EXPECT_EQ(decide_copy(src, copied(file())), CopyAction::kCheckContent);
+}
+
+TEST(CopyDecision, NewerCtimeOfADeviceOrFifoOnlyUpdatesMetadata) {
+  EntryMeta fifo = file(0);
+  fifo.type = EntryType::kFifo;
+  EntryMeta dst = copied(fifo);
+  fifo.ctime = {300, 0};
+  EXPECT_EQ(decide_copy(fifo, dst), CopyAction::kUpdateMetadata);
+}
+
+TEST(CopyDecision, OwnersARunCannotSetAreNotCompared) {
+  std::vector<gid_t> ours = {5};
+  ChangeRule unprivileged{false, &ours, false};
+  EntryMeta src = file();
+  src.uid = 1234, src.gid = 77;
+  src.perm = 02755;
+  EntryMeta dst = copied(file());
+  dst.uid = 1000, dst.gid = 5;
+  dst.perm = 0755;  // the kernel dropped setgid: the group is not ours
+  EXPECT_EQ(decide_copy(src, dst, unprivileged), CopyAction::kNone);
+  src.gid = 5;  // a group the run has is kept, and compared, setgid included
+  EXPECT_EQ(decide_copy(src, dst, unprivileged), CopyAction::kUpdateMetadata);
+  EXPECT_EQ(decide_copy(src, dst), CopyAction::kUpdateMetadata);  // root compares everything
+}
+
+TEST(CopyDecision, RewriteCopiesAgainWhatLooksTheSame) {
+  ChangeRule rewrite{true, nullptr, true};
+  EXPECT_EQ(decide_copy(file(), copied(file()), rewrite), CopyAction::kRewrite);
+  EntryMeta dir = file();
+  dir.type = EntryType::kDirectory;
+  EXPECT_EQ(decide_copy(dir, copied(dir), rewrite), CopyAction::kUpdateMetadata);
+  EntryMeta linked = file();
+  linked.nlink = 2;
+  EntryMeta dst = copied(linked);
+  EXPECT_EQ(decide_copy(linked, dst), CopyAction::kNone);
+  EXPECT_EQ(decide_copy(linked, dst, rewrite), CopyAction::kLinkGroup);
 }
 
 TEST(CopyDecision, TypeChangeReplaces) {

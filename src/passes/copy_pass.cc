@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "fs/dir_reader.h"
 #include "fs/fs_error.h"
 #include "fs/fs_identity.h"
@@ -55,12 +57,29 @@ void CopyPass::prepare() {
   farm_.remove();
   EntryMeta src = stat_fd(ctx_.src_root(), "");
   EntryMeta dst = stat_fd(ctx_.dst_root(), "");
-  if (decide_copy(src, dst) == CopyAction::kNone) return;
-  XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{ctx_.src_root(), ".", "", ctx_.src_root()});
+  NodeRef src_node{ctx_.src_root(), ".", "", ctx_.src_root()};
+  CopyAction action = decide_copy(src, dst, ctx_.options().change_rule());
+  if (action == CopyAction::kNone && xattrs_match(src_node, NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()})) return;
+  XattrList xattrs = xattrs_to_copy(ctx_, src_node);
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;
   bool wrote = apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan);
   if (copy_project_id(ctx_.src_root(), ctx_.dst_root(), ".") || wrote) PassStats::add(ctx_.stats().metadata_updated);
+}
+
+void CopyPass::mark_data_settled(EntryLocation to, const EntryMeta& src, const std::string& rel) {
+  // Compared equal, but a target ctime no later than the source's would have the next pass compare
+  // them again, and every pass after it: the times are set again (as they are), moving the ctime.
+  auto now = stat_if_exists(to.dir_fd, to.name, rel);
+  if (now && !newer(now->ctime, src.ctime)) apply_times(NodeRef{to.dir_fd, to.name, rel}, src, nullptr);
+}
+
+bool CopyPass::xattrs_match(NodeRef src, NodeRef dst) const {
+  if (!ctx_.options().metadata.xattrs) return true;
+  // Names and values, both sides, as rsync -X does on every run: an edit on the target bumps only
+  // the target's ctime, which the change rule cannot see. One listing per side; values only
+  // where there are names.
+  return read_xattrs(src) == read_xattrs(dst);
 }
 
 void CopyPass::finish() {
@@ -153,7 +172,11 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
                                 UniqueFd src_dir, const Task& parent, TaskSink& sink, bool second_look) {
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid() && !parent.target_is_new) dst = stat_if_exists(dirs.dst.get(), name, rel);
-  CopyAction action = decide_copy(src, dst);
+  CopyAction action = decide_copy(src, dst, ctx_.options().change_rule());
+  if (action == CopyAction::kNone && !xattrs_match(NodeRef{dirs.src.get(), name, rel, src_dir.get()},
+                                                   NodeRef{dirs.dst.get(), name, rel})) {
+    action = CopyAction::kUpdateMetadata;
+  }
   if (action == CopyAction::kNone) {
     Task child = parent.child_directory(std::move(rel));
     dirs.hand_on_child(name, child, std::move(src_dir));
@@ -220,7 +243,7 @@ void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vect
 }
 
 void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                          InheritedXattrs& may_inherit_xattrs, bool second_look) {
+                          InheritedXattrs& may_inherit_xattrs, bool second_look, int attempt) {
   std::string rel = join_rel(task.dir, name);
   // Into a directory this pass created, every entry is copied: pinned first, its stat, its data and
   // its link target are then reached with one lookup by name instead of two.
@@ -248,13 +271,20 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   }
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid() && !task.target_is_new) dst = stat_if_exists(dirs.dst.get(), name.c_str(), rel);
-  CopyAction action = decide_copy(*src, dst);
+  CopyAction action = decide_copy(*src, dst, ctx_.options().change_rule());
   if (action == CopyAction::kNone && wants_new_layout(dirs, name, *src, rel)) action = CopyAction::kRewrite;
+  // Marks a killed chunked copy left on a finished file are extra xattrs: removed like any other.
+  if (action == CopyAction::kNone && !xattrs_match(NodeRef{dirs.src.get(), name.c_str(), rel, pinned.get()},
+                                                   NodeRef{dirs.dst.get(), name.c_str(), rel})) {
+    action = CopyAction::kUpdateMetadata;
+  }
   if (action == CopyAction::kNone) {
-    if (wants_chunks(ctx_, *src)) drop_stale_marks(ctx_, dirs.dst.get(), name.c_str(), rel);
+    if (wants_chunks(ctx_, *src) && !ctx_.options().metadata.xattrs) drop_stale_marks(ctx_, dirs.dst.get(), name.c_str(), rel);
     PassStats::add(ctx_.stats().unchanged);
     return;
   }
+  // A big file is not compared in one task: its chunks rewrite it on every thread and node.
+  if (action == CopyAction::kCheckContent && wants_chunks(ctx_, *src)) action = CopyAction::kRewrite;
   ctx_.note(action_name(action), rel);
   if (ctx_.dry_run()) {
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().files_copied);
@@ -262,20 +292,44 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   }
   EntryLocation from{dirs.src.get(), name.c_str(), true, pinned.get()};
   EntryLocation to{dirs.dst.get(), name.c_str(), may_inherit_xattrs.possible()};
+  SourceSnapshot read;
   try {
     bool whole_file = true;
     if ((action == CopyAction::kCreate || action == CopyAction::kRewrite) && wants_chunks(ctx_, *src)) {
       whole_file = !start_chunked_copy(ctx_, from, to, rel, task, sink);
     }
-    if (whole_file) apply_action(action, from, *src, to, dst, rel);
+    if (whole_file) read = apply_action(action, from, *src, to, dst, rel);
   } catch (const FsError& e) {
     if (e.err() != EEXIST || second_look) throw;
     // Someone made the entry after we looked: a repeated task (redelivered, or running twice on
     // two workers), or a directory we took for new. Look again and decide with what is there.
     Task careful = task;
     careful.target_is_new = false;
-    copy_entry(dirs, name, careful, sink, may_inherit_xattrs, true);
+    return copy_entry(dirs, name, careful, sink, may_inherit_xattrs, true, attempt);
   }
+  // Looked at once the target entry is complete, under its name and with its times: a change of
+  // the source after this point leaves the source's ctime newer than the target's.
+  if (changed_since(read, from, rel)) source_changed(dirs, name, task, sink, may_inherit_xattrs, *src, attempt, rel);
+}
+
+void CopyPass::source_changed(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
+                              InheritedXattrs& may_inherit_xattrs, const EntryMeta& src, int attempt,
+                              const std::string& rel) {
+  // The target may hold old bytes under the new mtime, or a mix: dropped, as a failed copy is, so
+  // that no later pass takes it for unchanged. A hard-link group's staged inode goes too, or the
+  // group's other names would link to it.
+  if (unlinkat(dirs.dst.get(), name.c_str(), 0) < 0 && errno != ENOENT) throw FsError("remove", rel, errno);
+  if (src.nlink > 1) farm_.forget(src);
+  constexpr int kAttempts = 3;
+  if (attempt + 1 < kAttempts) {
+    ctx_.note("changed-during-copy(again)", rel);
+    Task careful = task;
+    careful.target_is_new = false;
+    return copy_entry(dirs, name, careful, sink, may_inherit_xattrs, true, attempt + 1);
+  }
+  PassStats::add(ctx_.stats().changed_during_copy);
+  spdlog::warn("'{}' changed on the source while it was copied ({} tries): left off the target, the next pass "
+               "copies it", printable(rel), kAttempts);
 }
 
 bool CopyPass::wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src,
@@ -286,19 +340,31 @@ bool CopyPass::wants_new_layout(const DirPair& dirs, const std::string& name, co
   return lustre->needs_relayout(dirs.src.get(), dirs.dst.get(), name.c_str(), src.size, rel);
 }
 
-void CopyPass::apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
-                            const std::optional<EntryMeta>& dst, const std::string& rel) {
+SourceSnapshot CopyPass::apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
+                                      const std::optional<EntryMeta>& dst, const std::string& rel) {
   switch (action) {
     case CopyAction::kReplace:
       PassStats::add(ctx_.stats().removed, remove_entry(to.dir_fd, to.name, rel, nullptr));
-      create_entry(ctx_, from, src, to, rel);
-      break;
-    case CopyAction::kCreate: create_entry(ctx_, from, src, to, rel); break;
-    case CopyAction::kRewrite: rewrite_entry(ctx_, from, src, to, rel); break;
-    case CopyAction::kUpdateMetadata: update_entry_metadata(ctx_, from, src, to, *dst, rel); break;
-    case CopyAction::kLinkGroup: farm_.settle(from, src, to, dst, dst && same_content(src, *dst), rel); break;
+      return create_entry(ctx_, from, src, to, rel);
+    case CopyAction::kCreate: return create_entry(ctx_, from, src, to, rel);
+    case CopyAction::kRewrite: return rewrite_entry(ctx_, from, src, to, rel);
+    case CopyAction::kUpdateMetadata: return update_entry_metadata(ctx_, from, src, to, *dst, rel);
+    case CopyAction::kCheckContent: {
+      if (!same_data(from, src, to, rel)) return rewrite_entry(ctx_, from, src, to, rel);
+      SourceSnapshot read = update_entry_metadata(ctx_, from, src, to, *dst, rel);
+      mark_data_settled(to, src, rel);
+      return read;
+    }
+    case CopyAction::kLinkGroup: {
+      // The target inode is adopted for the group only if it holds the data: its size and mtime
+      // say so unless the source changed since (a rewrite that put the mtime back).
+      bool has_content = dst && !ctx_.options().rewrite && same_content(src, *dst) &&
+                         (newer(dst->ctime, src.ctime) || same_data(from, src, to, rel));
+      return farm_.settle(from, src, to, dst, has_content, rel);
+    }
     case CopyAction::kNone: break;
   }
+  return {};
 }
 
 }  // namespace lmover

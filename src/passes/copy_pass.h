@@ -48,13 +48,23 @@ class CopyPass : public TaskHandler {
   void copy_batch(const Task& task, TaskSink& sink);
   // Non-directory entries `names` of `task`'s directory, whose pair `dirs` is open.
   void copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink);
-  // `second_look`: this is the retry after finding the entry made by someone else meanwhile.
+  // `second_look`: this is the retry after finding the entry made by someone else meanwhile, or
+  // after the source changed under the copy (`attempt` counts those).
   void copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
-                  InheritedXattrs& may_inherit_xattrs, bool second_look = false);
+                  InheritedXattrs& may_inherit_xattrs, bool second_look = false, int attempt = 0);
+  // An unchanged entry by the change rule: whether its xattrs still match (edited on the target, or
+  // marks a killed chunked copy left), compared where either side has any. Off under --no-xattrs.
+  bool xattrs_match(NodeRef src, NodeRef dst) const;
+  // The data of `to` were compared equal to its source's: its ctime is moved past the source's.
+  void mark_data_settled(EntryLocation to, const EntryMeta& src, const std::string& rel);
+  // The source of `rel` changed while it was copied to `to`: the target entry is dropped, and the
+  // entry copied again, or (attempts spent) left for the next pass and counted.
+  void source_changed(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
+                      InheritedXattrs& may_inherit_xattrs, const EntryMeta& src, int attempt, const std::string& rel);
   // --relayout on Lustre: an unchanged regular file whose target layout is not the policy's.
   bool wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src, const std::string& rel);
-  void apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
-                    const std::optional<EntryMeta>& dst, const std::string& rel);
+  SourceSnapshot apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
+                              const std::optional<EntryMeta>& dst, const std::string& rel);
   // A listed entry that says it is a directory: looked at, and settled if it still is one. Returns
   // false if it is something else now (the caller copies it as an entry).
   bool take_directory_entry(const DirPair& dirs, const DirEntry& entry, std::string& rel, const Task& task,

@@ -3,8 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "fs/data_copy.h"
 #include "fs/fs_error.h"
@@ -22,11 +27,12 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
   return plan;
 }
 
-void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
+SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
   UniqueFd in = open_source_file(src, rel);
   // The metadata of the very inode we read, not of whatever the name held at listing time.
   EntryMeta meta = stat_fd(in.get(), rel);
   if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
+  bool settled = settle_source(in.get(), meta, rel);
   const auto& lustre = ctx.options().lustre;
   UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, dst.dir_fd, dst.name, rel) : create_file(dst.dir_fd, dst.name, rel);
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
@@ -35,26 +41,60 @@ void copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, 
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().files_copied);
   PassStats::add(ctx.stats().bytes_copied, bytes);
+  return SourceSnapshot{std::move(in), meta, true, settled};
 }
 
-void copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& listed, EntryLocation dst,
-                  std::string_view rel) {
+SourceSnapshot copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& listed, EntryLocation dst,
+                            std::string_view rel) {
   std::string target;
   EntryMeta meta = listed;
   if (listed.type == EntryType::kSymlink) {
     bool pinned = src.pinned >= 0;
     target = pinned ? read_link(src.pinned, "", rel) : read_link(src.dir_fd, src.name, rel);
     // readlink may just have bumped the symlink's atime: copy the times it has now.
-    meta = pinned ? stat_fd(src.pinned, rel) : stat_at(src.dir_fd, src.name, rel);
+    auto restat = [&] { return pinned ? stat_fd(src.pinned, rel) : stat_at(src.dir_fd, src.name, rel); };
+    meta = restat();
     if (meta.type != EntryType::kSymlink) throw FsError("copy", rel, "entry changed type during the pass");
+    // A symlink swapped in the tick of the last swap would look the same: wait that tick out.
+    if (!settle_source(restat, meta)) throw FsError("copy", rel, "symlink kept being replaced");
   }
   create_special(dst.dir_fd, dst.name, meta, target, rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().specials_created);
+  // Checked against the stat that came before readlink: a symlink swapped for another between the
+  // two is another inode.
+  return SourceSnapshot{UniqueFd(), listed, true};
 }
 
 }  // namespace
+
+bool settle_source(int fd, EntryMeta& meta, std::string_view rel) {
+  return settle_source([&] { return stat_fd(fd, rel); }, meta);
+}
+
+bool settle_source(const std::function<EntryMeta()>& restat, EntryMeta& meta) {
+  static const int64_t kTickNs = [] {
+    timespec res{};
+    clock_getres(CLOCK_REALTIME_COARSE, &res);
+    return std::max<int64_t>(res.tv_sec * 1000000000LL + res.tv_nsec, 1000000);
+  }();
+  auto ns = [](const timespec& t) { return int64_t(t.tv_sec) * 1000000000LL + t.tv_nsec; };
+  for (int wait = 0;; ++wait) {
+    // Whole-second times on both (Lustre, some NFS servers): the tick is a second.
+    int64_t tick = meta.ctime.tv_nsec == 0 && meta.mtime.tv_nsec == 0 ? 1000000000LL : kTickNs;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age = ns(now) - ns(meta.ctime);
+    if (age >= 2 * tick) return true;
+    if (wait == 3) return false;
+    // A ctime in the future (another clock) waits at most the two ticks, then counts as settled.
+    std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(2 * tick, 2 * tick - age)));
+    EntryMeta now_meta = restat();
+    if (same_time(now_meta.ctime, meta.ctime) && now_meta.ino == meta.ino) return true;
+    meta = now_meta;
+  }
+}
 
 UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
   if (src.pinned >= 0) {
@@ -75,14 +115,11 @@ XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node) {
   return ctx.options().metadata.xattrs ? read_xattrs(node) : XattrList();
 }
 
-void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
-                  std::string_view rel) {
+SourceSnapshot create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                            std::string_view rel) {
   try {
-    if (meta.type == EntryType::kRegular) {
-      copy_regular(ctx, src, dst, rel);
-    } else {
-      copy_special(ctx, src, meta, dst, rel);
-    }
+    if (meta.type == EntryType::kRegular) return copy_regular(ctx, src, dst, rel);
+    return copy_special(ctx, src, meta, dst, rel);
   } catch (const FsError& e) {
     // EEXIST means the name was never ours to remove.
     if (e.err() != EEXIST) unlinkat(dst.dir_fd, dst.name, 0);
@@ -90,29 +127,65 @@ void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& me
   }
 }
 
-void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
-                   std::string_view rel) {
+SourceSnapshot rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                             std::string_view rel) {
   std::string staged = temp_name();
-  create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str(), dst.may_inherit_xattrs}, rel);
+  SourceSnapshot read = create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str(), dst.may_inherit_xattrs}, rel);
+  unsettle_other_names(dst.dir_fd, dst.name, rel);
   if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
     int err = errno;
     unlinkat(dst.dir_fd, staged.c_str(), 0);
     throw FsError("rename into place", rel, err);
   }
+  return read;
 }
 
-void update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
-                           const EntryMeta& current, std::string_view rel) {
+SourceSnapshot update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta,
+                                     EntryLocation dst, const EntryMeta& current, std::string_view rel) {
+  SourceSnapshot read{UniqueFd(), meta, true};
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
   bool wrote = apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, &current, ctx.options().metadata);
   if (meta.type == EntryType::kRegular) {  // project ids need the files open; a symlink has none here
-    UniqueFd in = open_source_file(src, rel);
+    read.fd = open_source_file(src, rel);
     int out = openat(dst.dir_fd, dst.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (out < 0) throw FsError("open", rel, errno);
     UniqueFd out_fd(out);
-    wrote = copy_project_id(in.get(), out_fd.get(), rel) || wrote;
+    wrote = copy_project_id(read.fd.get(), out_fd.get(), rel) || wrote;
   }
   PassStats::add(wrote ? ctx.stats().metadata_updated : ctx.stats().unchanged);
+  return read;
+}
+
+bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_view rel) {
+  if (!seen.taken) return false;
+  if (!seen.settled) return true;
+  std::optional<EntryMeta> now;
+  if (seen.fd.valid()) {
+    now = stat_fd(seen.fd.get(), rel);
+  } else if (src.pinned >= 0) {
+    now = stat_fd(src.pinned, rel);
+  } else {
+    now = stat_if_exists(src.dir_fd, src.name, rel);
+  }
+  if (!now) return true;
+  const EntryMeta& was = seen.meta;
+  return now->ino != was.ino || now->type != was.type || now->size != was.size || now->nlink != was.nlink ||
+         !same_time(now->mtime, was.mtime) || !same_time(now->ctime, was.ctime);
+}
+
+bool same_data(EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel) {
+  if (meta.type == EntryType::kSymlink) {
+    std::string mine = src.pinned >= 0 ? read_link(src.pinned, "", rel) : read_link(src.dir_fd, src.name, rel);
+    return mine == read_link(dst.dir_fd, dst.name, rel);
+  }
+  UniqueFd in = open_source_file(src, rel);
+  EntryMeta now = stat_fd(in.get(), rel);
+  // Still changing: not the same, as far as anyone can tell; the rewrite that follows checks again.
+  if (!settle_source(in.get(), now, rel) || !same_time(now.ctime, meta.ctime)) return false;
+  int out = openat_noatime(dst.dir_fd, dst.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (out < 0) throw FsError("open", rel, errno);
+  UniqueFd out_fd(out);
+  return same_bytes(in.get(), out_fd.get(), rel);
 }
 
 }  // namespace lmover

@@ -4,6 +4,7 @@
 // next pass retries it.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -25,6 +26,34 @@ struct EntryLocation {
   int pinned = -1;
 };
 
+// What a copy read its entry from: the source inode (held open, for a regular file) and its stat
+// when the copy began. Looked at again once the target entry is complete, named and timed
+// (changed_since): a source written, touched back or renamed over meanwhile must not leave a target
+// that every later pass calls unchanged (its ctime is later than the source's change).
+struct SourceSnapshot {
+  UniqueFd fd;
+  EntryMeta meta;
+  bool taken = false;  // false: nothing was read from the source (nothing to check)
+  bool settled = true;  // false: read while the source was still changing (settle_source)
+};
+
+// Waits until the source file open at `fd` (whose stat is `meta`, refreshed here) last changed at
+// least two timestamp ticks ago. The kernel stamps ctime and mtime from a clock that moves once a
+// tick (a few ms; a second where times are whole seconds, as on Lustre): a second write in the
+// tick of the first leaves both as they were, and one whose mtime is put back is then invisible.
+// Once the last change is older than that, any change during the read moves the ctime. Returns
+// false if the file kept changing (three waits): its copy cannot be trusted.
+bool settle_source(const std::function<EntryMeta()>& restat, EntryMeta& meta);
+bool settle_source(int fd, EntryMeta& meta, std::string_view rel);
+
+// Whether the source entry changed since `seen`: another inode under the name, or the same one with
+// another ctime, size, mtime or link count. Through the open inode when it has one, else by name.
+bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_view rel);
+
+// Whether source `src` (whose stat is `meta`) and target `dst` hold the same data: bytes for a
+// regular file (read until the first difference), the link target for a symlink.
+bool same_data(EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel);
+
 // The xattrs of source entry `node` that the copy carries over: none under --no-xattrs, where not
 // even the listing is asked for.
 XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node);
@@ -38,17 +67,18 @@ bool copy_project_id(int src_fd, int dst_fd, std::string_view rel);
 // Throws FsError naming `rel`.
 UniqueFd open_source_file(EntryLocation src, std::string_view rel);
 
-// Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`.
-void create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+// Creates `dst` (which must not exist) as a copy of `src`, whose stat is `meta`. Returns what it
+// read from (the three below alike).
+SourceSnapshot create_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                   std::string_view rel);
 
 // Builds the copy under a temporary name beside `dst` and renames it over `dst`: readers see the
 // old entry or the new one, never a half-written file.
-void rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+SourceSnapshot rewrite_entry(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                    std::string_view rel);
 
 // Fixes xattrs, owner, mode and times of an existing target entry with the same content.
-void update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+SourceSnapshot update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst,
                            const EntryMeta& current, std::string_view rel);
 
 }  // namespace lmover

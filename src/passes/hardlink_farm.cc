@@ -4,11 +4,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "fs/fs_error.h"
+#include "fs/dir_reader.h"
+#include "fs/node_ops.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
 
@@ -28,7 +32,63 @@ int HardlinkFarm::farm_fd() {
 void HardlinkFarm::remove() {
   std::lock_guard lock(mutex_);
   farm_.reset();
+  if (auto farm = stat_if_exists(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName);
+      farm && farm->type == EntryType::kDirectory) {
+    unsettle_changed_groups(open_dir_at(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName).get());
+  }
   remove_entry(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
+}
+
+void HardlinkFarm::unsettle_changed_groups(int farm) {
+  constexpr std::string_view kSrc = ".src";
+  std::vector<std::string> sources;
+  {
+    DirReader reader(farm, kHardlinkFarmName);
+    DirEntry e;
+    while (reader.next(e)) {
+      std::string_view name(e.name);
+      if (name.size() > kSrc.size() && name.substr(name.size() - kSrc.size()) == kSrc) sources.emplace_back(name);
+    }
+  }
+  for (const std::string& link : sources) {
+    std::string key = link.substr(0, link.size() - kSrc.size());
+    unsigned long long dev, ino;
+    long long sec, nsec;
+    if (std::sscanf(key.c_str(), "%llx-%llx-%llx.%llx", &dev, &ino, &sec, &nsec) != 4) continue;
+    // Held open, then unlinked, and only then is the source looked at: the unlink is the last
+    // thing that moves the inode's ctime, so a source change after the look is newer than it.
+    // Only data can hide behind a ctime: groups of FIFOs or devices are left to the change rule.
+    UniqueFd staged(openat(farm, key.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!staged.valid()) continue;  // forgotten: its copier saw the change itself
+    EntryMeta target = stat_fd(staged.get(), key);
+    if (target.type != EntryType::kRegular) continue;
+    if (unlinkat(farm, key.c_str(), 0) < 0) throw FsError("remove", std::string(kHardlinkFarmName) + "/" + key, errno);
+    try {
+      std::string rel = read_link(farm, link.c_str(), link);
+      size_t slash = rel.rfind('/');
+      UniqueFd dir = open_dir_beneath(ctx_.src_root(), slash == std::string::npos ? "" : rel.substr(0, slash));
+      auto now = stat_if_exists(dir.get(), rel.substr(slash == std::string::npos ? 0 : slash + 1).c_str(), rel);
+      if (now && now->ino == ino && now->ctime.tv_sec == sec && now->ctime.tv_nsec == nsec) continue;
+    } catch (const FsError&) {
+      // The source path is gone or unreachable: the next pass decides by what is there.
+    }
+    EntryMeta poisoned = target;
+    poisoned.mtime.tv_nsec ^= 1;  // any mtime but the source's: the next pass copies the group again
+    apply_times(NodeRef{farm, key.c_str(), key, staged.get()}, poisoned, nullptr);
+  }
+}
+
+namespace {
+
+std::string farm_key(const EntryMeta& meta) {
+  return fmt::format("{:x}-{:x}-{:x}.{:x}", meta.dev, meta.ino, meta.ctime.tv_sec, meta.ctime.tv_nsec);
+}
+
+}  // namespace
+
+void HardlinkFarm::forget(const EntryMeta& meta) {
+  std::string key = farm_key(meta);
+  unlinkat(farm_fd(), key.c_str(), 0);
 }
 
 void HardlinkFarm::link_into_place(int farm, const char* key, EntryLocation dst,
@@ -39,6 +99,7 @@ void HardlinkFarm::link_into_place(int farm, const char* key, EntryLocation dst,
     // Link aside, then rename over: the name never disappears.
     std::string staged = temp_name();
     check(linkat(farm, key, dst.dir_fd, staged.c_str(), 0), "link", rel);
+    unsettle_other_names(dst.dir_fd, dst.name, rel);
     if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
       int err = errno;
       unlinkat(dst.dir_fd, staged.c_str(), 0);
@@ -51,24 +112,28 @@ void HardlinkFarm::link_into_place(int farm, const char* key, EntryLocation dst,
   PassStats::add(ctx_.stats().links_made);
 }
 
-void HardlinkFarm::settle(EntryLocation src, const EntryMeta& meta, EntryLocation dst,
-                          const std::optional<EntryMeta>& existing, bool existing_has_content, std::string_view rel) {
+SourceSnapshot HardlinkFarm::settle(EntryLocation src, const EntryMeta& meta, EntryLocation dst,
+                                    const std::optional<EntryMeta>& existing, bool existing_has_content,
+                                    std::string_view rel) {
   int farm = farm_fd();
-  std::string key = fmt::format("{:x}-{:x}", meta.dev, meta.ino);
+  std::string key = farm_key(meta);
+  // Whoever copied the group's data, this name was settled by `meta`: if the source moved on
+  // since, this member drops its name and looks again.
+  SourceSnapshot settled_by{UniqueFd(), meta, true};
   for (int attempt = 0; attempt < 4; ++attempt) {
     if (auto farmed = stat_if_exists(farm, key.c_str(), rel)) {
       if (existing && existing->dev == farmed->dev && existing->ino == farmed->ino) {
         PassStats::add(ctx_.stats().unchanged);
-        return;
+        return settled_by;
       }
       link_into_place(farm, key.c_str(), dst, existing, rel);
-      return;
+      return settled_by;
     }
     // Adopt the target's own inode when it already has the content and is not shared with more
     // names than the source group has (more would mean it belongs to something bigger).
     if (existing && existing_has_content && existing->nlink <= meta.nlink) {
       update_entry_metadata(ctx_, src, meta, dst, *existing, rel);
-      if (linkat(dst.dir_fd, dst.name, farm, key.c_str(), 0) == 0) return;
+      if (linkat(dst.dir_fd, dst.name, farm, key.c_str(), 0) == 0) return settled_by;
       if (errno != EEXIST) throw FsError("link into hard-link farm", rel, errno);
       continue;  // another member was faster: use its inode
     }
@@ -77,6 +142,9 @@ void HardlinkFarm::settle(EntryLocation src, const EntryMeta& meta, EntryLocatio
     int rc = linkat(farm, staged.c_str(), farm, key.c_str(), 0);
     int err = errno;
     unlinkat(farm, staged.c_str(), 0);
+    // Where the farm's removal looks at the source once more. Past PATH_MAX there is no symlink for
+    // it: such a group relies on its copier's own check alone.
+    if (rc == 0) symlinkat(std::string(rel).c_str(), farm, (key + ".src").c_str());
     if (rc < 0 && err != EEXIST) throw FsError("link into hard-link farm", rel, err);
     if (rc < 0) {
       // Another member won the race and its copy is the one that stays: ours is not counted, so

@@ -10,6 +10,7 @@
 
 #include "fs/fs_error.h"
 #include "fs/resolve.h"
+#include "report/stdout_lines.h"
 
 namespace lmover {
 
@@ -49,7 +50,7 @@ void PassContext::note(std::string_view verb, std::string_view rel) const {
   if (!options_.dry_run && !options_.verbose) return;
   // One write per line keeps lines from different threads whole.
   std::string line = fmt::format("{}{} {}\n", options_.dry_run ? "would " : "", verb, printable(rel));
-  std::fwrite(line.data(), 1, line.size(), stdout);
+  print_line(line);
 }
 
 }  // namespace lmover

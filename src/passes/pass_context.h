@@ -13,6 +13,7 @@
 #include "fs/node_ops.h"
 #include "fs/unique_fd.h"
 #include "lustre/lustre_target.h"
+#include "passes/copy_decision.h"
 #include "passes/filters.h"
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
@@ -34,6 +35,9 @@ struct PassOptions {
   bool pin_entries = false;
   // --relayout: an unchanged file whose target layout is not the policy's is copied again.
   bool relayout = false;
+  // --rewrite: every entry the pass reaches is copied again whatever the change rule says (after a
+  // verify, `copy --only-from LIST --rewrite` repairs what it found).
+  bool rewrite = false;
   // delete --rebalance-percent P --seed N: also remove this share of the target's regular files
   // that are unchanged copies of source files, chosen by a seeded hash of their path (0 = none),
   // so that the next copy pass writes them again with the new layout policy.
@@ -44,6 +48,11 @@ struct PassOptions {
   // Big files: from this size on (0: never), a regular file is copied in chunk tasks of this size.
   uint64_t chunk_threshold = 1ull << 30;
   uint64_t chunk_size = 256ull << 20;
+
+  // The change rule this run can honour: owners only where it can set them.
+  ChangeRule change_rule() const {
+    return ChangeRule{metadata.owner, metadata.owner ? nullptr : &own_groups(), rewrite};
+  }
 
   // Whether a file of `size` bytes is big enough to be copied (and verified) in chunks.
   bool in_chunks(uint64_t size) const {

@@ -25,6 +25,7 @@ constexpr std::pair<const char*, std::atomic<uint64_t> PassStats::*> kCounters[]
     {"excluded", &PassStats::excluded},
     {"skipped_by_time", &PassStats::skipped_by_time},
     {"vanished", &PassStats::vanished},
+    {"changed_during_copy", &PassStats::changed_during_copy},
     {"errors", &PassStats::errors},
     {"differences", &PassStats::differences},
 };

@@ -26,6 +26,9 @@ struct PassStats {
   std::atomic<uint64_t> excluded{0};
   std::atomic<uint64_t> skipped_by_time{0};
   std::atomic<uint64_t> vanished{0};         // gone from the source between listing and handling
+  // Written (or renamed over) on the source while it was being copied: the target entry was
+  // dropped (a retry within the pass failed too), so the next pass copies it again.
+  std::atomic<uint64_t> changed_during_copy{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> differences{0};      // verify: entries that differ between the trees
 

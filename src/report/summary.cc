@@ -25,6 +25,7 @@ nlohmann::json Summary::to_json() const {
                       {"dry_run", dry_run_}, {"passes", passes_},     {"exit_code", exit_code_}};
   if (!fatal_.empty()) j["fatal"] = fatal_;
   if (!interrupted_.empty()) j["interrupted"] = interrupted_;
+  j.update(extra_);
   return j;
 }
 
@@ -41,14 +42,15 @@ void Summary::print_human() const {
     }
     fmt::print(stderr,
                "{}{}: {} entries in {:.2f}s; {} actions ({} dirs, {} files, {}, {} specials, {} links, {} metadata, "
-               "{} removed, {} dir times); {} unchanged, {} excluded, {} skipped, {} vanished, {} errors\n",
+               "{} removed, {} dir times); {} unchanged, {} excluded, {} skipped, {} vanished, {} changed during copy, "
+               "{} errors\n",
                dry_run_ ? "(dry run) " : "", p["pass"].get<std::string>(), c["entries"].get<uint64_t>(),
                p["seconds"].get<double>(), c["actions"].get<uint64_t>(), c["dirs_created"].get<uint64_t>(),
                c["files_copied"].get<uint64_t>(), human_bytes(double(c["bytes_copied"].get<uint64_t>())),
                c["specials_created"].get<uint64_t>(), c["links_made"].get<uint64_t>(),
                c["metadata_updated"].get<uint64_t>(), c["removed"].get<uint64_t>(), c["dir_times_set"].get<uint64_t>(),
                c["unchanged"].get<uint64_t>(), c["excluded"].get<uint64_t>(), c["skipped_by_time"].get<uint64_t>(),
-               c["vanished"].get<uint64_t>(), c["errors"].get<uint64_t>());
+               c["vanished"].get<uint64_t>(), c["changed_during_copy"].get<uint64_t>(), c["errors"].get<uint64_t>());
   }
 }
 

@@ -22,6 +22,9 @@ class Summary {
   void set_exit_code(int code) { exit_code_ = code; }
   // The run was stopped by `signal_name` ("SIGTERM") before it was complete.
   void set_interrupted(const std::string& signal_name) { interrupted_ = signal_name; }
+  // A run-wide fact for --json (what this run could not keep, lines of a list that selected
+  // nothing): `key` at the top of the document.
+  void set(const std::string& key, nlohmann::json value) { extra_[key] = std::move(value); }
 
   void print_human() const;
   // Throws FsError naming the file when it cannot be written.
@@ -34,6 +37,7 @@ class Summary {
   nlohmann::json passes_ = nlohmann::json::array();
   std::string fatal_;
   std::string interrupted_;
+  nlohmann::json extra_ = nlohmann::json::object();
   int exit_code_ = 0;
 };
 
