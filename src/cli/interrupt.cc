@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include "report/stdout_lines.h"
+
 namespace lmover {
 namespace {
 
@@ -22,6 +24,11 @@ void catch_interrupts() {
   sa.sa_handler = on_interrupt;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // A reader of our stdout that went away (`lmover sync -v | head`) is an interruption, told by the
+  // write that found the pipe closed. SIGPIPE itself would kill the run mid-write, and a handler
+  // for it would also fire for a broker or memcached socket that closed, which is no reason to stop.
+  signal(SIGPIPE, SIG_IGN);
+  on_stdout_closed([] { on_interrupt(SIGPIPE); });
 }
 
 std::atomic<bool>& interrupt_requested() { return g_requested; }

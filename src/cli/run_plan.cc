@@ -17,6 +17,7 @@
 #include "cli/broker_commands.h"
 #include "cli/concurrency.h"
 #include "cli/interrupt.h"
+#include "cli/list_checks.h"
 #include "cli/lustre_setup.h"
 #include "cli/pass_factory.h"
 #include "cli/roots.h"
@@ -179,6 +180,55 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
           {"refused_by", result.refusals}};
 }
 
+// What a run cannot keep is said once, up front and in --json, not once per entry; the change rule
+// and verify then leave it out (ChangeRule in passes/copy_decision.h).
+void say_what_is_not_kept(const RunPlan& plan, Summary& summary) {
+  const MetadataPlan& m = plan.options.metadata;
+  summary.set("owners", m.owner ? "kept" : plan.owner_refused ? "not kept (--no-owner)" : "not kept (not root)");
+  if (!m.owner && !plan.owner_refused) {
+    spdlog::warn("not running as root: owners cannot be kept (entries get this user's uid, and the source's group "
+                 "only where it is one of this user's groups); they are neither set nor compared by the change "
+                 "rule or verify (--no-owner says so and silences this)");
+  }
+}
+
+// Lines of the --only-from and --exclude-from lists that name nothing. An --only-from line that
+// selects nothing is a failure (logged, listed, exit 1): what the admin asked to repair was not.
+// An exclude line that matches nothing protects nothing: said at the end, and refused up front
+// before a delete when a stray carriage return or blank is why.
+std::vector<UnmatchedLine> check_lists(const RunPlan& plan, const Roots& roots, FailureLog& failures,
+                                       Summary& summary, int& code) {
+  const Filters& filters = plan.options.filters;
+  int dst = roots.dst.valid() ? roots.dst.get() : -1;
+  if (filters.limited()) {
+    auto unmatched = unmatched_only_paths(filters, roots.src.get());
+    for (const auto& line : unmatched) failures.record(FsError("--only-from", line.path, "selects nothing: " + line.why));
+    summary.set("only_from_unmatched", unmatched.size());
+    if (!unmatched.empty()) code = std::max(code, kExitSomeFailed);
+  }
+  if (filters.exclude_count() == 0) return {};
+  auto unmatched = unmatched_excludes(filters, roots.src.get(), dst);
+  bool deletes = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete) > 0;
+  for (const auto& line : unmatched) {
+    if (deletes && names_an_entry_once_trimmed(line, roots.src.get(), dst)) {
+      throw FsError("--exclude-from", line.path,
+                    "matches nothing, but without its trailing carriage return or blanks it names an entry: "
+                    "fix the list; refusing to delete with it");
+    }
+  }
+  json listed = json::array();
+  for (const auto& line : unmatched) listed.push_back(printable(line.path));
+  summary.set("exclude_unmatched", listed);
+  return unmatched;
+}
+
+void say_unmatched_excludes(const std::vector<UnmatchedLine>& unmatched) {
+  if (unmatched.empty()) return;
+  spdlog::warn("--exclude-from: {} line{} matched nothing, so excluded nothing:", unmatched.size(),
+               unmatched.size() == 1 ? "" : "s");
+  for (const auto& line : unmatched) spdlog::warn("  '{}': {}", printable(line.path), line.why);
+}
+
 }  // namespace
 
 void write_summary(Summary& summary, int& code, const std::string& json_file) {
@@ -198,6 +248,7 @@ int execute(const RunPlan& plan) {
   Summary summary(plan.command, plan.src, plan.dst, plan.options.dry_run);
   FailureLog failures;
   int code = kExitOk;
+  std::vector<UnmatchedLine> unmatched_excludes;
   try {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
     bool deletes = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete) > 0;
@@ -211,6 +262,8 @@ int execute(const RunPlan& plan) {
       AmqpSession probe(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
+    say_what_is_not_kept(plan, summary);
+    unmatched_excludes = check_lists(plan, roots, failures, summary, code);
     unsigned threads = plan.threads;
     if (!plan.threads_chosen && plan.broker_url.empty()) {  // a distributed run's workers choose their own
       Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
@@ -271,6 +324,7 @@ int execute(const RunPlan& plan) {
     summary.set_fatal(e.what());
     code = kExitFatal;
   }
+  say_unmatched_excludes(unmatched_excludes);
   write_summary(summary, code, plan.json_file);
   return code;
 }
