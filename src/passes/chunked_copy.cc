@@ -147,6 +147,12 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   copy_project_id(in, out, rel);
   apply_metadata(NodeRef{dirs.dst.get(), part.c_str(), rel, out}, meta, xattrs, nullptr, ctx.options().metadata);
   if (!still_named(dirs, part, out)) return;
+  // Looked at before the rename as well as after it: a change found now never gets the name, even
+  // if this node dies before the look after the rename.
+  if (!matches(plan, stat_fd(in, rel))) {
+    if (unlinkat(dirs.dst.get(), part.c_str(), 0) == 0) PassStats::add(ctx.stats().changed_during_copy);
+    return;
+  }
   if (renameat(dirs.dst.get(), part.c_str(), dirs.dst.get(), name.c_str()) < 0) throw FsError("rename into place", rel, errno);
   // Named and timed: a source change from here on leaves its ctime newer than the file's. One
   // before it would not, so it is looked for now, and the file dropped (the next pass copies it).

@@ -316,8 +316,9 @@ void CopyPass::source_changed(const DirPair& dirs, const std::string& name, cons
                               InheritedXattrs& may_inherit_xattrs, const EntryMeta& src, int attempt,
                               const std::string& rel) {
   // The target may hold old bytes under the new mtime, or a mix: dropped, as a failed copy is, so
-  // that no later pass takes it for unchanged. A hard-link group's staged inode goes too, or the
-  // group's other names would link to it.
+  // that no later pass takes it for unchanged. A hard-link group's inode also gets another mtime,
+  // for the names that already link to it, and leaves the staging area, so no further name does.
+  unsettle_other_names(dirs.dst.get(), name.c_str(), rel);
   if (unlinkat(dirs.dst.get(), name.c_str(), 0) < 0 && errno != ENOENT) throw FsError("remove", rel, errno);
   if (src.nlink > 1) farm_.forget(src);
   constexpr int kAttempts = 3;

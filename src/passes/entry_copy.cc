@@ -38,10 +38,22 @@ SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLoca
   uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
   copy_project_id(in.get(), out.get(), rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
-  apply_metadata(NodeRef{dst.dir_fd, dst.name, rel, out.get()}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
+  MetadataPlan plan = plan_for_new(ctx, dst);
+  plan.times = false;
+  NodeRef made{dst.dir_fd, dst.name, rel, out.get()};
+  apply_metadata(made, meta, xattrs, nullptr, plan);
   PassStats::add(ctx.stats().files_copied);
   PassStats::add(ctx.stats().bytes_copied, bytes);
-  return SourceSnapshot{std::move(in), meta, true, settled};
+  SourceSnapshot read{std::move(in), meta, true, settled};
+  // Looked at before the times too: a change found now leaves the file without the source's mtime
+  // even if this run is killed before the look that follows them (changed_since, by the caller),
+  // so only a change in the instant between the two looks can go unseen by a killed run.
+  if (changed_since(read, src, rel)) {
+    read.settled = false;
+    return read;
+  }
+  if (plan_for_new(ctx, dst).times) apply_times(made, meta, nullptr);
+  return read;
 }
 
 SourceSnapshot copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& listed, EntryLocation dst,
@@ -92,6 +104,9 @@ bool settle_source(const std::function<EntryMeta()>& restat, EntryMeta& meta) {
     std::this_thread::sleep_for(std::chrono::nanoseconds(std::min(2 * tick, 2 * tick - age)));
     EntryMeta now_meta = restat();
     if (same_time(now_meta.ctime, meta.ctime) && now_meta.ino == meta.ino) return true;
+    // Renamed over or unlinked while we waited (its name is another inode's now), or relinked:
+    // not the entry the name stands for any more.
+    if (now_meta.ino != meta.ino || now_meta.nlink != meta.nlink || now_meta.nlink == 0) return false;
     meta = now_meta;
   }
 }
@@ -131,6 +146,12 @@ SourceSnapshot rewrite_entry(const PassContext& ctx, EntryLocation src, const En
                              std::string_view rel) {
   std::string staged = temp_name();
   SourceSnapshot read = create_entry(ctx, src, meta, EntryLocation{dst.dir_fd, staged.c_str(), dst.may_inherit_xattrs}, rel);
+  // Not renamed into place if the source already moved on (see copy_regular): the old entry stays.
+  if (changed_since(read, src, rel)) {
+    unlinkat(dst.dir_fd, staged.c_str(), 0);
+    read.settled = false;
+    return read;
+  }
   unsettle_other_names(dst.dir_fd, dst.name, rel);
   if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
     int err = errno;
@@ -167,7 +188,7 @@ bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_vi
   } else {
     now = stat_if_exists(src.dir_fd, src.name, rel);
   }
-  if (!now) return true;
+  if (!now || now->nlink == 0) return true;
   const EntryMeta& was = seen.meta;
   return now->ino != was.ino || now->type != was.type || now->size != was.size || now->nlink != was.nlink ||
          !same_time(now->mtime, was.mtime) || !same_time(now->ctime, was.ctime);

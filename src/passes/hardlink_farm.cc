@@ -139,12 +139,13 @@ SourceSnapshot HardlinkFarm::settle(EntryLocation src, const EntryMeta& meta, En
     }
     std::string staged = temp_name();
     create_entry(ctx_, src, meta, EntryLocation{farm, staged.c_str()}, rel);
+    // Where the farm's removal looks at the source once more, made before the key so that no key
+    // is ever without it (any member's path will do: they name one inode). Past PATH_MAX there is
+    // no symlink for it: such a group relies on its members' own checks alone.
+    symlinkat(std::string(rel).c_str(), farm, (key + ".src").c_str());
     int rc = linkat(farm, staged.c_str(), farm, key.c_str(), 0);
     int err = errno;
     unlinkat(farm, staged.c_str(), 0);
-    // Where the farm's removal looks at the source once more. Past PATH_MAX there is no symlink for
-    // it: such a group relies on its copier's own check alone.
-    if (rc == 0) symlinkat(std::string(rel).c_str(), farm, (key + ".src").c_str());
     if (rc < 0 && err != EEXIST) throw FsError("link into hard-link farm", rel, err);
     if (rc < 0) {
       // Another member won the race and its copy is the one that stays: ours is not counted, so
