@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,7 +64,8 @@ RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summ
   if (pid == 0) {
     dup2(out_fd, 1);
     dup2(out_fd, 2);
-    if (as_uid >= 0 && (setgid(as_uid) < 0 || setuid(as_uid) < 0)) _exit(99);
+    // That user alone: none of root's supplementary groups.
+    if (as_uid >= 0 && (setgroups(0, nullptr) < 0 || setgid(as_uid) < 0 || setuid(as_uid) < 0)) _exit(99);
     rlimit fds{static_cast<rlim_t>(max_fds), static_cast<rlim_t>(max_fds)};
     if (max_fds > 0 && setrlimit(RLIMIT_NOFILE, &fds) < 0) _exit(97);
     std::vector<char*> argv;
