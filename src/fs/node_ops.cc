@@ -94,9 +94,16 @@ void unsettle_other_names(int dir_fd, const char* name, const EntryMeta& meta, s
   if (meta.type != EntryType::kRegular || meta.nlink < 2) return;
   UniqueFd fd(openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return;  // gone meanwhile: nothing to unlink either
+  nudge_mtime(NodeRef{dir_fd, name, rel, fd.get()}, meta);
+}
+
+void nudge_mtime(const NodeRef& node, const EntryMeta& meta) {
   EntryMeta moved = meta;
-  moved.mtime.tv_nsec = moved.mtime.tv_nsec == 0 ? 1 : moved.mtime.tv_nsec - 1;
-  apply_times(NodeRef{dir_fd, name, rel, fd.get()}, moved, nullptr);
+  if (++moved.mtime.tv_nsec == 1000000000) {
+    moved.mtime.tv_nsec = 0;
+    ++moved.mtime.tv_sec;
+  }
+  apply_times(node, moved, nullptr);
 }
 
 UniqueFd create_file(int dir_fd, const char* name, std::string_view rel) {

@@ -72,9 +72,8 @@ void HardlinkFarm::unsettle_changed_groups(int farm) {
     } catch (const FsError&) {
       // The source path is gone or unreachable: the next pass decides by what is there.
     }
-    EntryMeta poisoned = target;
-    poisoned.mtime.tv_nsec ^= 1;  // any mtime but the source's: the next pass copies the group again
-    apply_times(NodeRef{farm, key.c_str(), key, staged.get()}, poisoned, nullptr);
+    // Any mtime but the source's: the next pass copies the group again.
+    nudge_mtime(NodeRef{farm, key.c_str(), key, staged.get()}, target);
   }
 }
 
