@@ -4,8 +4,6 @@
 # and rewrite them plainly while copies (chunked ones among them) run and some are killed -9; after
 # each round one quiet sync must leave a clone that `verify --content` and the oracle find exact.
 #   scripts/soak-trust.sh [ROUNDS] [SEED]     (default 200 rounds, a seed from the clock)
-#   LMOVER_TRUST_LINKED=1 scripts/soak-trust.sh   also rewrites the data of hard-linked files (the
-#                                                  README's limits say what that still misses)
 # Needs a build (scripts/build.sh) and root, like the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
