@@ -1,13 +1,9 @@
 #include "cli/list_checks.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <cstring>
 #include <optional>
 
-#include "fs/fs_error.h"
 #include "fs/resolve.h"
 
 namespace lmover {
@@ -24,21 +20,12 @@ std::optional<std::string> why_not_there(int root, const std::string& rel) {
     if (slash == std::string::npos) break;
     start = slash + 1;
   }
-  size_t slash = rel.rfind('/');
-  std::string parent = slash == std::string::npos ? "" : rel.substr(0, slash);
-  std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
-  try {
-    UniqueFd dir = open_dir_beneath(root, parent);
-    struct stat st;
-    if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return std::nullopt;
-    return std::string(errno == ENOENT ? "no such entry" : std::strerror(errno));
-  } catch (const FsError& e) {
-    if (e.err() == ELOOP || e.err() == ENOTDIR) {
-      return std::string("a component on the way is a symlink (never followed) or not a directory");
-    }
-    if (e.err() == ENOENT) return std::string("no such directory on the way");
-    return std::string(std::strerror(e.err()));
+  int err = 0;
+  if (stat_beneath(root, rel, &err)) return std::nullopt;
+  if (err == ELOOP || err == ENOTDIR) {
+    return std::string("a component on the way is a symlink (never followed) or not a directory");
   }
+  return std::string(err == ENOENT ? "no such entry" : std::strerror(err));
 }
 
 std::string with_hint(const std::string& path, std::string why) {

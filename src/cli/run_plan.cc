@@ -196,7 +196,7 @@ void say_what_is_not_kept(const RunPlan& plan, Summary& summary) {
 // selects nothing is a failure (logged, listed, exit 1): what the admin asked to repair was not.
 // An exclude line that matches nothing protects nothing: said at the end, and refused up front
 // before a delete when a stray carriage return or blank is why.
-std::vector<UnmatchedLine> check_lists(const RunPlan& plan, const Roots& roots, FailureLog& failures,
+std::vector<UnmatchedLine> check_lists(const RunPlan& plan, const Roots& roots, bool deletes, FailureLog& failures,
                                        Summary& summary, int& code) {
   const Filters& filters = plan.options.filters;
   int dst = roots.dst.valid() ? roots.dst.get() : -1;
@@ -208,7 +208,6 @@ std::vector<UnmatchedLine> check_lists(const RunPlan& plan, const Roots& roots, 
   }
   if (filters.exclude_count() == 0) return {};
   auto unmatched = unmatched_excludes(filters, roots.src.get(), dst);
-  bool deletes = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete) > 0;
   for (const auto& line : unmatched) {
     if (deletes && names_an_entry_once_trimmed(line, roots.src.get(), dst)) {
       throw FsError("--exclude-from", line.path,
@@ -263,7 +262,7 @@ int execute(const RunPlan& plan) {
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
     say_what_is_not_kept(plan, summary);
-    unmatched_excludes = check_lists(plan, roots, failures, summary, code);
+    unmatched_excludes = check_lists(plan, roots, deletes, failures, summary, code);
     unsigned threads = plan.threads;
     if (!plan.threads_chosen && plan.broker_url.empty()) {  // a distributed run's workers choose their own
       Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);

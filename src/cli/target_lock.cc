@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,13 @@ std::string start_time(long pid) {
   return field;
 }
 
+// "a/b/c" -> {"a/b", "c"}; "c" -> {".", "c"}; "/c" -> {"/", "c"}.
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
 // The lock is keyed by what DST resolves to, not by how it was spelt: `dst`, `dstlink` (a symlink
 // to it), `dst/.` and `./` are one target and must meet at one lock, which is never beneath DST
 // (a delete pass would remove it). A DST that does not exist yet resolves through its parent.
@@ -54,17 +62,11 @@ std::string lock_path_for(const std::string& dst) {
   if (char* real = realpath(trimmed.c_str(), nullptr)) {
     trimmed = real;
     free(real);
-  } else {
-    size_t slash = trimmed.find_last_of('/');
-    std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
-    if (char* real = realpath(parent.c_str(), nullptr)) {
-      trimmed = std::string(real) + "/" + (slash == std::string::npos ? trimmed : trimmed.substr(slash + 1));
-      free(real);
-    }
+  } else if (auto [parent, name] = split_parent(trimmed); char* real_parent = realpath(parent.c_str(), nullptr)) {
+    trimmed = std::string(real_parent) + "/" + name;
+    free(real_parent);
   }
-  size_t slash = trimmed.find_last_of('/');
-  std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : trimmed.substr(0, slash);
-  std::string name = slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+  auto [parent, name] = split_parent(trimmed);
   if (name.empty() || name == "/" || name == "." || name == "..") name = "root";
   return (parent == "/" ? "" : parent) + "/." + name + ".lmover-lock";
 }

@@ -58,10 +58,11 @@ std::string read_link(int dir_fd, const char* name, std::string_view rel);
 // it follows, and the change rule (which trusts a target ctime newer than the source's) would then
 // take its other names for unchanged. With another mtime (nudge_mtime) they are copied again.
 void unsettle_other_names(int dir_fd, const char* name, std::string_view rel);
+void unsettle_other_names(int dir_fd, const char* name, const EntryMeta& meta, std::string_view rel);
+
 // Moves the mtime of `node` (whose stat is `meta`) 1 ns later. Always later: two moves of one
 // inode (a rewrite of one name, then the staging area's removal) must not bring it back.
 void nudge_mtime(const NodeRef& node, const EntryMeta& meta);
-void unsettle_other_names(int dir_fd, const char* name, const EntryMeta& meta, std::string_view rel);
 
 // A fresh name for staging an entry next to its final name; short enough for any directory.
 std::string temp_name();

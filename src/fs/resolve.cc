@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -74,6 +75,21 @@ UniqueFd open_dir_beneath(int root_fd, std::string_view rel) {
     }
   }
   return open_by_components(root_fd, rel);
+}
+
+std::optional<EntryMeta> stat_beneath(int root_fd, std::string_view rel, int* err) {
+  size_t slash = rel.rfind('/');
+  std::string_view parent = slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
+  std::string name(rel.empty() ? "." : slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+  try {
+    UniqueFd dir = open_dir_beneath(root_fd, parent);
+    struct stat st;
+    if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return EntryMeta::from_stat(st);
+    *err = errno;
+  } catch (const FsError& e) {
+    *err = e.err();
+  }
+  return std::nullopt;
 }
 
 UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel) {

@@ -7,8 +7,10 @@
 // path fails the open with ELOOP/ENOTDIR instead of leading outside the root.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
+#include "fs/entry_meta.h"
 #include "fs/unique_fd.h"
 
 namespace lmover {
@@ -16,6 +18,12 @@ namespace lmover {
 // Opens directory `rel` ("" = the root itself) beneath `root_fd` for reading, with O_NOATIME where
 // permitted so that walking does not disturb access times. Throws FsError naming `rel`.
 UniqueFd open_dir_beneath(int root_fd, std::string_view rel);
+
+// The stat of entry `rel` beneath `root_fd` ("" = the root), reached as a walk reaches it: its
+// directories opened as open_dir_beneath does, the entry itself not followed. Never throws: when
+// there is no such entry, nullopt with *err set to why (ENOENT; ENOTDIR or ELOOP for a component on
+// the way that is no directory or a symlink; any other errno of the lookup).
+std::optional<EntryMeta> stat_beneath(int root_fd, std::string_view rel, int* err);
 
 // Opens child directory `name` of `dir_fd` (one component, never a symlink).
 UniqueFd open_dir_at(int dir_fd, const char* name, std::string_view rel);

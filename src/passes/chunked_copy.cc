@@ -114,6 +114,12 @@ bool claim_held_by(int fd, const std::string& me) {
   return n >= 0 && std::string(holder, static_cast<size_t>(n)) == me;
 }
 
+// Drops `entry` (the part, or the file just finished from it) in the target directory: its source
+// changed since the plan. Counted by the one chunk whose unlink takes it away.
+void drop_changed(const PassContext& ctx, const DirPair& dirs, const std::string& entry) {
+  if (unlinkat(dirs.dst.get(), entry.c_str(), 0) == 0) PassStats::add(ctx.stats().changed_during_copy);
+}
+
 // Whether `part` in the target directory is still the inode open at `fd`.
 bool still_named(const DirPair& dirs, const std::string& part, int fd) {
   struct stat ours, named;
@@ -149,18 +155,11 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   if (!still_named(dirs, part, out)) return;
   // Looked at before the rename as well as after it: a change found now never gets the name, even
   // if this node dies before the look after the rename.
-  if (!matches(plan, stat_fd(in, rel))) {
-    if (unlinkat(dirs.dst.get(), part.c_str(), 0) == 0) PassStats::add(ctx.stats().changed_during_copy);
-    return;
-  }
+  if (!matches(plan, stat_fd(in, rel))) return drop_changed(ctx, dirs, part);
   if (renameat(dirs.dst.get(), part.c_str(), dirs.dst.get(), name.c_str()) < 0) throw FsError("rename into place", rel, errno);
   // Named and timed: a source change from here on leaves its ctime newer than the file's. One
   // before it would not, so it is looked for now, and the file dropped (the next pass copies it).
-  if (!matches(plan, stat_fd(in, rel))) {
-    unlinkat(dirs.dst.get(), name.c_str(), 0);
-    PassStats::add(ctx.stats().changed_during_copy);
-    return;
-  }
+  if (!matches(plan, stat_fd(in, rel))) return drop_changed(ctx, dirs, name);
   remove_marks(out, rel);
   PassStats::add(ctx.stats().files_copied);
 }
@@ -285,10 +284,7 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
   EntryMeta meta = stat_fd(in.get(), rel);
   // Changed since the chunks began (before this read, or during it): these bytes would mix two
   // versions. Given up; the next pass sees the file as new or changed and copies it again.
-  auto give_up = [&] {  // counted by the one chunk whose unlink takes the part away
-    if (unlinkat(dirs.dst.get(), part.c_str(), 0) == 0) PassStats::add(ctx.stats().changed_during_copy);
-  };
-  if (!matches(*plan, meta)) return give_up();
+  if (!matches(*plan, meta)) return drop_changed(ctx, dirs, part);
   std::string piece = kPiece + std::to_string(task.index);
   // A piece already marked is never written again: once every piece is marked the file is being
   // finished, and a late write would move its mtime.
@@ -300,7 +296,7 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
     // until written back): the bytes leave this node first, or a node that dies would leave a
     // marked piece that no one rewrites, under the source's mtime.
     write_back(out.get(), task.offset, task.length, rel);
-    if (!matches(*plan, stat_fd(in.get(), rel))) return give_up();
+    if (!matches(*plan, stat_fd(in.get(), rel))) return drop_changed(ctx, dirs, part);
     if (fsetxattr(out.get(), piece.c_str(), "", 0, 0) < 0) throw FsError("mark chunk", rel, errno);
   }
   if (pieces_done(out.get(), rel) < plan->pieces) return;

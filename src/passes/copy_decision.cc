@@ -9,6 +9,15 @@ bool ChangeRule::gid_kept(gid_t gid) const {
   return settable_groups && std::find(settable_groups->begin(), settable_groups->end(), gid) != settable_groups->end();
 }
 
+bool ChangeRule::mode_differs(const EntryMeta& src, const EntryMeta& dst) const {
+  mode_t compared = gid_kept(src.gid) ? 07777 : 07777 & ~static_cast<mode_t>(S_ISGID);
+  return (src.perm & compared) != (dst.perm & compared);
+}
+
+bool ChangeRule::owners_differ(const EntryMeta& src, const EntryMeta& dst) const {
+  return (uid && src.uid != dst.uid) || (gid_kept(src.gid) && src.gid != dst.gid);
+}
+
 std::string_view action_name(CopyAction action) {
   switch (action) {
     case CopyAction::kNone: return "unchanged";
@@ -36,11 +45,7 @@ bool same_content(const EntryMeta& src, const EntryMeta& dst) {
 }
 
 bool same_metadata(const EntryMeta& src, const EntryMeta& dst, const ChangeRule& rule) {
-  mode_t perm_mask = 07777;
-  bool gid = rule.gid_kept(src.gid);
-  if (!gid) perm_mask &= ~static_cast<mode_t>(S_ISGID);
-  if ((src.perm & perm_mask) != (dst.perm & perm_mask)) return false;
-  if ((rule.uid && src.uid != dst.uid) || (gid && src.gid != dst.gid)) return false;
+  if (rule.mode_differs(src, dst) || rule.owners_differ(src, dst)) return false;
   // atime is set whenever we write an entry but is not compared: reading a file or symlink (a
   // backup, a checksum run, readlink) changes it without changing the entry.
   return !newer(src.ctime, dst.ctime);

@@ -42,6 +42,9 @@ struct ChangeRule {
   bool rewrite = false;
 
   bool gid_kept(gid_t gid) const;
+  // Whether `src` and `dst` differ in mode or owners, as far as this run can set them.
+  bool mode_differs(const EntryMeta& src, const EntryMeta& dst) const;
+  bool owners_differ(const EntryMeta& src, const EntryMeta& dst) const;
 };
 
 std::string_view action_name(CopyAction action);

@@ -39,6 +39,7 @@ SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLoca
   copy_project_id(in.get(), out.get(), rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   MetadataPlan plan = plan_for_new(ctx, dst);
+  bool times = plan.times;
   plan.times = false;
   NodeRef made{dst.dir_fd, dst.name, rel, out.get()};
   apply_metadata(made, meta, xattrs, nullptr, plan);
@@ -52,7 +53,7 @@ SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLoca
     read.settled = false;
     return read;
   }
-  if (plan_for_new(ctx, dst).times) apply_times(made, meta, nullptr);
+  if (times) apply_times(made, meta, nullptr);
   return read;
 }
 

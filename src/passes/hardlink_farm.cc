@@ -63,15 +63,10 @@ void HardlinkFarm::unsettle_changed_groups(int farm) {
     EntryMeta target = stat_fd(staged.get(), key);
     if (target.type != EntryType::kRegular) continue;
     if (unlinkat(farm, key.c_str(), 0) < 0) throw FsError("remove", std::string(kHardlinkFarmName) + "/" + key, errno);
-    try {
-      std::string rel = read_link(farm, link.c_str(), link);
-      size_t slash = rel.rfind('/');
-      UniqueFd dir = open_dir_beneath(ctx_.src_root(), slash == std::string::npos ? "" : rel.substr(0, slash));
-      auto now = stat_if_exists(dir.get(), rel.substr(slash == std::string::npos ? 0 : slash + 1).c_str(), rel);
-      if (now && now->ino == ino && now->ctime.tv_sec == sec && now->ctime.tv_nsec == nsec) continue;
-    } catch (const FsError&) {
-      // The source path is gone or unreachable: the next pass decides by what is there.
-    }
+    // A source path that is gone or unreachable counts as moved on: the next pass decides.
+    int err = 0;
+    auto now = stat_beneath(ctx_.src_root(), read_link(farm, link.c_str(), link), &err);
+    if (now && now->ino == ino && now->ctime.tv_sec == sec && now->ctime.tv_nsec == nsec) continue;
     // Any mtime but the source's: the next pass copies the group again.
     nudge_mtime(NodeRef{farm, key.c_str(), key, staged.get()}, target);
   }

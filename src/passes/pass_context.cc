@@ -1,8 +1,5 @@
 #include "passes/pass_context.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <string>
 
@@ -28,17 +25,8 @@ void PassContext::fail_unless_vanished(const FsError& error) const {
 }
 
 bool PassContext::source_exists(std::string_view rel) const {
-  if (rel.empty()) return true;
-  size_t slash = rel.rfind('/');
-  std::string_view parent = slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
-  std::string name(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
-  try {
-    UniqueFd dir = open_dir_beneath(src_root_, parent);
-    struct stat st;
-    return fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT;
-  } catch (const FsError& e) {
-    return e.err() != ENOENT && e.err() != ENOTDIR;
-  }
+  int err = 0;
+  return stat_beneath(src_root_, rel, &err) || (err != ENOENT && err != ENOTDIR);
 }
 
 void PassContext::differ(std::string_view rel, std::string_view what) const {

@@ -192,12 +192,10 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
   // Only what this run could have set (ChangeRule): a run that cannot keep owners says so once,
   // in its warning, summary and --json, not once per entry.
   ChangeRule rule = ctx_.options().change_rule();
-  bool gid = rule.gid_kept(src->gid);
-  mode_t perm_mask = gid ? 07777 : 07777 & ~static_cast<mode_t>(S_ISGID);
-  if ((src->perm & perm_mask) != (dst->perm & perm_mask) && src->type != EntryType::kSymlink) {
+  if (rule.mode_differs(*src, *dst) && src->type != EntryType::kSymlink) {
     what.push_back(fmt::format("mode {:o} vs {:o}", src->perm, dst->perm));
   }
-  if ((rule.uid && src->uid != dst->uid) || (gid && src->gid != dst->gid)) {
+  if (rule.owners_differ(*src, *dst)) {
     what.push_back(fmt::format("owner {}:{} vs {}:{}", src->uid, src->gid, dst->uid, dst->gid));
   }
   if (!same_time(src->mtime, dst->mtime)) what.push_back(fmt::format("mtime {} vs {}", time_text(src->mtime), time_text(dst->mtime)));
