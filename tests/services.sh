@@ -113,11 +113,13 @@ DEFS
 
 # Stops the broker and starts it again on the same data (for broker-restart tests).
 # With "kill", the broker dies by SIGKILL (a power cut, as far as it is concerned) instead of TERM.
+# A second argument keeps it down that many seconds more before it starts again.
 services_restart_rabbitmq() {
   local d=$SERVICES_DIR/rabbitmq
   if [ "${1:-}" = kill ] && [ -s "$d/rabbit.pid" ]; then kill -KILL "$(cat "$d/rabbit.pid")" 2>/dev/null; fi
   svc_stop_pidfile "$d/rabbit.pid" 30
   svc_stop_pidfile "$d/launcher.pid" 30
+  sleep "${2:-0}"
   rabbitmq_env /usr/lib/rabbitmq/bin/rabbitmq-server >>"$d/stdout.log" 2>&1 </dev/null &
   echo $! >"$d/launcher.pid"
   svc_wait_for_port 127.0.0.1 "$RMQ_PORT" 90 "$(cat "$d/launcher.pid")"

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <cstdlib>
 #include <optional>
+#include <string.h>
+#include <signal.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@
 #include "fs/fs_error.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
+#include "passes/copy_pass.h"
 #include "passes/pass_context.h"
 #include "rabbit/broker_admin.h"
 #include "rabbit/control_client.h"
@@ -24,6 +27,7 @@
 #include "rabbit/worker.h"
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
+#include "report/progress_line.h"
 #include "report/summary.h"
 #include "stats/memcached_counters.h"
 #include "stats/prometheus.h"
@@ -45,10 +49,30 @@ BrokerAddress broker_address(const std::string& url, const std::string& password
   return address;
 }
 
-void drop_shared_budget(const BrokerAddress& address, const json& spec) {
+// Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
+// reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
+RabbitSubmitter::Progress progress_into(PassStats& stats) {
+  return [&stats, base = stats.to_json()](const json& totals, size_t) {
+    json sum = base;
+    add_counters(sum, totals);
+    stats.assign_json(sum);
+  };
+}
+
+void drop_shared_budget(const BrokerAddress& address, const json& spec, const BrokerRetry& retry) {
   if (!spec.contains("max_delete")) return;
-  AmqpSession session(address);
-  session.delete_queue(spec["max_delete"].at("queue").get<std::string>());
+  std::string queue = spec["max_delete"].at("queue").get<std::string>();
+  try {
+    retry.run("drop the --max-delete budget", [&] {
+      AmqpSession session(address);
+      session.delete_queue(queue);
+    });
+  } catch (const BrokerRetry::Stopped&) {
+    spdlog::warn("queue {} of the --max-delete budget is left on the broker", queue);
+  } catch (const BrokerError& e) {
+    // The pass is complete: a leftover queue of grants is untidy, not wrong.
+    spdlog::warn("{}: queue {} is left on the broker", e.what(), queue);
+  }
 }
 
 namespace {
@@ -83,31 +107,75 @@ int run_worker(const BrokerPlan& plan) {
   return kExitOk;
 }
 
+// What a submitter does once its copy run is complete, done by whoever saw the end (the submitter
+// or `wait`): the hard-link staging area goes, its stale groups marked for the next pass.
+void finish_copy_run(const json& spec, PassStats& stats, FailureLog& failures) {
+  spdlog::debug("finishing copy run: removing the hard-link staging area of {}", spec.at("dst").get<std::string>());
+  UniqueFd src = open_root(spec.at("src").get<std::string>());
+  UniqueFd dst = open_root(spec.at("dst").get<std::string>());
+  PassOptions options;  // the context keeps a reference: it must outlive it
+  PassContext ctx(src.get(), dst.get(), options, stats, failures);
+  CopyPass(ctx).finish();
+}
+
 int wait_for_run(const BrokerPlan& plan) {
+  catch_interrupts();
   FailureLog failures;
-  if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
-                            [](const json&, size_t) {},
-                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  // The dead submitter's lock names this run: take it over for as long as we follow the run.
-  std::string dst = submitter.status(plan.run).value("dst", "");
-  std::optional<TargetLock> lock;
-  if (!dst.empty()) lock.emplace(dst, "wait", plan.run);
-  auto start = std::chrono::steady_clock::now();
-  DistributedResult result = submitter.attach(plan.run);
-  if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) {
-    // What the dead submitter would have done last: drop the hard-link staging area.
-    UniqueFd dst = open_root(result.spec.at("dst").get<std::string>());
-    remove_entry(dst.get(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
-  }
-  drop_shared_budget(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file),
-                     result.spec);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  PassStats stats;
-  stats.add_json(result.counters);
   Summary summary("wait", "", "", false);
-  summary.add_pass("run " + plan.run, stats, seconds);
-  int code = stats.errors > 0 ? kExitSomeFailed : kExitOk;
+  int code = kExitOk;
+  try {
+    if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
+    BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
+    PassStats stats;
+    RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(stats),
+                              [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+    BrokerRetry retry(std::chrono::seconds(plan.broker_retry_for), &interrupt_requested());
+    submitter.retry_for(retry.bound());
+    submitter.stop_when(interrupt_requested());
+    // The dead submitter's lock names this run: taken over for as long as we follow the run, and
+    // kept if we stop following before it is complete.
+    json status;
+    retry.run("look up run " + plan.run, [&] { status = submitter.status(plan.run); });
+    std::string dst = status.value("dst", ""), pass = status.value("pass", "run");
+    std::optional<TargetLock> lock;
+    if (!dst.empty()) {
+      lock.emplace(dst, "wait", plan.run);
+      lock->keep(true);
+    }
+    auto start = std::chrono::steady_clock::now();
+    DistributedResult result;
+    {
+      ProgressLine progress(pass, stats, !plan.no_progress && !plan.verbose && !plan.quiet);
+      result = submitter.attach(plan.run);
+    }
+    spdlog::debug("run {} followed to its end: interrupted={}, pass {}", plan.run, result.interrupted,
+                  result.spec.value("pass", "?"));
+    if (!result.interrupted) {
+      if (lock) lock->keep(false);
+      if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) finish_copy_run(result.spec, stats, failures);
+      drop_shared_budget(address, result.spec, retry);
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.add_pass(pass, stats, seconds, {{"run", plan.run}, {"tasks", result.tasks}});
+    if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
+    if (result.interrupted) {
+      spdlog::warn("stopped following run {} before its end; it goes on on the workers", plan.run);
+      int sig = interrupt_signal();
+      summary.set_interrupted(sig && sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "a signal");
+      code = 128 + (sig ? sig : SIGINT);
+    }
+  } catch (const BrokerRetry::Stopped&) {
+    summary.set_interrupted("a signal");
+    code = 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
+  } catch (const BrokerError& e) {
+    spdlog::error("{}", e.what());
+    summary.set_fatal(e.what());
+    code = kExitFatal;
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+    summary.set_fatal(e.what());
+    code = kExitFatal;
+  }
   write_summary(summary, code, plan.json_file);
   return code;
 }

@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "rabbit/broker_address.h"
+#include "rabbit/broker_retry.h"
+#include "rabbit/submitter.h"
+#include "report/pass_stats.h"
 
 namespace lmover {
 
@@ -18,7 +21,10 @@ class Summary;
 BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
                              const std::string& ca_file);
 // Deletes the queue of a finished run's shared --max-delete budget, if it had one.
-void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec);
+void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec, const BrokerRetry& retry);
+
+// A submitter's progress callback that keeps `stats` at what the run counted so far (see the body).
+RabbitSubmitter::Progress progress_into(PassStats& stats);
 
 // Prints the summary and writes --json FILE; a failed write raises `code` to at least 1.
 void write_summary(Summary& summary, int& code, const std::string& json_file);

@@ -32,8 +32,13 @@ int main(int argc, char** argv) {
   lmover::StatsPlan stats_plan;
   int code = lmover::parse_command_line(argc, argv, plan, broker_plan, stats_plan);
   if (code >= 0) return code;
-  if (!broker_plan.command.empty()) return lmover::execute(broker_plan);
+  if (!broker_plan.command.empty()) {
+    if (broker_plan.verbose) spdlog::set_level(spdlog::level::debug);
+    if (broker_plan.quiet && !broker_plan.verbose) spdlog::set_level(spdlog::level::warn);
+    return lmover::execute(broker_plan);
+  }
   if (!stats_plan.command.empty()) return lmover::execute(stats_plan);
   if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
+  if (plan.quiet) spdlog::set_level(spdlog::level::warn);
   return lmover::execute(plan);
 }

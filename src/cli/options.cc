@@ -49,8 +49,9 @@ struct CommonFlags {
   std::string src, dst, exclude_from, atime_before, mtime_after, json_file, failures_file, only_from;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
-  bool relayout = false, rewrite = false, no_owner = false;
+  bool relayout = false, rewrite = false, no_owner = false, quiet = false;
   uint64_t max_delete = 0;
+  unsigned broker_retry_for = 600;
   std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
   std::string lustre = "auto", layout = "copy", mdts;
   std::string memcached, metric_prefix = "lmover", metrics_listen;
@@ -75,6 +76,14 @@ void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std
                  "or LMOVER_BROKER_PASSWORD, never from argv");
   sub.add_option("--broker-password-file", password_file, "file whose first line is the broker password");
   sub.add_option("--prefix", prefix, "queue name prefix, so several migrations can share a broker")
+      ->capture_default_str();
+}
+
+// What a command that drives a run (a pass over the broker, `wait`) does when the broker goes away.
+void add_broker_retry(CLI::App& sub, unsigned& seconds) {
+  sub.add_option("--broker-retry-for", seconds,
+                 "seconds to keep trying a broker that went away (restart, failover) before giving up on "
+                 "following the run; the run itself goes on, `lmover wait --run` re-attaches")
       ->capture_default_str();
 }
 
@@ -160,10 +169,12 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->capture_default_str();
   sub.add_flag("-n,--dry-run", f.dry_run, "print what would be done, change nothing");
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
+  sub.add_flag("-q,--quiet", f.quiet, "print only warnings and errors (and the summary)");
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
   add_broker(sub, f.broker, f.broker_password_file, f.prefix, f.broker_ca_file);
+  add_broker_retry(sub, f.broker_retry_for);
   if (deletes) {
     sub.add_option("--max-delete", f.max_delete, "delete at most N entries, then stop deleting and fail");
     sub.add_flag("--allow-empty-source", f.allow_empty_source,
@@ -274,8 +285,13 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   broker_plan.threads = flags.threads;
   wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
   status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
+  // The output flags of the pass commands, so that a script can hand `wait` the same ones.
   wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
+  wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
+  wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
+  wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
+  add_broker_retry(*wait, broker_plan.broker_retry_for);
 
   try {
     app.parse(argc, argv);
@@ -327,7 +343,9 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.dst = flags.dst;
   plan.threads = flags.threads;
   plan.allow_empty_source = flags.allow_empty_source;
-  plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose;
+  plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose && !flags.quiet;
+  plan.quiet = flags.quiet && !flags.verbose;
+  plan.broker_retry_for = std::chrono::seconds(flags.broker_retry_for);
   plan.json_file = flags.json_file;
   plan.failures_file = flags.failures_file;
   plan.broker_url = flags.broker;

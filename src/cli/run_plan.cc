@@ -28,6 +28,7 @@
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
 #include "rabbit/amqp_session.h"
+#include "rabbit/broker_retry.h"
 #include "rabbit/submitter.h"
 #include "rabbit/unit_pool.h"
 #include "report/failure_log.h"
@@ -50,16 +51,6 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   uint64_t broken = engine.run(*handler, Task::root(), &interrupt_requested());
   if (copy) copy->finish();
   PassStats::add(ctx.stats().errors, broken);
-}
-
-// Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
-// reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
-RabbitSubmitter::Progress progress_into(PassStats& stats) {
-  return [&stats, base = stats.to_json()](const json& totals, size_t) {
-    json sum = base;
-    add_counters(sum, totals);
-    stats.assign_json(sum);
-  };
 }
 
 // What --metrics-listen serves during a run: the passes done and the one going on, from this
@@ -145,22 +136,49 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   if (kind == PassKind::kCopy) copy.prepare();
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   json spec = make_spec(kind, roots, ctx.options());
+  BrokerRetry retry(plan.broker_retry_for, &interrupt_requested());
   if (kind == PassKind::kDelete && plan.options.max_delete && !plan.options.dry_run) {
-    // One budget for every worker, held by the broker: see UnitPool.
+    // One budget for every worker, held by the broker: see UnitPool. Filled afresh after a lost
+    // broker (no task can take from it before the run is submitted), so it is never filled twice.
     std::string queue = fmt::format("{}.budget.{:016x}", plan.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
-    AmqpSession session(address);
-    UnitPool::fill(session, queue, *plan.options.max_delete);
+    try {
+      retry.run("fill the --max-delete budget", [&] {
+        AmqpSession session(address);
+        session.delete_queue(queue);
+        UnitPool::fill(session, queue, *plan.options.max_delete);
+      });
+    } catch (const BrokerRetry::Stopped&) {
+      return json::object();  // interrupted before the pass began: execute() says so
+    }
     spec["max_delete"] = {{"queue", queue}};
   }
   RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  if (lock) submitter.on_submitted([lock](const std::string& run) { lock->set_run(run); });
+  submitter.retry_for(plan.broker_retry_for);
+  // From the moment the run may reach the broker until it is complete, its lock stays whatever
+  // ends this process (an error, the broker lost for good, a signal): the run's tasks may still be
+  // writing the target, and only `lmover wait --run` for that run may take the lock over.
+  std::string run;
+  submitter.on_submitted([lock, &run](const std::string& id) {
+    run = id;
+    if (!lock) return;
+    lock->set_run(id);
+    lock->keep(true);
+  });
   submitter.count_by_node([&per_node](const std::string& node, const std::string& key, uint64_t value) {
     per_node.add(node, key, value);
   });
   submitter.stop_when(interrupt_requested());
   auto start = std::chrono::steady_clock::now();
-  DistributedResult result = submitter.run(spec);
+  DistributedResult result;
+  try {
+    result = submitter.run(spec);
+  } catch (const BrokerError& e) {
+    if (run.empty()) throw;
+    throw BrokerError(fmt::format("{}; run {} goes on on the workers and keeps the target's lock: re-attach with "
+                                  "'lmover wait --run {}' once the broker is back",
+                                  e.what(), run, run));
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
@@ -168,10 +186,10 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
     // The run goes on on the workers (they still use the hard-link area), and keeps the lock.
     spdlog::warn("{}: run {} goes on on the workers; re-attach with: lmover wait --run {}", pass_name(kind), result.run,
                  result.run);
-    if (lock) lock->keep();
   } else {
+    if (lock) lock->keep(false);  // complete: nothing of it writes the target any more
     if (kind == PassKind::kCopy) copy.finish();
-    drop_shared_budget(address, result.spec);
+    drop_shared_budget(address, result.spec, retry);
   }
   return {{"run", result.run},
           {"tasks", result.tasks},

@@ -2,6 +2,8 @@
 // roots, then run each pass in order (copy, delete, dirtime) on the engine, then report.
 #pragma once
 
+#include <chrono>
+
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ struct RunPlan {
   bool threads_chosen = false;  // -j or the config said how many: no default of ours applies
   bool allow_empty_source = false;
   bool progress = true;
+  bool quiet = false;  // -q: warnings and errors only
   bool owner_refused = false;  // --no-owner: owners are not kept because the admin said so
   std::string json_file;      // empty: none
   std::string failures_file;  // empty: none
@@ -29,6 +32,7 @@ struct RunPlan {
   std::string broker_password;  // from a private config file only, never from argv
   std::string broker_ca_file;   // amqps://
   std::string prefix = "lmover";
+  std::chrono::seconds broker_retry_for{600};  // a lost broker is tried again this long (BrokerRetry)
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
   // Statistics: counters pushed to memcached (HOST:PORT, "" = none) every report_interval seconds.
   std::string memcached;
@@ -51,8 +55,10 @@ struct BrokerPlan {
   std::string metrics_listen;   // worker: ADDR:PORT for Prometheus ("" = none)
   // broker init
   std::string api_url, vhost, user, user_password_file, admin_user = "admin", admin_password_file;
+  // wait: the output flags of the pass commands
   std::string json_file, failures_file;
-  bool progress = true;
+  bool no_progress = false, verbose = false, quiet = false;
+  unsigned broker_retry_for = 600;  // seconds
 };
 
 // Exit codes: 0 all went well, 1 some entries failed, 2 usage or fatal error.

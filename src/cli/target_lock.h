@@ -13,6 +13,7 @@
 // out runs started on the same node.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -35,8 +36,9 @@ class TargetLock {
   // The distributed run now going on under this lock (so a successor can re-attach to it).
   void set_run(const std::string& run);
   const std::string& path() const { return path_; }
-  // Leaves the lock in place when this process ends: its distributed run goes on without it.
-  void keep() { keep_ = true; }
+  // Whether the lock stays in place when this process ends: while its distributed run may go on
+  // without it.
+  void keep(bool on) { keep_ = on; }
 
  private:
   void write_lock(bool replace);
@@ -46,7 +48,7 @@ class TargetLock {
   std::mutex stop_mutex_;
   std::condition_variable stop_signal_;  // wakes the heartbeat at once: a run never waits on it to end
   bool stop_ = false;
-  bool keep_ = false;
+  std::atomic<bool> keep_{false};
   std::thread beat_;
 };
 

@@ -38,6 +38,8 @@ std::optional<HeldCheckpoint> take_checkpoint(AmqpSession& session, const std::s
       continue;
     }
     uint64_t seq = doc["seq"].get<uint64_t>(), part = doc.value("part", uint64_t(0));
+    // A part published twice (a submission done again after a lost broker): one copy is enough.
+    if (auto twin = by_seq[seq].find(part); twin != by_seq[seq].end()) session.ack(twin->second.tag);
     by_seq[seq][part] = Part{std::move(doc), d->tag};
   }
   std::optional<HeldCheckpoint> held;

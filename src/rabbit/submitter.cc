@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -70,9 +71,25 @@ RabbitSubmitter::RabbitSubmitter(BrokerAddress address, QueueNames queues, Progr
     : address_(std::move(address)), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
 
 DistributedResult RabbitSubmitter::run(const json& spec) {
+  std::string run = new_run_id();
+  if (on_submitted_) on_submitted_(run);
+  try {
+    BrokerRetry(retry_bound_, stop_).run("submit run " + run, [&] { submit(run, spec); });
+  } catch (const BrokerRetry::Stopped&) {
+    DistributedResult stopped;
+    stopped.run = run;
+    stopped.spec = spec;
+    stopped.interrupted = true;
+    return stopped;
+  }
+  spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
+               address_.redacted(), queues_.prefix, run);
+  return follow_with_retries(run);
+}
+
+void RabbitSubmitter::submit(const std::string& run, const json& spec) {
   AmqpSession session(address_);
   declare_task_queues(session, queues_);
-  std::string run = new_run_id();
   session.declare_queue(queues_.reports(run));
   session.declare_queue(state_queue(queues_, run));
   session.declare_latest_only_queue(status_queue(queues_, run));
@@ -84,54 +101,44 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
                      {"failures", json::array()},
                      {"refused_by", json::object()}},
                     CompletionTracker(root.id).save()};
-  // The checkpoint first: from now on `lmover wait --run` can follow this run.
+  // The checkpoint first: from now on `lmover wait --run` can follow this run. Done again after a
+  // lost broker, it leaves two first checkpoints (take_checkpoint keeps the newest, which is
+  // the same), two root tasks (one task id: the tracker counts its first report only) and two
+  // registry records (list_runs shows a run once).
   for (const std::string& part : checkpoint_parts(first)) session.publish(state_queue(queues_, run), part);
   session.publish(status_queue(queues_, run), pack_msgpack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
   session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
   // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
   session.declare_queue(runs_queue(queues_));
   session.publish(runs_queue(queues_), pack_msgpack({{"run", run},
-                                             {"pass", spec.value("pass", "?")},
-                                             {"src", spec.value("src", "?")},
-                                             {"dst", spec.value("dst", "?")},
-                                             {"started", static_cast<int64_t>(std::time(nullptr))}}));
+                                                    {"pass", spec.value("pass", "?")},
+                                                    {"src", spec.value("src", "?")},
+                                                    {"dst", spec.value("dst", "?")},
+                                                    {"started", static_cast<int64_t>(std::time(nullptr))}}));
   session.wait_for_confirms();
-  if (on_submitted_) on_submitted_(run);
-  spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
-               address_.redacted(), queues_.prefix, run);
-  try {
-    return follow(session, run, take_checkpoint(session, run));
-  } catch (const BrokerError& e) {
-    spdlog::warn("{}; reconnecting", e.what());
-  }
-  return follow_with_retries(run);
 }
 
-DistributedResult RabbitSubmitter::attach(const std::string& run) {
-  AmqpSession session(address_);
-  HeldCheckpoint held = take_checkpoint(session, run);
-  try {
-    return follow(session, run, std::move(held));
-  } catch (const BrokerError& e) {
-    spdlog::warn("{}; reconnecting", e.what());
-  }
-  return follow_with_retries(run);
-}
+DistributedResult RabbitSubmitter::attach(const std::string& run) { return follow_with_retries(run); }
 
 DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
-  auto backoff = std::chrono::milliseconds(500);
-  auto give_up = Clock::now() + std::chrono::minutes(5);
-  for (;;) {
-    std::this_thread::sleep_for(backoff);
-    try {
+  BrokerRetry retry(retry_bound_, stop_);
+  DistributedResult result;
+  try {
+    retry.run("follow run " + run, [&] {
       AmqpSession session(address_);
-      return follow(session, run, take_checkpoint(session, run));
-    } catch (const BrokerError& e) {
-      if (Clock::now() > give_up) throw;
-      spdlog::warn("{}; reconnecting in {} ms", e.what(), backoff.count());
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(10000));
-    }
+      HeldCheckpoint held = take_checkpoint(session, run);
+      retry.contact();
+      result = follow(session, run, std::move(held));
+    });
+  } catch (const BrokerRetry::Stopped&) {
+    result.run = run;
+    result.interrupted = true;
   }
+  if (!result.interrupted) {
+    drop_run_queues(run);
+    std::this_thread::sleep_for(kRunOverGrace);
+  }
+  return result;
 }
 
 json RabbitSubmitter::status(const std::string& run) {
@@ -142,7 +149,7 @@ json RabbitSubmitter::status(const std::string& run) {
 json RabbitSubmitter::status(AmqpSession& session, const std::string& run) {
   std::string queue = status_queue(queues_, run);
   if (!session.ready_messages(queue)) {
-    throw BrokerError(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
+    throw RunNotFound(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
                                   address_.redacted()));
   }
   auto d = session.get(queue);
@@ -158,7 +165,9 @@ std::vector<json> RabbitSubmitter::list_runs() {
   std::vector<json> runs;
   if (!session.ready_messages(runs_queue(queues_))) return runs;
   // Every record is taken unacknowledged, so that closing the session puts it back; those of runs
-  // that are over (their status queue is gone) are acked instead: the registry prunes itself.
+  // that are over (their status queue is gone) are acked instead: the registry prunes itself. So
+  // is a second record of one run (a submission done again after a lost broker).
+  std::set<std::string> seen_runs;
   while (auto d = session.get(runs_queue(queues_))) {
     json record = json::from_msgpack(d->body, true, false);
     if (record.is_discarded() || !record.contains("run")) {
@@ -166,7 +175,7 @@ std::vector<json> RabbitSubmitter::list_runs() {
       continue;
     }
     std::string run = record["run"].get<std::string>();
-    if (!session.ready_messages(status_queue(queues_, run))) {
+    if (!seen_runs.insert(run).second || !session.ready_messages(status_queue(queues_, run))) {
       session.ack(d->tag);
       continue;
     }
@@ -180,7 +189,8 @@ std::vector<json> RabbitSubmitter::list_runs() {
 HeldCheckpoint RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
   std::string queue = state_queue(queues_, run);
   if (!session.ready_messages(queue)) {
-    throw BrokerError(fmt::format("no run {} under prefix {} on {}", run, queues_.prefix, address_.redacted()));
+    throw RunNotFound(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
+                                  address_.redacted()));
   }
   auto held = lmover::take_checkpoint(session, queue);
   if (!held) {
@@ -293,11 +303,23 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
     }
   }
   result.tasks = tracker.done();
-  // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
-  state.delete_queue(queues_.reports(run));
-  state.delete_queue(state_queue(queues_, run));
-  state.delete_queue(status_queue(queues_, run));
   return result;
+}
+
+void RabbitSubmitter::drop_run_queues(const std::string& run) {
+  // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
+  // Deleting a queue that is gone is no error, so a broker lost half-way means doing it all again;
+  // and never following again: the run is over whatever the broker says now.
+  try {
+    BrokerRetry(retry_bound_).run("drop the queues of run " + run, [&] {
+      AmqpSession session(address_);
+      session.delete_queue(queues_.reports(run));
+      session.delete_queue(state_queue(queues_, run));
+      session.delete_queue(status_queue(queues_, run));
+    });
+  } catch (const BrokerError& e) {
+    spdlog::warn("{}: the queues of run {} are left on the broker", e.what(), run);
+  }
 }
 
 }  // namespace lmover

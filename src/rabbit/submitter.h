@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rabbit/amqp_session.h"
+#include "rabbit/broker_retry.h"
 #include "rabbit/checkpoint.h"
 #include "rabbit/messages.h"
 
@@ -51,12 +53,18 @@ class RabbitSubmitter {
   using NodeCounts = std::function<void(const std::string& node, const std::string& key, uint64_t value)>;
   void count_by_node(NodeCounts fn) { node_counts_ = std::move(fn); }
 
-  // Called once a new run's first task is published, with its id.
+  // Called with a new run's id just before its first task may reach the broker: from then on
+  // the run may go on without us (the target lock names it).
   void on_submitted(std::function<void(const std::string& run)> fn) { on_submitted_ = std::move(fn); }
 
-  // A new run of the pass `spec`; prints nothing. Throws BrokerError when the broker fails.
+  // How long a lost broker is tried again before run() and attach() give up (BrokerRetry).
+  void retry_for(std::chrono::seconds bound) { retry_bound_ = bound; }
+
+  // A new run of the pass `spec`; prints nothing but the broker's comings and goings. Throws
+  // BrokerError once the broker stayed away longer than the retry bound.
   DistributedResult run(const nlohmann::json& spec);
-  // Re-attaches to the run `run` (its submitter died) and waits for it to complete.
+  // Re-attaches to the run `run` (its submitter died) and waits for it to complete. Throws
+  // RunNotFound if the broker does not know the run.
   DistributedResult attach(const std::string& run);
   // What `run` looks like now (pass, roots, pending/done tasks, counters), for `lmover status`,
   // whether its submitter is alive or not. Throws BrokerError if the run is unknown or over.
@@ -65,8 +73,13 @@ class RabbitSubmitter {
   std::vector<nlohmann::json> list_runs();
 
  private:
-  // attach(), retried with backoff while the broker is away (up to about five minutes).
+  // Declares the run's queues and publishes its first checkpoint, status, root task and registry
+  // record, and waits for their confirms. Idempotent (same run id), so a broker lost half-way
+  // means doing it all again: duplicates are harmless (see the body).
+  void submit(const std::string& run, const nlohmann::json& spec);
+  // Follows `run` to its end, reconnecting with backoff while the broker is away.
   DistributedResult follow_with_retries(const std::string& run);
+  void drop_run_queues(const std::string& run);
   // `reports` consumes the run's reports; `state` (a second connection, so that waiting for its
   // confirms never meets a report delivery) publishes and holds the checkpoints.
   DistributedResult follow(AmqpSession& state, const std::string& run, HeldCheckpoint held);
@@ -81,7 +94,14 @@ class RabbitSubmitter {
   std::function<void(const std::string& run)> on_submitted_;
   NodeCounts node_counts_;
   const std::atomic<bool>* stop_ = nullptr;
+  std::chrono::seconds retry_bound_ = BrokerRetry::kDefaultBound;
 };
+
+// How long a submitter waits, once its run is complete and its queues are gone, before it acts on
+// the target (removes the hard-link area, starts the next pass): a duplicate task that a worker
+// took just before (RabbitWorker::run_is_live) is given up or done by then (its inline budget
+// is 200 ms, and it stops at its next write).
+inline constexpr std::chrono::milliseconds kRunOverGrace{750};
 
 std::string state_queue(const QueueNames& queues, const std::string& run);
 // Holds only the newest status document of a run (the checkpoint itself is held by its submitter).
