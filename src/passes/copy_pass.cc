@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/give_up.h"
 #include "fs/dir_reader.h"
 #include "fs/fs_error.h"
 #include "fs/fs_identity.h"
@@ -83,7 +84,14 @@ bool CopyPass::xattrs_match(NodeRef src, NodeRef dst) const {
 }
 
 void CopyPass::finish() {
-  if (!ctx_.dry_run()) farm_.remove();
+  if (ctx_.dry_run()) return;
+  try {
+    farm_.remove();
+  } catch (const FsError& e) {
+    // A failed entry, not the end of the run: the later passes still run (dirtime above all), and
+    // the next copy removes the area before anything else (prepare).
+    ctx_.fail(e);
+  }
 }
 
 void CopyPass::handle(const Task& task, TaskSink& sink) {
@@ -91,6 +99,7 @@ void CopyPass::handle(const Task& task, TaskSink& sink) {
     if (task.kind == TaskKind::kDirectory) {
       copy_directory(task, sink);
     } else if (task.kind == TaskKind::kChunk) {
+      give_up_point();
       copy_chunk(ctx_, task);
     } else {
       copy_batch(task, sink);

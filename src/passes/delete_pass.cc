@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/give_up.h"
 #include "fs/dir_reader.h"
 #include "fs/entry_meta.h"
 #include "fs/fs_error.h"
@@ -119,10 +120,14 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
   }
 
   // Removed after the listing: unlinking while reading a directory can make readdir skip entries.
-  RemovalBudget budget = [this] { return take_one_deletion(); };
+  RemovalBudget budget = [this] {
+    give_up_point();  // a tree's removal can be long: a task no longer ours stops between entries
+    return take_one_deletion();
+  };
   for (const std::string& name : doomed) ctx_.note("delete", join_rel(task.dir, name));
   doomed.insert(doomed.end(), rebalanced.begin(), rebalanced.end());
   for (const std::string& name : doomed) {
+    give_up_point();
     std::string rel = join_rel(task.dir, name);
     try {
       if (ctx_.dry_run()) {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/give_up.h"
 #include "fs/fs_error.h"
 #include "fs/resolve.h"
 #include "report/stdout_lines.h"
@@ -35,6 +36,7 @@ void PassContext::differ(std::string_view rel, std::string_view what) const {
 }
 
 void PassContext::note(std::string_view verb, std::string_view rel) const {
+  give_up_point();  // every write of a pass is noted first: a task no longer ours stops here
   if (!options_.dry_run && !options_.verbose) return;
   // One write per line keeps lines from different threads whole.
   std::string line = fmt::format("{}{} {}\n", options_.dry_run ? "would " : "", verb, printable(rel));

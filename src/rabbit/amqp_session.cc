@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -82,14 +83,31 @@ class HeartbeatKeeper {
 
 }  // namespace
 
+bool AmqpSession::in_touch() const {
+  if (lost_) return false;
+  int interval = conn_ ? amqp_get_heartbeat(conn_) : 0;
+  if (interval <= 0) return true;  // no heartbeats: only a closed socket tells
+  auto silent = std::chrono::steady_clock::now().time_since_epoch() - std::chrono::steady_clock::duration(heard_ns_.load());
+  return silent < std::chrono::milliseconds(interval * 1500);
+}
+
 void AmqpSession::beat_if_idle(std::chrono::steady_clock::time_point now) {
-  if (now < next_beat_) return;
   std::unique_lock held(call_mutex_, std::try_to_lock);
   if (!held.owns_lock()) return;  // inside a library call, which sends heartbeats when due
+  int fd = amqp_get_sockfd(conn_);
+  pollfd look{fd, POLLIN | POLLRDHUP | POLLOUT, 0};
+  if (poll(&look, 1, 0) == 1) {
+    if (look.revents & (POLLRDHUP | POLLHUP | POLLERR)) lost_ = true;
+    int unread = 0;
+    if ((look.revents & POLLIN) && ioctl(fd, FIONREAD, &unread) == 0 && unread != idle_bytes_) {
+      idle_bytes_ = unread;  // more than at our last look: the broker spoke meanwhile
+      heard();
+    }
+  }
+  if (now < next_beat_) return;
   // Never block here: with the send buffer full, data is already on its way (the connection is not
   // idle), or the link is dead and TCP_USER_TIMEOUT will end the connection.
-  pollfd writable{amqp_get_sockfd(conn_), POLLOUT, 0};
-  if (poll(&writable, 1, 0) != 1 || !(writable.revents & POLLOUT)) return;
+  if (!(look.revents & POLLOUT)) return;
   amqp_frame_t beat{};
   beat.frame_type = AMQP_FRAME_HEARTBEAT;
   beat.channel = 0;
@@ -154,6 +172,7 @@ void AmqpSession::check_reply(const char* what) {
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     throw BrokerError(fmt::format("broker {}: {}: {}", address_.redacted(), what, reply_text(r)));
   }
+  heard();
 }
 
 void AmqpSession::declare_queue(const std::string& name, const std::string& dead_letter_queue) {
@@ -284,6 +303,7 @@ void AmqpSession::wait_for_confirms(std::chrono::seconds timeout) {
       default: break;
     }
   }
+  heard();
 }
 
 void AmqpSession::set_prefetch(uint16_t count) {
@@ -332,6 +352,7 @@ std::optional<Delivery> AmqpSession::next_delivery(std::chrono::milliseconds tim
   if (r.reply_type != AMQP_RESPONSE_NORMAL) {
     throw BrokerError(fmt::format("broker {}: consume: {}", address_.redacted(), reply_text(r)));
   }
+  heard();
   Delivery d;
   d.tag = env.delivery_tag;
   d.redelivered = env.redelivered != 0;
@@ -360,6 +381,7 @@ std::optional<Delivery> AmqpSession::get(const std::string& queue) {
   }
   d.body.assign(static_cast<char*>(message.body.bytes), message.body.len);
   amqp_destroy_message(&message);
+  heard();
   return d;
 }
 

@@ -9,8 +9,15 @@
 // (a session in a library call is serviced by the library itself). The broker thus hears from
 // every live process, and a node that vanishes without closing TCP is dropped after about one
 // interval, its unacked tasks redelivered; a live worker is never dropped, however long its task.
+//
+// The keeper also watches what comes back: a session has *heard* from the broker when a call of
+// ours got an answer, or while idle when bytes arrived on its socket (the broker's own heartbeats,
+// every half interval). in_touch() says whether it heard within 1.5 intervals and the socket was
+// not closed. RabbitMQ drops a silent client only after 2 to 3 intervals, so a worker that is no
+// longer in touch gives its task up (engine/give_up.h) before the broker can hand it to another.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -70,12 +77,21 @@ class AmqpSession {
 
   const BrokerAddress& address() const { return address_; }
 
-  // For the heartbeat keeper: sends a heartbeat frame if one is due and no call is in progress.
+  // Whether the broker can still count on this session (see above). Thread-safe.
+  bool in_touch() const;
+
+  // For the heartbeat keeper: while no call is in progress, sends a heartbeat frame if one is due
+  // and notes what the socket shows of the broker (bytes arrived: heard; closed: lost).
   void beat_if_idle(std::chrono::steady_clock::time_point now);
 
  private:
-  std::unique_lock<std::recursive_mutex> hold() { return std::unique_lock(call_mutex_); }
+  std::unique_lock<std::recursive_mutex> hold() {
+    std::unique_lock held(call_mutex_);
+    idle_bytes_ = -1;  // our call may read what is waiting: the keeper's count starts again
+    return held;
+  }
   void check_reply(const char* what);
+  void heard() { heard_ns_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
   void handle_frame_outside_delivery();
 
   BrokerAddress address_;
@@ -84,6 +100,9 @@ class AmqpSession {
   uint64_t confirmed_ = 0;
   std::recursive_mutex call_mutex_;  // one library call at a time: the owner's or the keeper's
   std::chrono::steady_clock::time_point next_beat_;
+  std::atomic<int64_t> heard_ns_{0};  // steady_clock ticks of the last sign of the broker
+  std::atomic<bool> lost_{false};     // the socket was closed or failed
+  int idle_bytes_ = -1;                // unread bytes on the socket at the keeper's last look
 };
 
 }  // namespace lmover

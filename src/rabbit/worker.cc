@@ -8,8 +8,10 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/give_up.h"
 #include "fs/fs_error.h"
 
 namespace lmover {
@@ -17,13 +19,6 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-// Children are kept until the task is done, then published together.
-class CollectingSink : public TaskSink {
- public:
-  void submit(Task task) override { tasks.push_back(std::move(task)); }
-  std::vector<Task> tasks;
-};
 
 void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds total) {
   for (auto slept = 0ms; slept < total && !stop; slept += 100ms) std::this_thread::sleep_for(100ms);
@@ -142,6 +137,13 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
     session.reject(delivery.tag, false);
     return;
   }
+  if (!run_is_live(session, message.run)) {
+    // A duplicate of a task of a run that is complete (a redelivered parent published its
+    // children again): running it now would write the target after its submitter moved on.
+    spdlog::debug("dropping a task of run {}, which is over", message.run);
+    session.ack(delivery.tag);
+    return;
+  }
   {
     std::lock_guard lock(active_mutex_);
     const Task& first = message.tasks.front().task;
@@ -163,7 +165,58 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   auto deadline = std::chrono::steady_clock::now() + kInlineBudget;
   std::vector<QueuedTask> stack(std::make_move_iterator(message.tasks.rbegin()), std::make_move_iterator(message.tasks.rend()));
   CollectingSink children;
+  // Ours only while the broker can count on this connection, and while the run goes on: see
+  // engine/give_up.h.
+  GiveUpWhen fence([&] {
+    try {
+      return session.in_touch() && run_is_live(session, message.run);
+    } catch (const BrokerError&) {
+      return false;
+    }
+  });
+  try {
+    run_inline(*runner, report, stack, children, deadline);
+  } catch (const TaskGivenUp&) {
+    ++given_up_;
+    throw BrokerError(fmt::format("broker {}: out of touch, or run {} is over, while running its tasks in '{}': given "
+                                  "up there (the broker gives them to a worker in touch)",
+                                  address_.redacted(), message.run, printable(message.tasks.front().task.dir)));
+  }
+  publish_leftovers(session, message, report.lineage, stack);
+  session.publish(queues_.reports(message.run), encode(report));
+  session.wait_for_confirms();
+  session.ack(delivery.tag);
+  tasks_done_ += report.done.size();
+  std::lock_guard lock(active_mutex_);
+  active_.erase(slot);
+}
+
+bool RabbitWorker::run_is_live(AmqpSession& session, const std::string& run) {
+  // The submitter deletes a run's report queue once the run is complete, then waits
+  // kRunOverGrace (submitter.h) before it acts on the target: a run seen live longer ago than
+  // this is looked at again, so that nothing of a complete run starts after that grace.
+  constexpr auto kSeenLiveFor = 250ms;
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(active_mutex_);
+    auto it = live_runs_.find(run);
+    if (it != live_runs_.end() && now - it->second < kSeenLiveFor) return true;
+  }
+  bool live = session.ready_messages(queues_.reports(run)).has_value();
+  std::lock_guard lock(active_mutex_);
+  if (live) {
+    live_runs_[run] = now;
+  } else {
+    live_runs_.erase(run);
+  }
+  if (live_runs_.size() > 64) live_runs_.clear();  // runs come and go: keep the map small
+  return live;
+}
+
+void RabbitWorker::run_inline(TaskRunner& runner, ReportMessage& report, std::vector<QueuedTask>& stack,
+                              CollectingSink& children, std::chrono::steady_clock::time_point deadline) {
   while (!stack.empty() && (report.done.empty() || std::chrono::steady_clock::now() < deadline)) {
+    give_up_point();
     QueuedTask next = std::move(stack.back());
     stack.pop_back();
     TaskResult& result = report.done.emplace_back();
@@ -171,7 +224,7 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
     result.id = next.task.id;
     children.tasks.clear();
     try {
-      TaskOutcome outcome = runner->run(next.task, children);
+      TaskOutcome outcome = runner.run(next.task, children);
       report.set_counters(result, outcome.counters);
       result.failures = std::move(outcome.failures);
     } catch (const std::exception& e) {
@@ -191,13 +244,6 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
     // The root's children go out at once: every other worker is idle until something is published.
     if (next.up == LineageTable::kTop) break;
   }
-  publish_leftovers(session, message, report.lineage, stack);
-  session.publish(queues_.reports(message.run), encode(report));
-  session.wait_for_confirms();
-  session.ack(delivery.tag);
-  tasks_done_ += report.done.size();
-  std::lock_guard lock(active_mutex_);
-  active_.erase(slot);
 }
 
 void RabbitWorker::publish_leftovers(AmqpSession& session, const TaskMessage& delivered, const LineageTable& lineage,
@@ -272,6 +318,7 @@ json RabbitWorker::describe(bool with_tasks) const {
               {"paused", paused_.load()},
               {"tasks_done", tasks_done_.load()},
               {"redelivered", redelivered_.load()},
+              {"given_up", given_up_.load()},
               {"uptime_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count()}};
   std::lock_guard lock(active_mutex_);
   out["active"] = active_.size();

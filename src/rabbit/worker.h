@@ -24,6 +24,13 @@
 
 namespace lmover {
 
+// Children are kept until the task is done, then published together.
+class CollectingSink : public TaskSink {
+ public:
+  void submit(Task task) override { tasks.push_back(std::move(task)); }
+  std::vector<Task> tasks;
+};
+
 class RabbitWorker {
  public:
   RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory);
@@ -47,6 +54,9 @@ class RabbitWorker {
   void thread_main(unsigned slot, const std::atomic<bool>& stop);
   void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
   void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
+  // Runs the stack's tasks, newest first, and what they spawn, into `report`, until the deadline.
+  void run_inline(TaskRunner& runner, ReportMessage& report, std::vector<QueuedTask>& stack, CollectingSink& children,
+                  std::chrono::steady_clock::time_point deadline);
   // Publishes the tasks `left` undone after a delivery's time budget, for any worker to take.
   void publish_leftovers(AmqpSession& session, const TaskMessage& delivered, const LineageTable& lineage,
                          std::vector<QueuedTask>& left);
@@ -54,6 +64,9 @@ class RabbitWorker {
   void refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
               const std::string& why);
   bool resting(unsigned slot) const;
+  // Whether `run` is still going on (its report queue exists); asked of the broker at most every
+  // quarter second per run.
+  bool run_is_live(AmqpSession& session, const std::string& run);
   std::shared_ptr<TaskRunner> runner_for(const std::string& run, const nlohmann::json& spec);
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
@@ -73,6 +86,7 @@ class RabbitWorker {
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> tasks_done_{0};
   std::atomic<uint64_t> redelivered_{0};  // messages that came to this worker a second time
+  std::atomic<uint64_t> given_up_{0};     // deliveries given up half-way, out of touch with the broker
   std::mutex runners_mutex_;
   // By run: each run opens the roots afresh (a target may have been recreated between runs).
   std::deque<std::pair<std::string, std::shared_ptr<TaskRunner>>> runners_;
@@ -80,6 +94,7 @@ class RabbitWorker {
   std::map<unsigned, ActiveTask> active_;  // thread slot -> its task in hand
   std::map<unsigned, std::chrono::steady_clock::time_point> resting_until_;  // after a refusal
   std::deque<std::string> refused_runs_;  // the newest few, so each refusal is said once
+  std::map<std::string, std::chrono::steady_clock::time_point> live_runs_;  // run -> last seen live
 };
 
 // Declares the task queues and their dead-letter queue (idempotent; same arguments everywhere).
