@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
 #include "fs/dir_reader.h"
@@ -36,7 +39,23 @@ void HardlinkFarm::remove() {
       farm && farm->type == EntryType::kDirectory) {
     unsettle_changed_groups(open_dir_at(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName).get());
   }
-  remove_entry(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
+  // Nothing of the run writes here any more (its tasks are all done, and a worker out of touch with
+  // the broker gives its task up before its next write). Should an entry still appear while the
+  // area goes, it is looked at and removed once more, a few times; then the failure names it.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      uint64_t n = remove_entry(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName, nullptr);
+      spdlog::debug("hard-link staging area: {} entries removed", n);
+      return;
+    } catch (const FsError& e) {
+      if (e.err() != ENOTEMPTY || attempt == 4) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+      if (auto farm = stat_if_exists(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName);
+          farm && farm->type == EntryType::kDirectory) {
+        unsettle_changed_groups(open_dir_at(ctx_.dst_root(), kHardlinkFarmName, kHardlinkFarmName).get());
+      }
+    }
+  }
 }
 
 void HardlinkFarm::unsettle_changed_groups(int farm) {

@@ -200,7 +200,14 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
   }
   if (!same_time(src->mtime, dst->mtime)) what.push_back(fmt::format("mtime {} vs {}", time_text(src->mtime), time_text(dst->mtime)));
   if (!dir && src->size != dst->size) what.push_back(fmt::format("size {} vs {}", src->size, dst->size));
-  if (!dir && src->nlink != dst->nlink) what.push_back(fmt::format("link count {} vs {}", src->nlink, dst->nlink));
+  // Named as what it means for the link structure: a group split (or an inode shared too widely)
+  // on the target, which no other attribute shows.
+  if (!dir && src->nlink > dst->nlink) {
+    what.push_back(fmt::format("hard-link group split on the target: link count {} vs {}", src->nlink, dst->nlink));
+  } else if (!dir && src->nlink < dst->nlink) {
+    what.push_back(fmt::format("target inode shared with names the source does not link: link count {} vs {}",
+                               src->nlink, dst->nlink));
+  }
   if ((src->type == EntryType::kCharDevice || src->type == EntryType::kBlockDevice) && src->rdev != dst->rdev) {
     what.push_back("device number");
   }
