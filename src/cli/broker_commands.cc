@@ -59,6 +59,17 @@ RabbitSubmitter::Progress progress_into(PassStats& stats) {
   };
 }
 
+void record_fatal(Summary& summary, const std::exception& error, int& code) {
+  spdlog::error("{}", error.what());
+  summary.set_fatal(error.what());
+  code = kExitFatal;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sig ? sigabbrev_np(sig) : nullptr;
+  return abbrev ? std::string("SIG") + abbrev : "a signal";
+}
+
 void drop_shared_budget(const BrokerAddress& address, const json& spec, const BrokerRetry& retry) {
   if (!spec.contains("max_delete")) return;
   std::string queue = spec["max_delete"].at("queue").get<std::string>();
@@ -160,21 +171,16 @@ int wait_for_run(const BrokerPlan& plan) {
     if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
     if (result.interrupted) {
       spdlog::warn("stopped following run {} before its end; it goes on on the workers", plan.run);
-      int sig = interrupt_signal();
-      summary.set_interrupted(sig && sigabbrev_np(sig) ? std::string("SIG") + sigabbrev_np(sig) : "a signal");
-      code = 128 + (sig ? sig : SIGINT);
+      summary.set_interrupted(signal_name(interrupt_signal()));
+      code = 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
     }
   } catch (const BrokerRetry::Stopped&) {
-    summary.set_interrupted("a signal");
+    summary.set_interrupted(signal_name(interrupt_signal()));
     code = 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
   } catch (const BrokerError& e) {
-    spdlog::error("{}", e.what());
-    summary.set_fatal(e.what());
-    code = kExitFatal;
+    record_fatal(summary, e, code);
   } catch (const FsError& e) {
-    spdlog::error("{}", e.what());
-    summary.set_fatal(e.what());
-    code = kExitFatal;
+    record_fatal(summary, e, code);
   }
   write_summary(summary, code, plan.json_file);
   return code;

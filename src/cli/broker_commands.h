@@ -2,6 +2,7 @@
 // broker init; and the broker address as every distributed command builds it.
 #pragma once
 
+#include <exception>
 #include <string>
 
 #include "cli/run_plan.h"
@@ -25,6 +26,11 @@ void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec
 
 // A submitter's progress callback that keeps `stats` at what the run counted so far (see the body).
 RabbitSubmitter::Progress progress_into(PassStats& stats);
+
+// The fatal end of a command: said, and in the summary; `code` becomes kExitFatal.
+void record_fatal(Summary& summary, const std::exception& error, int& code);
+// "SIGTERM" for SIGTERM, as the summary names the signal that interrupted a run.
+std::string signal_name(int sig);
 
 // Prints the summary and writes --json FILE; a failed write raises `code` to at least 1.
 void write_summary(Summary& summary, int& code, const std::string& json_file);

@@ -295,7 +295,11 @@ int execute(const RunPlan& plan) {
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return k != PassKind::kVerify; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
 
-    for (PassKind kind : plan.passes) {
+    std::vector<PassKind> passes = plan.passes;
+    size_t relink_at = passes.size();  // none
+    for (size_t i = 0; i < passes.size(); ++i) {
+      PassKind kind = passes[i];
+      const std::string name = i == relink_at ? "relink" : pass_name(kind);
       // A dry run onto a DST that does not exist yet: only the copy has something to say.
       if (!roots.dst.valid() && kind != PassKind::kCopy) continue;
       PassStats stats;
@@ -303,12 +307,12 @@ int execute(const RunPlan& plan) {
       auto start = std::chrono::steady_clock::now();
       json details = json::object();
       {
-        ProgressLine progress(pass_name(kind), stats, plan.progress);
+        ProgressLine progress(name, stats, plan.progress);
         NodeCounters per_node;
-        RunMetrics::Pass shown(live, pass_name(kind), stats, per_node);
+        RunMetrics::Pass shown(live, name, stats, per_node);
         std::optional<CounterPusher> pusher;
         if (!plan.memcached.empty() && !plan.options.dry_run) {
-          std::string pass = pass_name(kind), node = this_node();
+          std::string pass = name, node = this_node();
           bool embedded = plan.broker_url.empty();
           pusher.emplace(plan.memcached, plan.metric_prefix,
                          std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
@@ -324,22 +328,29 @@ int execute(const RunPlan& plan) {
         }
       }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      summary.add_pass(pass_name(kind), stats, seconds, details);
+      summary.add_pass(name, stats, seconds, details);
+      // The delete removed names of target inodes that have others: those may now be a split link
+      // group that the copy took for settled (it judges groups by their link count, which the
+      // delete changed after it). A copy again settles them before dirtime, so that one sync
+      // leaves an exact clone. Only then: it walks the whole tree.
+      bool copied = std::find(passes.begin(), passes.begin() + i, PassKind::kCopy) != passes.begin() + i;
+      if (kind == PassKind::kDelete && stats.shared_names_removed > 0 && copied && !plan.options.dry_run) {
+        spdlog::info("delete: {} names of shared target inodes removed: copying again to settle their link groups",
+                     stats.shared_names_removed.load());
+        passes.insert(passes.begin() + i + 1, PassKind::kCopy);
+        relink_at = i + 1;
+      }
       if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
       if (interrupt_signal()) {
-        summary.set_interrupted(sigabbrev_np(interrupt_signal()) ? std::string("SIG") + sigabbrev_np(interrupt_signal()) : "a signal");
+        summary.set_interrupted(signal_name(interrupt_signal()));
         code = 128 + interrupt_signal();
         break;  // the later passes would act on a target this one did not finish
       }
     }
   } catch (const FsError& e) {
-    spdlog::error("{}", e.what());
-    summary.set_fatal(e.what());
-    code = kExitFatal;
+    record_fatal(summary, e, code);
   } catch (const BrokerError& e) {
-    spdlog::error("{}", e.what());
-    summary.set_fatal(e.what());
-    code = kExitFatal;
+    record_fatal(summary, e, code);
   }
   say_unmatched_excludes(unmatched_excludes);
   write_summary(summary, code, plan.json_file);

@@ -133,7 +133,9 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
       if (ctx_.dry_run()) {
         PassStats::add(ctx_.stats().removed);
       } else {
-        PassStats::add(ctx_.stats().removed, remove_entry(dirs.dst.get(), name.c_str(), rel, budget));
+        uint64_t shared = 0;
+        PassStats::add(ctx_.stats().removed, remove_entry(dirs.dst.get(), name.c_str(), rel, budget, &shared));
+        PassStats::add(ctx_.stats().shared_names_removed, shared);
       }
     } catch (const FsError& e) {
       ctx_.fail(e);

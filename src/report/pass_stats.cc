@@ -20,6 +20,7 @@ constexpr std::pair<const char*, std::atomic<uint64_t> PassStats::*> kCounters[]
     {"links_made", &PassStats::links_made},
     {"metadata_updated", &PassStats::metadata_updated},
     {"removed", &PassStats::removed},
+    {"shared_names_removed", &PassStats::shared_names_removed},
     {"dir_times_set", &PassStats::dir_times_set},
     {"unchanged", &PassStats::unchanged},
     {"excluded", &PassStats::excluded},

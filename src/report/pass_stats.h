@@ -22,6 +22,9 @@ struct PassStats {
   std::atomic<uint64_t> metadata_updated{0};
   std::atomic<uint64_t> removed{0};          // target entries deleted
   std::atomic<uint64_t> dir_times_set{0};
+  // delete: names removed of target inodes that have other names (hard-link groups on the
+  // target); those other names may now be a split group, which `sync` settles at once (relink).
+  std::atomic<uint64_t> shared_names_removed{0};
   std::atomic<uint64_t> unchanged{0};
   std::atomic<uint64_t> excluded{0};
   std::atomic<uint64_t> skipped_by_time{0};

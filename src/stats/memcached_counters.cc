@@ -14,7 +14,7 @@ namespace lmover {
 const std::vector<std::string>& counter_names() {
   static const std::vector<std::string> names = {
       "entries",  "dirs_created", "files_copied", "bytes_copied", "specials_created", "links_made",
-      "metadata_updated", "removed", "dir_times_set", "unchanged", "excluded", "skipped_by_time",
+      "metadata_updated", "removed", "shared_names_removed", "dir_times_set", "unchanged", "excluded", "skipped_by_time",
       "vanished", "changed_during_copy", "errors", "differences"};
   return names;
 }
