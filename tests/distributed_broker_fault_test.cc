@@ -214,9 +214,10 @@ TEST_F(BrokerFaultTest, ATaskOfARunThatIsOverWritesNothing) {
 }
 
 // Faults that overlap, on a live source: in each round a sync runs while a mutator changes the
-// source (creates, deletes, in-place rewrites, renames into other directories, mkdir/rmdir), the
-// broker is killed -9 and a worker is killed -9 and replaced; the sync must not end fatally, and once
-// the mutator stops, one quiet sync must leave an exact clone. LMOVER_SOAK_ROUNDS sets the rounds (3 in the suite).
+// source (creates, deletes, in-place rewrites, renames into other directories, new hard links,
+// mkdir/rmdir), the broker is killed -9 and a worker is killed -9 and replaced; the sync must not
+// end fatally, and once the mutator stops, one quiet sync must leave an exact clone.
+// LMOVER_SOAK_ROUNDS sets the rounds (3 in the suite).
 TEST_F(BrokerFaultTest, SoakOfOverlappingFaultsOnALiveSourceEndsExact) {
   int rounds = getenv("LMOVER_SOAK_ROUNDS") ? atoi(getenv("LMOVER_SOAK_ROUNDS")) : 3;
   build_fault_tree();
@@ -232,7 +233,7 @@ TEST_F(BrokerFaultTest, SoakOfOverlappingFaultsOnALiveSourceEndsExact) {
       for (int i = 0; !stop; ++i) {
         std::string dir = live + "/l" + std::to_string(r() % 8), other = live + "/l" + std::to_string(r() % 8);
         std::string name = "m" + std::to_string(r() % 200);
-        switch (r() % 6) {
+        switch (r() % 7) {
           case 0:
           case 1: {
             std::ofstream(dir + "/" + name) << std::string(500 + r() % 5000, char('a' + i % 26));
@@ -250,6 +251,7 @@ TEST_F(BrokerFaultTest, SoakOfOverlappingFaultsOnALiveSourceEndsExact) {
             if (rmdir(sub.c_str()) != 0) mkdir(sub.c_str(), 0755);
             break;
           }
+          case 6: link((dir + "/" + name).c_str(), (other + "/" + name + "h").c_str()); break;  // groups come and go
         }
         std::this_thread::sleep_for(std::chrono::microseconds(300 + r() % 700));
       }
