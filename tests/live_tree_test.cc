@@ -164,7 +164,9 @@ TEST(LiveTree, DirectoriesRenamedAndRemovedMidPassAreVanishedNotFailures) {
   EXPECT_GT(r.counter("copy", "vanished"), 0u) << "the users were too slow to race the copy";
   RunResult settle = run_lmover({"sync", src, dst});
   EXPECT_EQ(settle.exit_code, 0) << settle.output.substr(0, 2000);
-  EXPECT_TRUE(compare_trees(src, dst).empty());
+  auto diffs = compare_trees(src, dst);
+  EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front() << "\n"
+                             << settle.output.substr(0, 2000);
 }
 
 TEST(LiveTree, SigtermStopsThePassCleanlyWithASummary) {
