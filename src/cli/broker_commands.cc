@@ -121,7 +121,6 @@ int run_worker(const BrokerPlan& plan) {
 // What a submitter does once its copy run is complete, done by whoever saw the end (the submitter
 // or `wait`): the hard-link staging area goes, its stale groups marked for the next pass.
 void finish_copy_run(const json& spec, PassStats& stats, FailureLog& failures) {
-  spdlog::debug("finishing copy run: removing the hard-link staging area of {}", spec.at("dst").get<std::string>());
   UniqueFd src = open_root(spec.at("src").get<std::string>());
   UniqueFd dst = open_root(spec.at("dst").get<std::string>());
   PassOptions options;  // the context keeps a reference: it must outlive it
@@ -159,8 +158,6 @@ int wait_for_run(const BrokerPlan& plan) {
       ProgressLine progress(pass, stats, !plan.no_progress && !plan.verbose && !plan.quiet);
       result = submitter.attach(plan.run);
     }
-    spdlog::debug("run {} followed to its end: interrupted={}, pass {}", plan.run, result.interrupted,
-                  result.spec.value("pass", "?"));
     if (!result.interrupted) {
       if (lock) lock->keep(false);
       if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) finish_copy_run(result.spec, stats, failures);
