@@ -2,6 +2,7 @@
 // liblustreapi.so the suite builds (tests/fake_lustreapi.c): it keeps each file's layout in
 // trusted.lov and each directory's MDT in trusted.lmv, which lmover never copies as plain xattrs,
 // so a target file only has the layout lmover asked liblustreapi for.
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include <cstdlib>
@@ -22,14 +23,20 @@ constexpr unsigned long long kEof = ~0ULL, kWide = 0x1000000000000003ULL, kMiB =
 struct Comp {
   unsigned long long start = 0, end = kEof, count = 1, size = kMiB, pattern = 0;
   std::string pool;
+  unsigned mirror_id = 0, flags = 0;  // FLR (LCME_FL_*: 1 stale, 2 prefer reads, 4 prefer writes)
 };
 
-// The fake's text form of a layout (see fake_lustreapi.c).
-std::string lov(const std::vector<Comp>& comps, bool composite = false) {
-  std::string out = "composite " + std::to_string(composite ? 1 : 0) + "\n";
+// The fake's text form of a layout (see fake_lustreapi.c); `mirrors` and `flr` (LCM_FL_* state:
+// 1 in sync, 2 write pending) only for an FLR file.
+std::string lov(const std::vector<Comp>& comps, bool composite = false, unsigned mirrors = 0, unsigned flr = 0) {
+  std::string out = "composite " + std::to_string(composite ? 1 : 0);
+  if (mirrors) out += " mirrors=" + std::to_string(mirrors) + " flr=" + std::to_string(flr);
+  out += "\n";
   for (const Comp& c : comps) {
     out += std::to_string(c.start) + " " + std::to_string(c.end) + " " + std::to_string(c.count) + " " +
-           std::to_string(c.size) + " " + std::to_string(c.pattern) + " " + (c.pool.empty() ? "-" : c.pool) + "\n";
+           std::to_string(c.size) + " " + std::to_string(c.pattern) + " " + (c.pool.empty() ? "-" : c.pool);
+    if (mirrors) out += " m=" + std::to_string(c.mirror_id) + " f=" + std::to_string(c.flags);
+    out += "\n";
   }
   return out;
 }
@@ -49,7 +56,10 @@ class LustreTest : public ::testing::Test {
     make_dir(src_);
   }
   void TearDown() override {
-    for (const char* name : {"LMOVER_LUSTREAPI", "FAKE_LUSTRE_OSTS", "FAKE_LUSTRE_POOLS"}) unsetenv(name);
+    for (const char* name : {"LMOVER_LUSTREAPI", "FAKE_LUSTRE_OSTS", "FAKE_LUSTRE_POOLS", "LD_PRELOAD",
+                             "FAKE_LUSTRE_NO_RESYNC", "FAKE_LUSTRE_NO_FLR"}) {
+      unsetenv(name);
+    }
   }
   // A source file with layout `layout` (as the fake stores it) and some content.
   void file_with_layout(const std::string& rel, const std::string& layout) {
@@ -99,25 +109,95 @@ TEST_F(LustreTest, LayoutsAreCopiedExactlyAndNeverAsXattrs) {
   }
 }
 
-// FLR: a mirrored file's layout lists each mirror's components with extents starting over; lmover
-// keeps the first mirror's and says so once.
-TEST_F(LustreTest, MirroredFilesGetTheirFirstMirrorsLayout) {
-  for (const char* f : {"m1", "m2"}) {
-    file_with_layout(f, lov({{.start = 0, .end = 64 * kMiB, .count = 1, .size = kMiB},
-                             {.start = 64 * kMiB, .end = kEof, .count = 4, .size = kMiB},
-                             {.start = 0, .end = kEof, .count = 2, .size = 4 * kMiB, .pool = "slow"}},
-                            true));
-  }
-  RunResult r = run_lmover({"copy", "--lustre", "on", src_, dst_});
+// FLR: mirrors of the source as the fake keeps them (their ids the source's own, any numbers),
+// and the target's as lmover must leave them: every mirror with its components and flags, ids
+// given afresh by the target, none stale (writing the data made all but one stale: the resync),
+// and the times set after the resync moved them.
+struct Mirrored {
+  std::string name, source, target;
+};
+std::vector<Mirrored> mirrored_files() {
+  return {
+      {"two", lov({{.start = 0, .end = 64 * kMiB, .count = 1, .mirror_id = 1},
+                   {.start = 64 * kMiB, .end = kEof, .count = 4, .mirror_id = 1},
+                   {.start = 0, .end = kEof, .count = 2, .size = 4 * kMiB, .pool = "slow", .mirror_id = 2, .flags = 2}},
+                  true, 2, 1),
+       lov({{.start = 0, .end = 64 * kMiB, .count = 1, .mirror_id = 1},
+            {.start = 64 * kMiB, .end = kEof, .count = 4, .mirror_id = 1},
+            {.start = 0, .end = kEof, .count = 2, .size = 4 * kMiB, .pool = "slow", .mirror_id = 2, .flags = 2}},
+           true, 2, 1)},
+      // Written through its third mirror (preferred for writes): the resync brings the first two.
+      {"three", lov({{.count = 1, .mirror_id = 3}, {.count = 2, .mirror_id = 5}, {.count = 3, .mirror_id = 9, .flags = 4}}, true, 3, 1),
+       lov({{.count = 1, .mirror_id = 1}, {.count = 2, .mirror_id = 2}, {.count = 3, .mirror_id = 3, .flags = 4}}, true, 3, 1)},
+  };
+}
+
+TEST_F(LustreTest, MirroredFilesKeepEveryMirrorInSync) {
+  setenv("LD_PRELOAD", FAKE_LUSTRE_KERNEL, 1);  // the client's part: a write makes mirrors stale
+  for (const Mirrored& m : mirrored_files()) file_with_layout(m.name, m.source);
+  run_shell("head -c 3M /dev/urandom > '" + src_ + "/big'");  // copied in chunks: resynced by the finisher
+  set_xattr(src_ + "/big", "trusted.lov", mirrored_files()[1].source);
+  RunResult r = run_lmover({"copy", "--lustre", "on", "--chunk-threshold", "1M", "--chunk-size", "1M", src_, dst_});
+  unsetenv("LD_PRELOAD");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* f : {"m1", "m2"}) {
-    EXPECT_EQ(target_layout(f), lov({{.start = 0, .end = 64 * kMiB, .count = 1, .size = kMiB},
-                                     {.start = 64 * kMiB, .end = kEof, .count = 4, .size = kMiB}},
-                                    true));
+  EXPECT_EQ(r.output.find("warn"), std::string::npos) << r.output;
+  for (const Mirrored& m : mirrored_files()) {
+    EXPECT_EQ(target_layout(m.name), m.target) << m.name;
+    EXPECT_EQ(read_file(dst_ + "/" + m.name), "content of " + m.name) << m.name;
   }
-  size_t said = r.output.find("first mirror's layout only");
+  EXPECT_EQ(target_layout("big"), mirrored_files()[1].target);
+  EXPECT_EQ(read_file(dst_ + "/big"), read_file(src_ + "/big"));
+  for (const char* f : {"two", "three", "big"}) {
+    struct stat a {}, b {};
+    ASSERT_EQ(lstat((src_ + "/" + f).c_str(), &a), 0);
+    ASSERT_EQ(lstat((dst_ + "/" + f).c_str(), &b), 0);
+    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << f;
+    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << f;
+    EXPECT_EQ(get_xattr(dst_ + "/" + f, "trusted.fake_lease"), "") << f << ": the lease was given back";
+  }
+  // The target's mirrors are what the source asks for: a later pass has nothing to relayout.
+  RunResult again = run_lmover({"copy", "--lustre", "on", "--relayout", src_, dst_});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.counter("copy", "files_copied"), 0u) << again.output;
+}
+
+// A target that cannot resync keeps the data whole in one mirror, the others stale, and says so
+// once; one without FLR gets the first mirror only, said as any refused layout.
+TEST_F(LustreTest, TargetsThatCannotResyncOrMirrorAreSaidOnce) {
+  setenv("LD_PRELOAD", FAKE_LUSTRE_KERNEL, 1);
+  const Mirrored two = mirrored_files()[0];
+  for (const char* f : {"a", "b"}) file_with_layout(f, two.source);
+  setenv("FAKE_LUSTRE_NO_RESYNC", "1", 1);
+  RunResult r = run_lmover({"copy", "--lustre", "on", src_, dst_});
+  unsetenv("FAKE_LUSTRE_NO_RESYNC");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  size_t said = r.output.find("could not be resynced");
   EXPECT_NE(said, std::string::npos) << r.output;
-  EXPECT_EQ(said, r.output.rfind("first mirror's layout only")) << r.output;
+  EXPECT_EQ(said, r.output.rfind("could not be resynced")) << r.output;
+  EXPECT_NE(r.output.find("lfs mirror resync"), std::string::npos) << r.output;
+  for (const char* f : {"a", "b"}) {
+    EXPECT_EQ(target_layout(f), lov({{.start = 0, .end = 64 * kMiB, .count = 1, .mirror_id = 1},
+                                     {.start = 64 * kMiB, .end = kEof, .count = 4, .mirror_id = 1},
+                                     {.start = 0, .end = kEof, .count = 2, .size = 4 * kMiB, .pool = "slow", .mirror_id = 2, .flags = 3}},
+                                    true, 2, 2))
+        << f << ": the second mirror stale, the file write-pending";
+    EXPECT_EQ(read_file(dst_ + "/" + f), std::string("content of ") + f);
+  }
+
+  setenv("FAKE_LUSTRE_NO_FLR", "1", 1);
+  std::string flat = tmp_ / "flat";
+  RunResult no_flr = run_lmover({"copy", "--lustre", "on", src_, flat});
+  unsetenv("FAKE_LUSTRE_NO_FLR");
+  unsetenv("LD_PRELOAD");
+  ASSERT_EQ(no_flr.exit_code, 0) << no_flr.output;
+  said = no_flr.output.find("target refused layout 'mirror 1:");
+  EXPECT_NE(said, std::string::npos) << no_flr.output;
+  EXPECT_EQ(said, no_flr.output.rfind("target refused layout")) << no_flr.output;
+  for (const char* f : {"a", "b"}) {
+    EXPECT_EQ(get_xattr(flat + "/" + f, "trusted.lov"),
+              lov({{.start = 0, .end = 64 * kMiB, .count = 1}, {.start = 64 * kMiB, .end = kEof, .count = 4}}, true))
+        << f;
+  }
 }
 
 // `lfs setstripe DIR`: a directory's default layout is what users' new files there get later.
@@ -166,6 +246,9 @@ TEST_F(LustreTest, LustreInternalXattrsNeverReachTheTarget) {
         // the fake keeps the layout it was asked to create in trusted.lov: that one is its own
         std::erase(keys, std::string("trusted.lov"));
         EXPECT_NE(get_xattr(dst + rel, "trusted.lov").find("composite"), std::string::npos);
+        // and lmover keeps the data version it copied ("[FID] 0xDV"), its own, never the source's
+        std::erase(keys, std::string("trusted.lmover.dv"));
+        EXPECT_EQ(get_xattr(dst + rel, "trusted.lmover.dv").rfind("[0x2", 0), 0u);
       }
       EXPECT_EQ(keys, std::vector<std::string>{"user.project"}) << mode << rel;
     }
@@ -320,11 +403,11 @@ TEST_F(LustreTest, DirectoriesAreSpreadRoundRobinOverMdtsAtTheChosenDepth) {
   ASSERT_EQ(st.exit_code, 0) << st.output;
   std::map<std::string, int> kinds;
   for (int i = 0; i < 6; ++i) kinds[get_xattr(striped + "/top" + std::to_string(i), "trusted.lmv")]++;
-  EXPECT_EQ(kinds, (std::map<std::string, int>{{"mdt=0 stripes=2", 3}, {"mdt=2 stripes=2", 3}}));
+  EXPECT_EQ(kinds, (std::map<std::string, int>{{"mdt=0 stripes=2 hash=2", 3}, {"mdt=2 stripes=2 hash=2", 3}}));
   EXPECT_EQ(get_xattr(striped + "/top0/sub0", "trusted.lmv"), "");
   std::string all = tmp_ / "all";
   ASSERT_EQ(run_lmover({"copy", "--lustre", "on", "--dir-stripes", "-1", src_, all}).exit_code, 0);
-  EXPECT_EQ(get_xattr(all + "/top3", "trusted.lmv"), "mdt=-1 stripes=4");
+  EXPECT_EQ(get_xattr(all + "/top3", "trusted.lmv"), "mdt=-1 stripes=4 hash=2");
 
   // An MDT the target does not have fails those directories, clearly, and nothing else.
   RunResult bad = run_lmover({"copy", "--lustre", "on", "--mdts", "0,7", src_, tmp_ / "bad"});

@@ -165,7 +165,7 @@ int wait_for_run(const BrokerPlan& plan) {
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_pass(pass, stats, seconds, {{"run", plan.run}, {"tasks", result.tasks}});
-    if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
+    if (stats.some_failed()) code = kExitSomeFailed;
     if (result.interrupted) {
       spdlog::warn("stopped following run {} before its end; it goes on on the workers", plan.run);
       summary.set_interrupted(signal_name(interrupt_signal()));

@@ -48,6 +48,18 @@ ConfigFile ConfigFile::load(const std::string& path) {
     }
     else if (k == "layout") c.layout = text();
     else if (k == "mdts") c.mdts = text();
+    else if (k == "dir_layout") c.dir_layout = text();
+    else if (k == "hsm") c.hsm = text();
+    else if (k == "hsm_rebind") c.hsm_rebind = text();
+    else if (k == "hsm_batch") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 1 || *v > 100000) throw FsError("read config", path, "'hsm_batch' must be a number from 1 to 100000");
+      c.hsm_batch = static_cast<unsigned>(*v);
+    } else if (k == "hsm_restore_timeout") {
+      auto v = node.value<int64_t>();
+      if (!v || *v < 1 || *v > 7 * 86400) throw FsError("read config", path, "'hsm_restore_timeout' must be seconds, 1 to 604800");
+      c.hsm_restore_timeout = static_cast<unsigned>(*v);
+    }
     else if (k == "mdt_depth") {
       auto v = node.value<int64_t>();
       if (!v || *v < 1 || *v > 64) throw FsError("read config", path, "'mdt_depth' must be a number from 1 to 64");

@@ -11,7 +11,7 @@
 namespace lmover {
 
 // nullptr: plain POSIX. Throws FsError (exit 2) when `on` and the library cannot be loaded.
-std::shared_ptr<const LustreTarget> lustre_for_run(const LustreSettings& settings, int src_fd, const std::string& src,
+std::shared_ptr<const LustreTarget> lustre_for_run(LustreSettings settings, int src_fd, const std::string& src,
                                                    int dst_fd, const std::string& dst);
 
 }  // namespace lmover

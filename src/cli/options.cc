@@ -58,6 +58,8 @@ struct CommonFlags {
   double report_interval = 30;
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
+  std::string dir_layout = "keep", hsm = "skip", hsm_rebind;
+  unsigned hsm_batch = 100, hsm_restore_timeout = 3600;
   bool verify_content = false;
   uint64_t chunk_threshold = 1ull << 30, chunk_size = 256ull << 20;
   double rebalance_percent = 0;
@@ -111,6 +113,11 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.layout) f.layout = *c.layout;
   if (c.mdts) f.mdts = *c.mdts;
   if (c.mdt_depth) f.mdt_depth = *c.mdt_depth;
+  if (c.dir_layout) f.dir_layout = *c.dir_layout;
+  if (c.hsm) f.hsm = *c.hsm;
+  if (c.hsm_rebind) f.hsm_rebind = *c.hsm_rebind;
+  if (c.hsm_batch) f.hsm_batch = *c.hsm_batch;
+  if (c.hsm_restore_timeout) f.hsm_restore_timeout = *c.hsm_restore_timeout;
 }
 
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
@@ -158,6 +165,27 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->check(CLI::Range(-1, 65535));
   sub.add_option("--mdt-depth", f.mdt_depth, "depth of the directories --mdts places (1: the first level)")
       ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  sub.add_option("--dir-layout", f.dir_layout,
+                 "keep: directories striped as Lustre (or --mdts, --dir-stripes) makes them; copy: a striped source "
+                 "directory is made striped alike (count, hash) and default directory striping (LMV) is copied")
+      ->check(CLI::IsMember({"keep", "copy"}))
+      ->capture_default_str();
+  sub.add_option("--hsm", f.hsm,
+                 "HSM-released source files (data on the archive only): skip (list them as deferred, exit 1), "
+                 "stub (make released files on the target bound to the same archive, write the rebind list), "
+                 "restore (restore them from the archive, then copy)")
+      ->check(CLI::IsMember({"skip", "stub", "restore"}))
+      ->capture_default_str();
+  sub.add_option("--hsm-rebind", f.hsm_rebind,
+                 "(--hsm stub) file the 'old_FID new_FID' lines for lhsmtool_posix --rebind are appended to "
+                 "(default: .NAME.lmover-rebind beside DST)");
+  sub.add_option("--hsm-batch", f.hsm_batch, "(--hsm restore) FIDs per restore request at most")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  sub.add_option("--hsm-restore-timeout", f.hsm_restore_timeout,
+                 "(--hsm restore) seconds to wait for a batch's restores; files still released then are deferred")
+      ->check(CLI::Range(1u, 7u * 86400u))
       ->capture_default_str();
   sub.add_option("--memcached", f.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
   sub.add_option("--metrics-listen", f.metrics_listen,
@@ -385,6 +413,11 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
     if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
     plan.lustre.mdt_depth = flags.mdt_depth;
     plan.lustre.dir_stripes = flags.dir_stripes;
+    plan.lustre.dir_layout_copy = flags.dir_layout == "copy";
+    plan.lustre.hsm.mode = HsmSettings::parse_mode(flags.hsm);
+    plan.lustre.hsm.rebind_path = flags.hsm_rebind;
+    plan.lustre.hsm.batch = flags.hsm_batch;
+    plan.lustre.hsm.restore_timeout = flags.hsm_restore_timeout;
     if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());

@@ -74,7 +74,16 @@ Roots open_checked_roots(PassKind kind, const json& spec) {
 json lustre_spec(const LustreTarget* lustre) {
   if (!lustre) return {{"mode", "off"}};
   const LustreSettings& s = lustre->settings();
-  return {{"mode", "on"}, {"layout", s.layout.name()}, {"mdts", s.mdts}, {"mdt_depth", s.mdt_depth}, {"dir_stripes", s.dir_stripes}};
+  return {{"mode", "on"},
+          {"layout", s.layout.name()},
+          {"mdts", s.mdts},
+          {"mdt_depth", s.mdt_depth},
+          {"dir_stripes", s.dir_stripes},
+          {"dir_layout_copy", s.dir_layout_copy},
+          {"hsm", HsmSettings::name(s.hsm.mode)},
+          {"hsm_rebind", s.hsm.rebind_path},
+          {"hsm_batch", s.hsm.batch},
+          {"hsm_restore_timeout", s.hsm.restore_timeout}};
 }
 
 LustreSettings lustre_settings_from(const json& spec) {
@@ -87,6 +96,11 @@ LustreSettings lustre_settings_from(const json& spec) {
   s.mdts = l.at("mdts").get<std::vector<int>>();
   s.mdt_depth = l.at("mdt_depth").get<unsigned>();
   s.dir_stripes = l.value("dir_stripes", 0);
+  s.dir_layout_copy = l.value("dir_layout_copy", false);
+  s.hsm.mode = HsmSettings::parse_mode(l.value("hsm", std::string("skip")));
+  s.hsm.rebind_path = l.value("hsm_rebind", std::string());
+  s.hsm.batch = l.value("hsm_batch", 100u);
+  s.hsm.restore_timeout = l.value("hsm_restore_timeout", 3600u);
   return s;
 }
 

@@ -340,7 +340,7 @@ int execute(const RunPlan& plan) {
         passes.insert(passes.begin() + i + 1, PassKind::kCopy);
         relink_at = i + 1;
       }
-      if (stats.errors > 0 || stats.differences > 0) code = kExitSomeFailed;
+      if (stats.some_failed()) code = kExitSomeFailed;
       if (interrupt_signal()) {
         summary.set_interrupted(signal_name(interrupt_signal()));
         code = 128 + interrupt_signal();

@@ -82,7 +82,7 @@ std::string read_sized(Fn call, std::string_view op, std::string_view rel) {
 bool is_filesystem_internal_xattr(std::string_view name) {
   return starts_with(name, "lustre.") || name == "trusted.lov" || name == "trusted.lma" ||
          name == "trusted.link" || name == "trusted.som" || name == "trusted.hsm" || name == "trusted.lmv" ||
-         name == "trusted.dmv" || name == "trusted.fid";
+         name == "trusted.dmv" || name == "trusted.fid" || name == "trusted.lmover.dv";
 }
 
 std::vector<std::string> list_xattr_names(const NodeRef& node) {

@@ -16,6 +16,8 @@ namespace lmover {
 // Sorted by name.
 using XattrList = std::vector<std::pair<std::string, std::string>>;
 
+// Names a filesystem keeps for itself (Lustre's layouts, FIDs, HSM state, LMV...) or lmover keeps
+// on the target (its data-version record, lustre/data_version.h): never copied, compared, removed.
 bool is_filesystem_internal_xattr(std::string_view name);
 
 // The names of all xattrs of a node, in the filesystem's order. ENOTSUP counts as "none".

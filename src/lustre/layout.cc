@@ -55,9 +55,13 @@ std::string describe(const Layout& layout) {
   if (layout.components.empty()) return "default";
   if (!layout.composite) return describe(layout.components.front());
   std::string out;
-  for (const auto& c : layout.components) {
+  bool mirrored = layout.mirror_count() > 1;
+  for (size_t i = 0; i < layout.components.size(); ++i) {
+    const LayoutComponent& c = layout.components[i];
     if (!out.empty()) out += "; ";
+    if (mirrored && (i == 0 || c.mirror != layout.components[i - 1].mirror)) out += fmt::format("mirror {}: ", c.mirror + 1);
     out += fmt::format("[{},{}) {}", size_text(c.start), size_text(c.end), describe(c));
+    if (mirrored && (c.flags & kCopiedCompFlags)) out += fmt::format(" flags={:#x}", c.flags & kCopiedCompFlags);
   }
   return out;
 }
@@ -179,7 +183,8 @@ bool satisfies(const Layout& actual, const Layout& wanted) {
     const LayoutComponent& a = actual.components[i];
     const LayoutComponent& w = wanted.components[i];
     if (wanted.composite && (a.start != w.start || a.end != w.end)) return false;
-    if (a.pattern != w.pattern || a.pool != w.pool) return false;
+    if (a.pattern != w.pattern || a.pool != w.pool || a.mirror != w.mirror) return false;
+    if ((a.flags & kCopiedCompFlags) != (w.flags & kCopiedCompFlags)) return false;
     bool named_count = w.stripe_count != kLayoutDefault && w.stripe_count != kLayoutWide;
     if (w.pattern != kPatternMdt && named_count && a.stripe_count != w.stripe_count) return false;
     if (w.stripe_size != kLayoutDefault && a.stripe_size != w.stripe_size) return false;
@@ -197,6 +202,11 @@ std::optional<Layout> relaxed(const Layout& layout) {
     }
   }
   if (changed) return out;
+  if (layout.mirror_count() > 1) {  // a target without FLR: the first mirror alone
+    std::erase_if(out.components, [](const LayoutComponent& c) { return c.mirror != 0; });
+    for (auto& c : out.components) c.flags = 0;
+    return out;
+  }
   for (auto& c : out.components) {
     if (c.pattern != kPatternMdt && c.stripe_count != kLayoutDefault && c.stripe_count != kLayoutWide) {
       c.stripe_count = kLayoutWide;  // more stripes than the target has OSTs: as wide as it can

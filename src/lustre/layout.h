@@ -19,6 +19,11 @@ inline constexpr uint64_t kLayoutWide = 0x1000000000000003ULL;     // LLAPI_LAYO
 inline constexpr uint64_t kPatternRaid0 = 0;                       // LLAPI_LAYOUT_RAID0
 inline constexpr uint64_t kPatternMdt = 2;                         // LLAPI_LAYOUT_MDT (Data-on-MDT)
 inline constexpr uint64_t kExtentEof = ~0ULL;                      // LUSTRE_EOF
+// Component flags of lustre_user.h (enum lov_comp_md_entry_flags) that say how an FLR mirror is
+// used: preferred for reads or writes, never resynced, not compressed. The only ones a user sets,
+// so the only ones copied (stale and init are the filesystem's own state).
+inline constexpr uint32_t kCompStale = 0x1;  // LCME_FL_STALE
+inline constexpr uint32_t kCopiedCompFlags = 0x2 | 0x4 | 0x20 | 0x400;  // PREF_RD, PREF_WR, NOSYNC, NOCOMPR
 
 struct LayoutComponent {
   uint64_t start = 0, end = kExtentEof;
@@ -26,17 +31,21 @@ struct LayoutComponent {
   uint64_t stripe_size = kLayoutDefault;
   uint64_t pattern = kPatternRaid0;
   std::string pool;  // "" = none
+  // FLR: the mirror it belongs to (0 = the first, in the layout's order) and its mirror flags
+  // (kCopiedCompFlags only). 0 and 0 for a file without mirrors.
+  uint32_t mirror = 0;
+  uint32_t flags = 0;
 
   bool operator==(const LayoutComponent&) const = default;
 };
 
 struct Layout {
-  std::vector<LayoutComponent> components;  // one for a plain layout
+  // One for a plain layout. An FLR (mirrored) file's holds every mirror's components, mirror by
+  // mirror, each mirror's extents covering the file from 0 again.
+  std::vector<LayoutComponent> components;
   bool composite = false;
-  // An FLR file's layout holds one set of components per mirror; only the first mirror's are
-  // kept here (lmover does not yet recreate mirrors), and this says that others were left out.
-  bool mirrors_dropped = false;
 
+  size_t mirror_count() const { return components.empty() ? 1 : components.back().mirror + 1; }
   bool operator==(const Layout&) const = default;
 };
 
@@ -74,7 +83,8 @@ bool satisfies(const Layout& actual, const Layout& wanted);
 
 // The nearest layout to try when the target refused `layout` (a pool it lacks, more stripes than
 // it has OSTs): first the same without pools, then with every stripe count made "all OSTs".
-// nullopt: nothing left to relax (the filesystem's default is what remains).
+// A mirrored layout, once no pool is left to drop, loses its other mirrors (a target without
+// FLR) before any count is widened. nullopt: nothing left to relax (the filesystem's default is what remains).
 std::optional<Layout> relaxed(const Layout& layout);
 
 // The size of the chunks a big file of layout `actual` (as Lustre instantiated it) is copied in,

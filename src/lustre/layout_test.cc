@@ -116,5 +116,35 @@ TEST(StripeAlignedChunk, IsAMultipleOfEveryStripeSizeNearTheWantedSize) {
   EXPECT_EQ(stripe_aligned_chunk(huge, 1ull << 40), (1ull << 40) + 1);  // the lcm would pass 64 bits
 }
 
+// FLR: two mirrors, the second preferred for reads. Relaxing drops pools, then the second mirror
+// (a target without FLR keeps the data in one), and only then widens counts.
+TEST(LayoutPolicy, MirroredLayoutsRelaxToTheirFirstMirrorBeforeWidening) {
+  Layout mirrored{{{.start = 0, .end = kExtentEof, .stripe_count = 2, .stripe_size = 1 << 20, .pool = "fast"},
+                   {.start = 0, .end = kExtentEof, .stripe_count = 4, .stripe_size = 1 << 20, .mirror = 1, .flags = 0x2}},
+                  true};
+  EXPECT_EQ(mirrored.mirror_count(), 2u);
+  EXPECT_EQ(describe(mirrored), "mirror 1: [0,EOF) count=2 size=1M pool=fast; mirror 2: [0,EOF) count=4 size=1M flags=0x2");
+  std::optional<Layout> step = relaxed(mirrored);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->mirror_count(), 2u);
+  EXPECT_EQ(step->components[0].pool, "");
+  step = relaxed(*step);
+  ASSERT_TRUE(step);
+  ASSERT_EQ(step->components.size(), 1u);
+  EXPECT_EQ(step->components[0].stripe_count, 2u);
+  step = relaxed(*step);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->components[0].stripe_count, kLayoutWide);
+  EXPECT_FALSE(relaxed(*step));
+
+  // A mirror's flags and its place are part of what the target must have.
+  Layout other = mirrored;
+  other.components[1].flags = 0;
+  EXPECT_FALSE(satisfies(other, mirrored));
+  other = mirrored;
+  other.components[1].flags |= kCompStale;  // stale is the filesystem's state, not the layout's
+  EXPECT_TRUE(satisfies(other, mirrored));
+}
+
 }  // namespace
 }  // namespace lmover

@@ -1,6 +1,7 @@
 #include "lustre/lustre_target.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,11 +14,6 @@
 
 namespace lmover {
 namespace {
-
-// liblustreapi takes paths: the target directory is pinned by its fd and reached through its
-// /proc magic link, so no symlink on the way can lead elsewhere; the name itself is created
-// (O_EXCL / mkdir), which never follows one either.
-std::string path_in(int dir_fd, const char* name) { return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name; }
 
 unsigned depth_of(std::string_view rel) {
   if (rel.empty()) return 0;
@@ -49,17 +45,14 @@ std::vector<int> LustreSettings::parse_mdts(const std::string& text) {
   return out;
 }
 
-void LustreTarget::warn_once(const std::string& what) const {
+void LustreTarget::warn_once(const std::string& what, const std::string& first) const {
   std::lock_guard lock(warned_mutex_);
-  if (warned_.insert(what).second) spdlog::warn("{} (said once for all files alike)", what);
+  if (warned_.insert(what).second) spdlog::warn("{} (said once for all files alike{})", what, first);
 }
 
-UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const char* name, std::string_view rel) const {
+UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const char* name, std::string_view rel,
+                                   bool* mirrored) const {
   std::optional<Layout> source = api_->layout_of(src_fd);
-  if (source && source->mirrors_dropped) {
-    warn_once("FLR mirrored files get their first mirror's layout only (mirrors are not recreated; `lfs mirror "
-              "extend` them on the target if needed)");
-  }
   std::optional<Layout> wanted = target_layout(settings_.layout, source, size);
   std::optional<Layout> trying = wanted;
   std::string path = path_in(dst_dir, name);
@@ -70,6 +63,7 @@ UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const
         warn_once(fmt::format("target refused layout '{}'; files that want it get '{}'", describe(*wanted),
                               trying ? describe(*trying) : "the filesystem default"));
       }
+      if (mirrored) *mirrored = trying && trying->mirror_count() > 1;
       return UniqueFd(fd);
     }
     int err = errno;
@@ -80,6 +74,20 @@ UniqueFd LustreTarget::create_file(int src_fd, uint64_t size, int dst_dir, const
     }
     trying = relaxed(*trying);
   }
+}
+
+bool LustreTarget::sync_mirrors(UniqueFd& out, std::string_view rel) const {
+  int fd = out.release();
+  int err = api_->resync_mirrors(&fd);
+  out = UniqueFd(fd);
+  if (err == 0) return true;
+  // The clone's data are whole in the mirror written; the others wait for a resync the target
+  // could not do now. Said, not failed: `lfs mirror resync` finishes it on the target.
+  warn_once(fmt::format("FLR mirrors of new target files could not be resynced ({}); they are left stale "
+                        "(`lfs mirror resync FILE` on the target brings them in sync; -v names the files)",
+                        std::strerror(err)),
+            fmt::format(", the first: '{}'", rel));
+  return false;
 }
 
 bool LustreTarget::needs_relayout(int src_dir, int dst_dir, const char* name, uint64_t size, std::string_view rel) const {
@@ -118,14 +126,57 @@ bool LustreTarget::places(std::string_view rel) const {
   return (!settings_.mdts.empty() || settings_.dir_stripes != 0) && depth_of(rel) == settings_.mdt_depth;
 }
 
-void LustreTarget::make_dir(int dst_dir, const char* name, std::string_view rel) const {
+int LustreTarget::next_mdt() const {
   // -1: wherever Lustre's own balancing puts it (only striping was asked for).
-  int mdt = settings_.mdts.empty() ? -1
-                                   : settings_.mdts[next_mdt_.fetch_add(1, std::memory_order_relaxed) % settings_.mdts.size()];
+  return settings_.mdts.empty() ? -1
+                                : settings_.mdts[next_mdt_.fetch_add(1, std::memory_order_relaxed) % settings_.mdts.size()];
+}
+
+void LustreTarget::make_dir(int dst_dir, const char* name, std::string_view rel) const {
+  int mdt = next_mdt();
   if (api_->make_dir_on_mdt(path_in(dst_dir, name), 0700, mdt, settings_.dir_stripes) != 0) {
     throw FsError(fmt::format("mkdir on MDT {}{}", mdt, settings_.dir_stripes ? fmt::format(" striped over {}", settings_.dir_stripes) : ""),
                   rel, errno);
   }
+}
+
+std::optional<DirLayout> LustreTarget::striping_to_copy(int src_dir, std::string_view rel) const {
+  if (!settings_.dir_layout_copy) return std::nullopt;
+  std::optional<DirLayout> striping = api_->dir_layout_of(src_dir, false);
+  if (!striping && errno != ENODATA && errno != ENOTTY) throw FsError("read the directory striping", rel, errno);
+  return striping;
+}
+
+void LustreTarget::make_striped_dir(int dst_dir, const char* name, const DirLayout& striping, std::string_view rel) const {
+  // What can be asked again: the hash and the flags that choose it (fixed, overstriped), not the
+  // state bits of a migration or split in progress.
+  constexpr uint32_t kKeptHashBits = 0xffff | 0x01000000 | 0x02000000;
+  uint32_t hash = striping.hash_type & kKeptHashBits;
+  int mdt = places(rel) && !settings_.mdts.empty() ? next_mdt() : static_cast<int32_t>(striping.stripe_offset);
+  std::string path = path_in(dst_dir, name);
+  if (api_->make_dir_on_mdt(path, 0700, mdt, striping.stripe_count, hash) == 0) return;
+  if (errno == EEXIST || errno == EACCES || errno == ENOSPC || errno == EDQUOT) throw FsError("mkdir striped", rel, errno);
+  if (mdt != -1 && api_->make_dir_on_mdt(path, 0700, -1, striping.stripe_count, hash) == 0) {
+    warn_once(fmt::format("target refused MDT {} for a striped directory; those go where Lustre puts them", mdt));
+    return;
+  }
+  if (errno == EEXIST) throw FsError("mkdir striped", rel, errno);
+  warn_once(fmt::format("target refused directory striping '{}' ({}); those directories are made plain",
+                        striping.describe(), std::strerror(errno)));
+  if (mkdirat(dst_dir, name, 0700) < 0) throw FsError("mkdir", rel, errno);
+}
+
+void LustreTarget::copy_default_dir_layout(int src_dir, int dst_dir, std::string_view rel) const {
+  if (!settings_.dir_layout_copy) return;
+  std::optional<DirLayout> wanted = api_->dir_layout_of(src_dir, true);
+  if (!wanted) {
+    if (errno == ENODATA || errno == ENOTTY) return;  // none of its own: it inherits the parent's
+    throw FsError("read the default directory striping", rel, errno);
+  }
+  if (api_->set_default_dir_layout(dst_dir, *wanted) == 0) return;
+  if (errno == EACCES || errno == ENOSPC || errno == EDQUOT) throw FsError("set the default directory striping", rel, errno);
+  warn_once(fmt::format("target refused default directory striping '{}' ({}); those directories keep the parent's",
+                        wanted->describe(), std::strerror(errno)));
 }
 
 }  // namespace lmover

@@ -127,11 +127,17 @@ bool still_named(const DirPair& dirs, const std::string& part, int fd) {
          ours.st_ino == named.st_ino && ours.st_dev == named.st_dev;
 }
 
+bool is_mirrored(const LustreApi& api, int fd) {
+  std::optional<Layout> layout = api.layout_of(fd);
+  return layout && layout->mirror_count() > 1;
+}
+
 // Gives the complete part file its metadata and its name, then drops the marks. One chunk does it:
 // the first to claim it (kFinal holds its index). Its own task run again (a worker killed -9
 // mid-finish) takes it up again; no other chunk writes once every piece is marked.
 void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name, const std::string& part,
-            const std::string& rel, int out, int in, const Plan& plan, const EntryMeta& meta, uint32_t me) {
+            const std::string& rel, UniqueFd& out_fd, int in, const Plan& plan, const EntryMeta& meta, uint32_t me) {
+  int out = out_fd.get();
   std::string mine = std::to_string(me);
   bool claimed_now = fsetxattr(out, kFinal, mine.data(), mine.size(), XATTR_CREATE) == 0;
   if (!claimed_now) {
@@ -145,6 +151,12 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   if (!still_named(dirs, part, out)) {
     if (claimed_now) fremovexattr(out, kFinal);
     return;
+  }
+  // The chunks' writes made every FLR mirror but one stale: in sync again before the times.
+  const auto& lustre = ctx.options().lustre;
+  if (lustre && is_mirrored(lustre->api(), out)) {
+    if (!lustre->sync_mirrors(out_fd, rel)) ctx.note("mirrors-left-stale", rel);
+    out = out_fd.get();
   }
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{dirs.src.get(), name.c_str(), rel, in});
   XattrList marks = marks_of(out, rel);
@@ -300,7 +312,7 @@ void copy_chunk(const PassContext& ctx, const Task& task) {
     if (fsetxattr(out.get(), piece.c_str(), "", 0, 0) < 0) throw FsError("mark chunk", rel, errno);
   }
   if (pieces_done(out.get(), rel) < plan->pieces) return;
-  finish(ctx, dirs, name, part, rel, out.get(), in.get(), *plan, meta, task.index);
+  finish(ctx, dirs, name, part, rel, out, in.get(), *plan, meta, task.index);
 }
 
 }  // namespace lmover

@@ -24,6 +24,7 @@
 #include "passes/chunked_copy.h"
 #include "passes/copy_decision.h"
 #include "passes/entry_copy.h"
+#include "passes/hsm_restore.h"
 
 namespace lmover {
 
@@ -56,6 +57,7 @@ bool pin_entries_for(int src_root) {
 void CopyPass::prepare() {
   if (ctx_.dry_run()) return;
   farm_.remove();
+  if (ctx_.options().lustre) ctx_.options().lustre->copy_default_dir_layout(ctx_.src_root(), ctx_.dst_root(), ".");
   EntryMeta src = stat_fd(ctx_.src_root(), "");
   EntryMeta dst = stat_fd(ctx_.dst_root(), "");
   NodeRef src_node{ctx_.src_root(), ".", "", ctx_.src_root()};
@@ -203,7 +205,14 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   if (created) {
     try {
       const auto& lustre = ctx_.options().lustre;
-      if (lustre && lustre->places(rel)) {
+      std::optional<DirLayout> striping;
+      if (lustre && lustre->settings().dir_layout_copy) {
+        if (!src_dir.valid()) src_dir = open_dir_at(dirs.src.get(), name, rel);
+        striping = lustre->striping_to_copy(src_dir.get(), rel);
+      }
+      if (striping) {
+        lustre->make_striped_dir(dirs.dst.get(), name, *striping, rel);
+      } else if (lustre && lustre->places(rel)) {
         lustre->make_dir(dirs.dst.get(), name, rel);
       } else {
         create_dir(dirs.dst.get(), name, rel);
@@ -222,6 +231,8 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   child_dirs.dst = open_dir_at(dirs.dst.get(), name, rel);
   if (created && ctx_.options().lustre) {
     ctx_.options().lustre->copy_dir_default(child_dirs.src.get(), child_dirs.dst.get(), rel);
+    // Before any subdirectory is made in it: they inherit it as the source's did.
+    ctx_.options().lustre->copy_default_dir_layout(child_dirs.src.get(), child_dirs.dst.get(), rel);
   }
   XattrList xattrs = xattrs_to_copy(ctx_, NodeRef{dirs.src.get(), name, rel, child_dirs.src.get()});
   MetadataPlan plan = ctx_.options().metadata;
@@ -241,6 +252,7 @@ void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
 }
 
 void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vector<std::string>& names, TaskSink& sink) {
+  restore_ahead(ctx_, dirs, task, names);
   InheritedXattrs may_inherit_xattrs{dirs.dst.get(), ctx_.options().metadata.xattrs};
   for (const std::string& name : names) {
     try {
@@ -304,7 +316,9 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   SourceSnapshot read;
   try {
     bool whole_file = true;
-    if ((action == CopyAction::kCreate || action == CopyAction::kRewrite) && wants_chunks(ctx_, *src)) {
+    // A released file is not cut in chunks: its copy (copy_regular) decides what to do with it.
+    if ((action == CopyAction::kCreate || action == CopyAction::kRewrite) && wants_chunks(ctx_, *src) &&
+        !source_released(from, rel)) {
       whole_file = !start_chunked_copy(ctx_, from, to, rel, task, sink);
     }
     if (whole_file) read = apply_action(action, from, *src, to, dst, rel);
@@ -342,6 +356,13 @@ void CopyPass::source_changed(const DirPair& dirs, const std::string& name, cons
                "copies it", printable(rel), kAttempts);
 }
 
+bool CopyPass::source_released(EntryLocation from, const std::string& rel) const {
+  const auto& lustre = ctx_.options().lustre;
+  if (!lustre) return false;
+  UniqueFd in = open_source_file(from, rel);
+  return lustre->hsm().released(in.get(), rel).has_value();
+}
+
 bool CopyPass::wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src,
                                 const std::string& rel) {
   const auto& lustre = ctx_.options().lustre;
@@ -360,7 +381,7 @@ SourceSnapshot CopyPass::apply_action(CopyAction action, EntryLocation from, con
     case CopyAction::kRewrite: return rewrite_entry(ctx_, from, src, to, rel);
     case CopyAction::kUpdateMetadata: return update_entry_metadata(ctx_, from, src, to, *dst, rel);
     case CopyAction::kCheckContent: {
-      if (!same_data(from, src, to, rel)) return rewrite_entry(ctx_, from, src, to, rel);
+      if (!same_data(ctx_, from, src, to, rel)) return rewrite_entry(ctx_, from, src, to, rel);
       SourceSnapshot read = update_entry_metadata(ctx_, from, src, to, *dst, rel);
       mark_data_settled(to, src, rel);
       return read;
@@ -369,7 +390,7 @@ SourceSnapshot CopyPass::apply_action(CopyAction action, EntryLocation from, con
       // The target inode is adopted for the group only if it holds the data: its size and mtime
       // say so unless the source changed since (a rewrite that put the mtime back).
       bool has_content = dst && !ctx_.options().rewrite && same_content(src, *dst) &&
-                         (newer(dst->ctime, src.ctime) || same_data(from, src, to, rel));
+                         (newer(dst->ctime, src.ctime) || same_data(ctx_, from, src, to, rel));
       return farm_.settle(from, src, to, dst, has_content, rel);
     }
     case CopyAction::kNone: break;

@@ -62,6 +62,8 @@ class CopyPass : public TaskHandler {
   void source_changed(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
                       InheritedXattrs& may_inherit_xattrs, const EntryMeta& src, int attempt, const std::string& rel);
   // --relayout on Lustre: an unchanged regular file whose target layout is not the policy's.
+  // Whether source file `from` is HSM-released (Lustre): then it is not copied in chunks.
+  bool source_released(EntryLocation from, const std::string& rel) const;
   bool wants_new_layout(const DirPair& dirs, const std::string& name, const EntryMeta& src, const std::string& rel);
   SourceSnapshot apply_action(CopyAction action, EntryLocation from, const EntryMeta& src, EntryLocation to,
                               const std::optional<EntryMeta>& dst, const std::string& rel);

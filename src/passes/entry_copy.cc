@@ -11,12 +11,15 @@
 #include <string>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "fs/data_copy.h"
 #include "fs/fs_error.h"
 #include "fs/node_ops.h"
 #include "fs/project_id.h"
 #include "fs/resolve.h"
 #include "fs/xattrs.h"
+#include "lustre/data_version.h"
 
 namespace lmover {
 namespace {
@@ -27,24 +30,16 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
   return plan;
 }
 
-SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
-  UniqueFd in = open_source_file(src, rel);
-  // The metadata of the very inode we read, not of whatever the name held at listing time.
-  EntryMeta meta = stat_fd(in.get(), rel);
-  if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
-  bool settled = settle_source(in.get(), meta, rel);
-  const auto& lustre = ctx.options().lustre;
-  UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, dst.dir_fd, dst.name, rel) : create_file(dst.dir_fd, dst.name, rel);
-  uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
-  copy_project_id(in.get(), out.get(), rel);
+// The metadata, then the times, of a new regular file `out` (see copy_regular).
+SourceSnapshot finish_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel,
+                              UniqueFd in, const EntryMeta& meta, int out, bool settled) {
+  copy_project_id(in.get(), out, rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   MetadataPlan plan = plan_for_new(ctx, dst);
   bool times = plan.times;
   plan.times = false;
-  NodeRef made{dst.dir_fd, dst.name, rel, out.get()};
+  NodeRef made{dst.dir_fd, dst.name, rel, out};
   apply_metadata(made, meta, xattrs, nullptr, plan);
-  PassStats::add(ctx.stats().files_copied);
-  PassStats::add(ctx.stats().bytes_copied, bytes);
   SourceSnapshot read{std::move(in), meta, true, settled};
   // Looked at before the times too: a change found now leaves the file without the source's mtime
   // even if this run is killed before the look that follows them (changed_since, by the caller),
@@ -55,6 +50,66 @@ SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLoca
   }
   if (times) apply_times(made, meta, nullptr);
   return read;
+}
+
+// A released source file (--hsm): deferred, made a stub on the target, or (restore mode, whose
+// restores came before: restore_ahead) deferred as one that did not come back.
+SourceSnapshot copy_released(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel,
+                             UniqueFd in, const EntryMeta& meta, const HsmState& state) {
+  const LustreTarget& lustre = *ctx.options().lustre;
+  HsmSettings::Mode mode = lustre.hsm().settings().mode;
+  if (mode == HsmSettings::Mode::kRestore) {
+    ctx.note("defer(still released)", rel);
+    throw HsmDeferred("copy", rel, "still released (HSM) after its restore was asked for: the archive did not bring it back");
+  }
+  PassStats::add(ctx.stats().hsm_released);
+  if (mode == HsmSettings::Mode::kSkip) {
+    ctx.note("defer(released)", rel);
+    throw HsmDeferred("copy", rel,
+                      fmt::format("released (HSM, archive {}): its data are on the archive only; --hsm stub or "
+                                  "--hsm restore copies it", state.archive_id));
+  }
+  ctx.note("stub", rel);
+  std::optional<Layout> layout = target_layout(lustre.settings().layout, lustre.api().layout_of(in.get()), meta.size);
+  UniqueFd out = lustre.hsm().make_stub(in.get(), meta, state, layout, dst.dir_fd, dst.name, rel);
+  // A released file's version is the one its archived copy has: a later pass compares it.
+  if (auto version = source_version(lustre.api(), in.get(), false)) record_version(out.get(), *version, rel);
+  PassStats::add(ctx.stats().hsm_stubbed);
+  return finish_regular(ctx, src, dst, rel, std::move(in), meta, out.get(), true);
+}
+
+SourceSnapshot copy_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel) {
+  UniqueFd in = open_source_file(src, rel);
+  // The metadata of the very inode we read, not of whatever the name held at listing time.
+  EntryMeta meta = stat_fd(in.get(), rel);
+  if (meta.type != EntryType::kRegular) throw FsError("copy", rel, "entry changed type during the pass");
+  const auto& lustre = ctx.options().lustre;
+  // Before any data call: a read, a SEEK_DATA or a FIEMAP of a released file restores it.
+  if (lustre) {
+    if (std::optional<HsmState> state = lustre->hsm().released(in.get(), rel)) {
+      return copy_released(ctx, src, dst, rel, std::move(in), meta, *state);
+    }
+  }
+  bool settled = settle_source(in.get(), meta, rel);
+  // Taken before the first byte and again after the last: a version that moved means a write
+  // reached the file meanwhile, whatever its times say.
+  std::optional<SourceVersion> version = lustre ? source_version(lustre->api(), in.get(), true) : std::nullopt;
+  bool mirrored = false;
+  UniqueFd out = lustre ? lustre->create_file(in.get(), meta.size, dst.dir_fd, dst.name, rel, &mirrored)
+                        : create_file(dst.dir_fd, dst.name, rel);
+  uint64_t bytes = copy_data(in.get(), out.get(), meta, rel);
+  // Writing made every FLR mirror but one stale; brought in sync before the times (it writes).
+  if (mirrored && !lustre->sync_mirrors(out, rel)) ctx.note("mirrors-left-stale", rel);
+  PassStats::add(ctx.stats().files_copied);
+  PassStats::add(ctx.stats().bytes_copied, bytes);
+  if (version) {
+    if (source_version(lustre->api(), in.get(), true) != version) {
+      settled = false;
+    } else {
+      record_version(out.get(), *version, rel);
+    }
+  }
+  return finish_regular(ctx, src, dst, rel, std::move(in), meta, out.get(), settled);
 }
 
 SourceSnapshot copy_special(const PassContext& ctx, EntryLocation src, const EntryMeta& listed, EntryLocation dst,
@@ -195,18 +250,29 @@ bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_vi
          !same_time(now->mtime, was.mtime) || !same_time(now->ctime, was.ctime);
 }
 
-bool same_data(EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel) {
+bool same_data(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel) {
   if (meta.type == EntryType::kSymlink) {
     std::string mine = src.pinned >= 0 ? read_link(src.pinned, "", rel) : read_link(src.dir_fd, src.name, rel);
     return mine == read_link(dst.dir_fd, dst.name, rel);
   }
   UniqueFd in = open_source_file(src, rel);
   EntryMeta now = stat_fd(in.get(), rel);
+  const auto& lustre = ctx.options().lustre;
+  std::optional<HsmState> released = lustre ? lustre->hsm().released(in.get(), rel) : std::nullopt;
   // Still changing: not the same, as far as anyone can tell; the rewrite that follows checks again.
-  if (!settle_source(in.get(), now, rel) || !same_time(now.ctime, meta.ctime)) return false;
+  // (A released file is not read, so nothing needs to settle.)
+  if ((!released && !settle_source(in.get(), now, rel)) || !same_time(now.ctime, meta.ctime)) return false;
   int out = openat_noatime(dst.dir_fd, dst.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (out < 0) throw FsError("open", rel, errno);
   UniqueFd out_fd(out);
+  if (lustre) {
+    // The version the target was copied from, against the source's now: no byte read on either side.
+    std::optional<SourceVersion> recorded = recorded_version(out_fd.get());
+    std::optional<SourceVersion> current = source_version(lustre->api(), in.get(), !released);
+    if (recorded && current) return *recorded == *current;
+    // Without versions, bytes: never those of a released file (a restore), on either side.
+    if (released || lustre->hsm().released(out_fd.get(), rel)) return false;
+  }
   return same_bytes(in.get(), out_fd.get(), rel);
 }
 

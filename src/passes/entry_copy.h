@@ -50,9 +50,11 @@ bool settle_source(int fd, EntryMeta& meta, std::string_view rel);
 // another ctime, size, mtime or link count. Through the open inode when it has one, else by name.
 bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_view rel);
 
-// Whether source `src` (whose stat is `meta`) and target `dst` hold the same data: bytes for a
-// regular file (read until the first difference), the link target for a symlink.
-bool same_data(EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel);
+// Whether source `src` (whose stat is `meta`) and target `dst` hold the same data: for a regular
+// file, on Lustre, the data version the target was copied from against the source's now, else the
+// bytes (read until the first difference; never those of an HSM-released file: false); the link
+// target for a symlink.
+bool same_data(const PassContext& ctx, EntryLocation src, const EntryMeta& meta, EntryLocation dst, std::string_view rel);
 
 // The xattrs of source entry `node` that the copy carries over: none under --no-xattrs, where not
 // even the listing is asked for.

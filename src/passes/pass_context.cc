@@ -13,7 +13,7 @@
 namespace lmover {
 
 void PassContext::fail(const FsError& error) const {
-  PassStats::add(stats_.errors);
+  PassStats::add(dynamic_cast<const HsmDeferred*>(&error) ? stats_.hsm_deferred : stats_.errors);
   failures_.record(error);
 }
 

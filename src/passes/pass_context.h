@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "fs/fs_error.h"
 #include "fs/node_ops.h"
 #include "fs/unique_fd.h"
 #include "lustre/lustre_target.h"
@@ -60,6 +61,14 @@ struct PassOptions {
   }
 };
 
+// An entry left off the target on purpose until a later pass can copy it (an HSM-released file
+// under --hsm skip, or one whose restore did not come back): listed with the failures and exit 1
+// like one, but counted apart (hsm_deferred), since nothing went wrong.
+class HsmDeferred : public FsError {
+ public:
+  using FsError::FsError;
+};
+
 class PassContext {
  public:
   PassContext(int src_root, int dst_root, const PassOptions& options, PassStats& stats, FailureLog& failures)
@@ -72,7 +81,7 @@ class PassContext {
   bool dry_run() const { return options_.dry_run; }
   PassStats& stats() const { return stats_; }
 
-  // Counts, logs and lists a failed entry.
+  // Counts, logs and lists a failed entry (an HsmDeferred one as deferred).
   void fail(const FsError& error) const;
   // The same, unless the error says "not there" (ENOENT, ENOTDIR) and the source entry it names is
   // really gone: users remove and rename directories while a pass runs, and that is `vanished`.

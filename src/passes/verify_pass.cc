@@ -218,11 +218,25 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
     XattrList a = read_xattrs(NodeRef{dirs.src.get(), name, rel}), b = read_xattrs(NodeRef{dirs.dst.get(), name, rel});
     if (a != b) what.push_back("xattrs/ACLs " + xattr_differences(a, b));
   }
-  if (src->type == EntryType::kRegular && src->size == dst->size && src->blocks * 512 < src->size) {
+  // HSM (Lustre): a released file on either side is compared by its state, never by data or holes
+  // (reading them would restore them from the archive).
+  bool data_readable = true;
+  if (src->type == EntryType::kRegular && ctx_.options().lustre) {
+    const Hsm& hsm = ctx_.options().lustre->hsm();
+    UniqueFd a = open_source_file(EntryLocation{dirs.src.get(), name}, rel);
+    UniqueFd b = open_source_file(EntryLocation{dirs.dst.get(), name}, rel);
+    std::optional<HsmState> from = hsm.released(a.get(), rel), to = hsm.released(b.get(), rel);
+    data_readable = !from && !to;
+    if (to && !from) what.push_back("HSM: released on the target only");
+    if (from && to && from->archive_id != to->archive_id) {
+      what.push_back(fmt::format("HSM archive {} vs {}", from->archive_id, to->archive_id));
+    }
+  }
+  if (data_readable && src->type == EntryType::kRegular && src->size == dst->size && src->blocks * 512 < src->size) {
     if (auto holes = filled_holes(dirs, name, rel, *src)) what.push_back(*holes);
   }
   bool in_chunks = false;
-  if (ctx_.options().verify_content && src->type == EntryType::kRegular && src->size == dst->size) {
+  if (data_readable && ctx_.options().verify_content && src->type == EntryType::kRegular && src->size == dst->size) {
     // A big file's data is compared in chunk tasks, cut as the copy pass cuts them, so that one
     // huge file is hashed by every thread and node rather than one.
     auto size = static_cast<uint64_t>(src->size);

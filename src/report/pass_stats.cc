@@ -5,7 +5,8 @@
 namespace lmover {
 
 uint64_t PassStats::actions() const {
-  return dirs_created + files_copied + specials_created + links_made + metadata_updated + removed + dir_times_set;
+  return dirs_created + files_copied + specials_created + links_made + metadata_updated + removed + dir_times_set +
+         hsm_stubbed;
 }
 
 namespace {
@@ -27,11 +28,25 @@ constexpr std::pair<const char*, std::atomic<uint64_t> PassStats::*> kCounters[]
     {"skipped_by_time", &PassStats::skipped_by_time},
     {"vanished", &PassStats::vanished},
     {"changed_during_copy", &PassStats::changed_during_copy},
+    {"hsm_released", &PassStats::hsm_released},
+    {"hsm_deferred", &PassStats::hsm_deferred},
+    {"hsm_stubbed", &PassStats::hsm_stubbed},
+    {"hsm_restored", &PassStats::hsm_restored},
+    {"hsm_restored_bytes", &PassStats::hsm_restored_bytes},
     {"errors", &PassStats::errors},
     {"differences", &PassStats::differences},
 };
 
 }  // namespace
+
+const std::vector<std::string>& PassStats::names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto& [key, member] : kCounters) out.emplace_back(key);
+    return out;
+  }();
+  return names;
+}
 
 void PassStats::add_json(const nlohmann::json& counters) {
   for (const auto& [key, member] : kCounters) {

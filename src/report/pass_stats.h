@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -32,6 +33,14 @@ struct PassStats {
   // Written (or renamed over) on the source while it was being copied: the target entry was
   // dropped (a retry within the pass failed too), so the next pass copies it again.
   std::atomic<uint64_t> changed_during_copy{0};
+  // HSM (Lustre): source files met released (data on the archive only), and what became of them
+  // (--hsm): left off the target and listed (deferred), made released on the target (stubbed), or
+  // restored from the archive and copied (restored, and their bytes).
+  std::atomic<uint64_t> hsm_released{0};
+  std::atomic<uint64_t> hsm_deferred{0};
+  std::atomic<uint64_t> hsm_stubbed{0};
+  std::atomic<uint64_t> hsm_restored{0};
+  std::atomic<uint64_t> hsm_restored_bytes{0};
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> differences{0};      // verify: entries that differ between the trees
 
@@ -41,6 +50,10 @@ struct PassStats {
 
   // Everything that wrote (or, in a dry run, would write) to the target.
   uint64_t actions() const;
+  // Whether the pass left something undone or different (exit 1): errors, differences, deferrals.
+  bool some_failed() const { return errors > 0 || differences > 0 || hsm_deferred > 0; }
+  // Every counter's name, in the order of JSON, memcached and Prometheus.
+  static const std::vector<std::string>& names();
   nlohmann::json to_json() const;
   // The counters that are not zero, by name (static strings): cheap enough to take once per task.
   std::vector<std::pair<std::string_view, uint64_t>> nonzero() const;

@@ -51,6 +51,12 @@ void Summary::print_human() const {
                c["metadata_updated"].get<uint64_t>(), c["removed"].get<uint64_t>(), c["dir_times_set"].get<uint64_t>(),
                c["unchanged"].get<uint64_t>(), c["excluded"].get<uint64_t>(), c["skipped_by_time"].get<uint64_t>(),
                c["vanished"].get<uint64_t>(), c["changed_during_copy"].get<uint64_t>(), c["errors"].get<uint64_t>());
+    if (c.value("hsm_released", uint64_t{0}) > 0) {
+      fmt::print(stderr, "{}: {} HSM-released source files: {} deferred, {} stubbed, {} restored ({})\n",
+                 p["pass"].get<std::string>(), c["hsm_released"].get<uint64_t>(), c["hsm_deferred"].get<uint64_t>(),
+                 c["hsm_stubbed"].get<uint64_t>(), c["hsm_restored"].get<uint64_t>(),
+                 human_bytes(double(c["hsm_restored_bytes"].get<uint64_t>())));
+    }
   }
 }
 

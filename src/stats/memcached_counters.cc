@@ -9,15 +9,11 @@
 
 #include <fmt/format.h>
 
+#include "report/pass_stats.h"
+
 namespace lmover {
 
-const std::vector<std::string>& counter_names() {
-  static const std::vector<std::string> names = {
-      "entries",  "dirs_created", "files_copied", "bytes_copied", "specials_created", "links_made",
-      "metadata_updated", "removed", "shared_names_removed", "dir_times_set", "unchanged", "excluded", "skipped_by_time",
-      "vanished", "changed_during_copy", "errors", "differences"};
-  return names;
-}
+const std::vector<std::string>& counter_names() { return PassStats::names(); }
 
 std::pair<std::string, int> parse_host_port(const std::string& text, int default_port) {
   size_t colon = text.rfind(':');
