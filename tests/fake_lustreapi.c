@@ -482,6 +482,25 @@ int llapi_mirror_resync_many(int fd, struct llapi_layout *layout, struct llapi_r
   return fsetxattr(fd, LEASE_XATTR, "synced", 6, 0) < 0 ? -errno : 0;
 }
 
+/* ---- The client mount a path is on ---- */
+
+/* liblustreapi.c: the mount's LOV uuid "FSNAME-clilov-INSTANCE" split at "-clilov-"; 0 or
+ * -errno (-EINVAL without it). The fake's uuid is the path's trusted.fake_clilov (a root made to
+ * look like a mount of that filesystem); a path without one is not on Lustre (-ENOTTY, the
+ * ioctl's answer elsewhere). */
+int llapi_get_fsname_instance(const char *path, char *fsname, size_t fsname_len, char *instance, size_t instance_len) {
+  char uuid[128];
+  ssize_t n = getxattr(path, "trusted.fake_clilov", uuid, sizeof uuid - 1);
+  if (n < 0) return errno == ENODATA ? -ENOTTY : -errno;
+  uuid[n] = 0;
+  char *mark = strstr(uuid, "-clilov-");
+  if (!mark || (!fsname && !instance)) return -EINVAL;
+  *mark = 0;
+  if (instance) snprintf(instance, instance_len, "%s", mark + strlen("-clilov-"));
+  if (fsname) snprintf(fsname, fsname_len, "%s", uuid);
+  return 0;
+}
+
 /* ---- HSM, FIDs and data versions ---- */
 
 struct lu_fid {

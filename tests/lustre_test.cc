@@ -57,7 +57,7 @@ class LustreTest : public ::testing::Test {
   }
   void TearDown() override {
     for (const char* name : {"LMOVER_LUSTREAPI", "FAKE_LUSTRE_OSTS", "FAKE_LUSTRE_POOLS", "LD_PRELOAD",
-                             "FAKE_LUSTRE_NO_RESYNC", "FAKE_LUSTRE_NO_FLR"}) {
+                             "FAKE_LUSTRE_NO_RESYNC", "FAKE_LUSTRE_NO_FLR", "LMOVER_LUSTRE_SYSFS"}) {
       unsetenv(name);
     }
   }
@@ -433,6 +433,44 @@ TEST_F(LustreTest, MissingOrBrokenLibraryFailsOnAndIsIgnoredOff) {
   EXPECT_EQ(plain.exit_code, 0) << plain.output;
   EXPECT_EQ(read_file(dst_ + "/f"), "content of f");
   EXPECT_EQ(target_layout("f"), "");
+}
+
+// MDC slots: a fake client sysfs with the old filesystem on two MDTs (8 slots each) and the new
+// one on one MDT (7 modifying): 32 threads are more than the target's 7 can serve, said once
+// with the lctl line; 4 threads are served, and -v says how threads and slots compare.
+TEST_F(LustreTest, ThreadsBeyondTheTargetsMetadataSlotsAreSaidOnce) {
+  std::string sysfs = tmp_ / "sysfs";
+  for (const char* dev : {"oldfs-MDT0000-mdc-ffff01", "oldfs-MDT0001-mdc-ffff01", "newfs-MDT0000-mdc-ffff02",
+                          "other-MDT0000-mdc-ffff03"}) {
+    run_shell("mkdir -p '" + sysfs + "/mdc/" + dev + "'");
+    write_file(sysfs + "/mdc/" + dev + "/max_rpcs_in_flight", "8\n");
+    write_file(sysfs + "/mdc/" + dev + "/max_mod_rpcs_in_flight", "7\n");
+  }
+  setenv("LMOVER_LUSTRE_SYSFS", sysfs.c_str(), 1);
+  write_file(src_ + "/f", "x");
+  set_xattr(src_, "trusted.fake_clilov", "oldfs-clilov-ffff01");
+  auto copy_with = [&](const std::string& dst, const char* threads) {
+    make_dir(dst);
+    set_xattr(dst, "trusted.fake_clilov", "newfs-clilov-ffff02");
+    return run_lmover({"copy", "--lustre", "on", "-v", "-j", threads, src_, dst});
+  };
+  RunResult many = copy_with(tmp_ / "many", "32");
+  RunResult few = copy_with(tmp_ / "few", "4");
+  unsetenv("LMOVER_LUSTRE_SYSFS");
+  ASSERT_EQ(many.exit_code, 0) << many.output;
+  ASSERT_EQ(few.exit_code, 0) << few.output;
+  EXPECT_NE(many.output.find("32 threads, but this client keeps at most 7 modifying metadata requests in flight to "
+                             "the target's 1 MDT (mdc.newfs-*.max_mod_rpcs_in_flight=7)"),
+            std::string::npos)
+      << many.output;
+  EXPECT_NE(many.output.find("lctl set_param mdc.newfs-*.max_rpcs_in_flight=33 mdc.newfs-*.max_mod_rpcs_in_flight=32"),
+            std::string::npos)
+      << many.output;
+  EXPECT_EQ(few.output.find("metadata requests in flight"), std::string::npos) << few.output;
+  EXPECT_NE(few.output.find("4 threads; source oldfs has 2 MDTs, 8 requests in flight per MDT of them 7 modifying; "
+                            "target newfs has 1 MDT"),
+            std::string::npos)
+      << few.output;
 }
 
 }  // namespace

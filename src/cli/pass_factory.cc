@@ -12,6 +12,7 @@
 #include "cli/concurrency.h"
 #include "cli/lustre_setup.h"
 #include "fs/fs_error.h"
+#include "lustre/mdc_slots.h"
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
@@ -129,6 +130,7 @@ class PassRunner : public TaskRunner {
     options_.rebalance_seed = spec.value("rebalance_seed", uint64_t{0});
     try {
       options_.lustre = lustre_for_run(lustre_settings_from(spec), src_.get(), roots.src_path, dst_.get(), roots.dst_path);
+      if (options_.lustre) say_mdc_slots(options_.lustre->api(), roots.src_path, roots.dst_path, std::max(threads, cores));
     } catch (const FsError& e) {
       throw RunRefused(std::string("the run copies Lustre layouts and this node cannot: ") + e.what());
     }

@@ -24,6 +24,7 @@
 #include "cli/target_lock.h"
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
+#include "lustre/mdc_slots.h"
 #include "passes/copy_pass.h"
 #include "passes/delete_pass.h"
 #include "passes/dirtime_pass.h"
@@ -289,6 +290,7 @@ int execute(const RunPlan& plan) {
     }
     PassOptions options = plan.options;
     options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
+    if (options.lustre && plan.broker_url.empty()) say_mdc_slots(options.lustre->api(), roots.src_path, roots.dst_path, threads);
     options.pin_entries = pin_entries_for(roots.src.get());
     RunMetrics live(plan);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none

@@ -127,6 +127,7 @@ struct LustreApi::Symbols {
   int (*mirror_resync_many)(int fd, llapi_layout* layout, llapi_resync_comp* comp_array, int comp_size,
                             uint64_t start, uint64_t end);
   int (*lease_set)(int fd, const ll_ioc_lease* data);
+  int (*get_fsname_instance)(const char* path, char* fsname, size_t fsname_len, char* instance, size_t instance_len);
 };
 
 namespace {
@@ -215,6 +216,7 @@ std::unique_ptr<LustreApi> LustreApi::load(std::string* why) {
       {"llapi_mirror_find_stale", reinterpret_cast<void**>(&sym->mirror_find_stale)},
       {"llapi_mirror_resync_many", reinterpret_cast<void**>(&sym->mirror_resync_many)},
       {"llapi_lease_set", reinterpret_cast<void**>(&sym->lease_set)},
+      {"llapi_get_fsname_instance", reinterpret_cast<void**>(&sym->get_fsname_instance)},
   };
   for (const Binding& b : bindings) {
     *b.slot = dlsym(handle, b.name);
@@ -376,6 +378,16 @@ int LustreApi::set_default_layout(const std::string& path, const Layout& layout)
   if (fd < 0) return -1;
   close(fd);
   return 0;
+}
+
+std::optional<std::pair<std::string, std::string>> LustreApi::fsname_instance(const std::string& path) const {
+  char fsname[64] = {}, instance[64] = {};  // liblustreapi.c: up to 8 + 40 characters
+  int rc = sym_->get_fsname_instance(path.c_str(), fsname, sizeof fsname, instance, sizeof instance);
+  if (rc < 0) {
+    errno = -rc;  // 0 or -errno (liblustreapi.c)
+    return std::nullopt;
+  }
+  return std::make_pair(std::string(fsname), std::string(instance));
 }
 
 int LustreApi::mdt_index(int fd) const {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lustre/layout.h"
@@ -85,6 +86,11 @@ class LustreApi {
   // Sets the default layout of directory `path` (what `lfs setstripe DIR` does): files later
   // created in it get it. 0, or -1 with errno set.
   int set_default_layout(const std::string& path, const Layout& layout) const;
+
+  // The filesystem name and the client mount's instance of the file or directory `path`
+  // (llapi_get_fsname_instance: "lustre" and "ffff8881f7c1d000"), which name its MDC devices.
+  // nullopt with errno set when it is not on Lustre.
+  std::optional<std::pair<std::string, std::string>> fsname_instance(const std::string& path) const;
 
   // The MDT index that holds the open directory or file `fd`; -1 with errno set on failure.
   int mdt_index(int fd) const;
