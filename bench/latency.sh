@@ -4,23 +4,26 @@
 # fixed thread counts, first copy and no-op, best of N.
 #
 #   LATENCYFS=/path/to/latencyfs bench/latency.sh [--delay-us 200] [--runs 2] [--jobs "8 32 128"] [--both]
+#                                                 [--shape deep|flat]
 #
 # --both puts the target behind its own delay layer too (a Lustre-to-Lustre migration); requests
 # are then counted on each side.
 #
 # LATENCYFS is a passthrough FUSE filesystem taking `ROOT MOUNTPOINT --delay-us N -f` (for example
 # the latencyfs tool of the migration team's shared material); it is a measuring tool, not part of
-# lmover. Needs root and /dev/fuse. The tree: 20k files of 0-16 KiB in 620 directories, on tmpfs.
+# lmover. Needs root and /dev/fuse. The tree, on tmpfs: 20k files of 0-16 KiB, either in 620
+# directories two levels deep (deep, the default) or in 400 directories of 50 under the root (flat).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/../build}
-delay=200 runs=2 jobs="8 32 128" both=0
+delay=200 runs=2 jobs="8 32 128" both=0 shape=deep
 while (($#)); do
   case $1 in
     --delay-us) delay=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --both) both=1; shift ;;
+    --shape) shape=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -37,11 +40,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 620 directories (20 x 30 + 20), 20k files of 0-16 KiB.
-python3 - "$base/src" <<'EOF'
+case $shape in deep|flat) ;; *) echo "unknown shape $shape (deep or flat)" >&2; exit 2 ;; esac
+# deep: 620 directories (20 x 30 + 20); flat: 400 x 50. 20k files of 0-16 KiB.
+python3 - "$base/src" "$shape" <<'EOF'
 import os, random, sys
 random.seed(7)
 root = sys.argv[1]
+if sys.argv[2] == "flat":
+    for d in range(400):
+        os.makedirs(os.path.join(root, "d%03d" % d))
+        for f in range(50):
+            with open(os.path.join(root, "d%03d" % d, "f%02d" % f), "wb") as out:
+                out.write(os.urandom(random.randint(0, 16384)))
+    sys.exit(0)
 n = 0
 for t in range(20):
     for s in range(31):
@@ -120,7 +131,7 @@ chosen=$("$build/lmover" copy -v --no-progress -n "$base/slow" "$dst" 2>&1 | gre
 echo
 where="source behind a ${delay} us delay layer, target on tmpfs"
 ((both)) && where="source and target each behind a ${delay} us delay layer"
-echo "$where, 20k files, best of $runs; default: ${chosen:-?}"
+echo "$where, 20k files ($shape), best of $runs; default: ${chosen:-?}"
 printf '%-10s %10s %10s\n' threads "first(s)" "noop(s)"
 for v in "${variants[@]}"; do printf '%-10s %10.2f %10.2f\n' "$v" "${best[$v/first]}" "${best[$v/noop]}"; done
 for j in $jobs; do printf '%-10s %10.2f %10.2f\n' "floor-$j" "${best[floor-$j/first]}" "${best[floor-$j/noop]}"; done

@@ -1,5 +1,6 @@
 // End-to-end: the real binary on the nasty tree, compared attribute by attribute by the oracle.
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <thread>
 
@@ -188,21 +189,28 @@ TEST_F(CloneTest, ExactCloneWhenNoDescriptorCanBeHandedOn) {
   EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
 }
 
-// On a remote source each entry of a first copy is pinned (O_PATH) and read through its /proc link,
-// saving a lookup; tmpfs does not do that by itself, so it is forced here, over the whole oracle
-// cycle: first copy, mutations and sync, idempotent re-run.
+// On a remote source each entry is pinned (O_PATH) and read through its /proc link, saving a
+// lookup; tmpfs does not do that by itself, so it is forced here, over the whole oracle cycle:
+// first copy, mutations and sync, idempotent re-run, then xattrs edited on the target only (the
+// source unchanged: compared through the pins) put back.
 TEST_F(CloneTest, ExactCloneWithPinnedEntries) {
+  write_file(src_ + "/with-xattr", "x");
+  ASSERT_EQ(setxattr((src_ + "/with-xattr").c_str(), "user.kept", "1", 1, 0), 0);
   setenv("LMOVER_PIN_ENTRIES", "1", 1);
   RunResult first = run_lmover({"copy", src_, dst_});
   std::vector<std::string> after_copy = compare_trees(src_, dst_, OracleOptions{.dir_times = false});
   mutate_nasty_tree(src_);
   RunResult second = run_lmover({"sync", src_, dst_});
   RunResult again = run_lmover({"sync", src_, dst_});
+  ASSERT_EQ(setxattr((dst_ + "/with-xattr").c_str(), "user.kept", "2", 1, 0), 0);
+  ASSERT_EQ(setxattr((dst_ + "/with-xattr").c_str(), "user.planted", "3", 1, 0), 0);
+  RunResult mended = run_lmover({"sync", src_, dst_});
   unsetenv("LMOVER_PIN_ENTRIES");
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_TRUE(after_copy.empty()) << first_lines(after_copy);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(again.actions("copy") + again.actions("delete") + again.actions("dirtime"), 0u) << again.output;
+  ASSERT_EQ(mended.exit_code, 0) << mended.output;
   EXPECT_EXACT_CLONE(src_, dst_, OracleOptions{});
 }
 

@@ -1,6 +1,8 @@
 #include "fs/entry_meta.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 
@@ -87,6 +89,26 @@ EntryMeta stat_fd(int fd, std::string_view rel) {
   struct stat st;
   check(fstat(fd, &st), "stat", rel);
   return EntryMeta::from_stat(st);
+}
+
+EntryMeta restat_fd(int fd, std::string_view rel) {
+  struct statx stx {};
+  constexpr unsigned kMask = STATX_BASIC_STATS & ~STATX_ATIME;
+  check(statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, kMask, &stx), "stat", rel);
+  EntryMeta m;
+  m.type = type_of(stx.stx_mode);
+  m.perm = stx.stx_mode & 07777;
+  m.uid = stx.stx_uid;
+  m.gid = stx.stx_gid;
+  m.size = static_cast<off_t>(stx.stx_size);
+  m.blocks = static_cast<blkcnt_t>(stx.stx_blocks);
+  m.nlink = stx.stx_nlink;
+  m.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+  m.ino = stx.stx_ino;
+  m.rdev = makedev(stx.stx_rdev_major, stx.stx_rdev_minor);
+  m.mtime = timespec{stx.stx_mtime.tv_sec, stx.stx_mtime.tv_nsec};
+  m.ctime = timespec{stx.stx_ctime.tv_sec, stx.stx_ctime.tv_nsec};
+  return m;
 }
 
 std::string join_rel(std::string_view dir, std::string_view name) {

@@ -44,6 +44,11 @@ EntryMeta stat_at(int dir_fd, const char* name, std::string_view rel);
 // Same, but ENOENT (and ENOTDIR) yields nullopt instead of an error.
 std::optional<EntryMeta> stat_if_exists(int dir_fd, const char* name, std::string_view rel);
 EntryMeta stat_fd(int fd, std::string_view rel);
+// The entry open (or pinned) at `fd` looked at again, to compare with an earlier stat: every field
+// but the atime, which is left zero. Reading a file moves its atime, and a client that drops its
+// cached atime on every read (FUSE) would otherwise ask the server for all the rest again; Lustre
+// glimpses size and mtime under the locks the read holds either way.
+EntryMeta restat_fd(int fd, std::string_view rel);
 
 // "a/b" + "c" = "a/b/c"; "" is the root.
 std::string join_rel(std::string_view dir, std::string_view name);

@@ -3,6 +3,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -18,12 +19,43 @@ bool unsupported(int err) { return err == ENOTTY || err == EOPNOTSUPP || err == 
 
 std::atomic<bool> g_warned{false};
 
+// The filesystems (st_dev) that answered "no project ids", read without a lock on every entry. A
+// run meets a handful; past kSlots they are asked each time, as before.
+class FilesystemsWithout {
+ public:
+  bool contains(dev_t dev) const {
+    for (const auto& slot : slots_) {
+      uint64_t held = slot.load(std::memory_order_acquire);
+      if (held == 0) return false;
+      if (held == key(dev)) return true;
+    }
+    return false;
+  }
+  void add(dev_t dev) {
+    for (auto& slot : slots_) {
+      uint64_t held = 0;
+      if (slot.compare_exchange_strong(held, key(dev)) || held == key(dev)) return;
+    }
+  }
+
+ private:
+  static constexpr int kSlots = 16;
+  static uint64_t key(dev_t dev) { return static_cast<uint64_t>(dev) + 1; }  // 0: an empty slot
+  std::array<std::atomic<uint64_t>, kSlots> slots_{};
+};
+
+FilesystemsWithout g_without_project_ids;
+
 }  // namespace
 
-std::optional<ProjectId> read_project_id(int fd, std::string_view rel) {
+std::optional<ProjectId> read_project_id(int fd, dev_t dev, std::string_view rel) {
+  if (g_without_project_ids.contains(dev)) return std::nullopt;
   fsxattr fsx{};
   if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0) {
-    if (unsupported(errno)) return std::nullopt;
+    if (unsupported(errno)) {
+      g_without_project_ids.add(dev);
+      return std::nullopt;
+    }
     throw FsError("read project id", rel, errno);
   }
   return ProjectId{fsx.fsx_projid, (fsx.fsx_xflags & FS_XFLAG_PROJINHERIT) != 0};

@@ -6,6 +6,8 @@
 // changed project id without reading it on every pass.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -18,8 +20,10 @@ struct ProjectId {
   bool operator==(const ProjectId&) const = default;
 };
 
-// nullopt when the filesystem has no project ids (ENOTTY, EOPNOTSUPP, EINVAL). Throws FsError.
-std::optional<ProjectId> read_project_id(int fd, std::string_view rel);
+// nullopt when the filesystem has no project ids (ENOTTY, EOPNOTSUPP, EINVAL). `dev` is the entry's
+// st_dev: a filesystem that said so once is not asked again, because asking can cost a request of
+// its own (FUSE opens the file on the server for the ioctl, and a directory too). Throws FsError.
+std::optional<ProjectId> read_project_id(int fd, dev_t dev, std::string_view rel);
 
 // Makes the entry open at `fd` carry `wanted`; returns true if written. A target that cannot hold
 // project ids is warned about once per process and otherwise left alone (the copy goes on).

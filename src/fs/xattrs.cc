@@ -39,23 +39,29 @@ class NameCall {
   std::string path_;
 };
 
+// Through a pinned entry's magic link the following calls (listxattr, not llistxattr) are the
+// ones that reach the pinned inode: the l* calls would act on the /proc link itself.
 ssize_t do_list(const NodeRef& n, char* buf, size_t size) {
   if (n.fd >= 0) return flistxattr(n.fd, buf, size);
+  if (n.pinned >= 0) return listxattr(n.pinned_path().c_str(), buf, size);
   return llistxattr(NameCall(n).path(), buf, size);
 }
 
 ssize_t do_get(const NodeRef& n, const char* key, char* buf, size_t size) {
   if (n.fd >= 0) return fgetxattr(n.fd, key, buf, size);
+  if (n.pinned >= 0) return getxattr(n.pinned_path().c_str(), key, buf, size);
   return lgetxattr(NameCall(n).path(), key, buf, size);
 }
 
 int do_set(const NodeRef& n, const std::string& key, const std::string& value) {
   if (n.fd >= 0) return fsetxattr(n.fd, key.c_str(), value.data(), value.size(), 0);
+  if (n.pinned >= 0) return setxattr(n.pinned_path().c_str(), key.c_str(), value.data(), value.size(), 0);
   return lsetxattr(NameCall(n).path(), key.c_str(), value.data(), value.size(), 0);
 }
 
 int do_remove(const NodeRef& n, const std::string& key) {
   if (n.fd >= 0) return fremovexattr(n.fd, key.c_str());
+  if (n.pinned >= 0) return removexattr(n.pinned_path().c_str(), key.c_str());
   return lremovexattr(NameCall(n).path(), key.c_str());
 }
 

@@ -21,6 +21,27 @@ TEST(Xattrs, LustreInternalsAreNeverCopied) {
   }
 }
 
+// A pinned entry is read through its magic link: the symlink's own xattrs, never its target's.
+TEST(Xattrs, APinnedSymlinkIsReadItselfAndNotFollowed) {
+  if (geteuid() != 0) GTEST_SKIP() << "trusted.* xattrs on a symlink need root";
+  char tmpl[] = "/tmp/lmover-xattr-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(close(openat(dir_fd, "target", O_WRONLY | O_CREAT, 0600)), 0);
+  ASSERT_EQ(symlinkat("target", dir_fd, "link"), 0);
+  ASSERT_EQ(setxattr((dir + "/target").c_str(), "trusted.on_target", "t", 1, 0), 0);
+  if (lsetxattr((dir + "/link").c_str(), "trusted.on_link", "l", 1, 0) != 0) GTEST_SKIP() << "no xattrs on symlinks here";
+  int pinned = openat(dir_fd, "link", O_PATH | O_NOFOLLOW);
+  ASSERT_GE(pinned, 0);
+  NodeRef node{dir_fd, "link", "link"};
+  node.pinned = pinned;
+  EXPECT_EQ(read_xattrs(node), (XattrList{{"trusted.on_link", "l"}}));
+  EXPECT_EQ(read_xattrs(node), read_xattrs(NodeRef{dir_fd, "link", "link"}));  // the same as by name
+  close(pinned);
+  close(dir_fd);
+  (void)system(("rm -rf " + dir).c_str());
+}
+
 TEST(Xattrs, SyncMakesTheSetEqualAndWritesNothingWhenEqual) {
   char tmpl[] = "/tmp/lmover-xattr-XXXXXX";
   std::string dir = mkdtemp(tmpl);

@@ -162,7 +162,7 @@ void finish(const PassContext& ctx, const DirPair& dirs, const std::string& name
   XattrList marks = marks_of(out, rel);
   xattrs.insert(xattrs.end(), marks.begin(), marks.end());  // kept until the part has its name
   std::sort(xattrs.begin(), xattrs.end());
-  copy_project_id(in, out, rel);
+  copy_project_id(in, meta, out, rel);
   apply_metadata(NodeRef{dirs.dst.get(), part.c_str(), rel, out}, meta, xattrs, nullptr, ctx.options().metadata);
   if (!still_named(dirs, part, out)) return;
   // Looked at before the rename as well as after it: a change found now never gets the name, even

@@ -67,7 +67,7 @@ void CopyPass::prepare() {
   MetadataPlan plan = ctx_.options().metadata;
   plan.times = false;
   bool wrote = apply_metadata(NodeRef{ctx_.dst_root(), ".", "", ctx_.dst_root()}, src, xattrs, &dst, plan);
-  if (copy_project_id(ctx_.src_root(), ctx_.dst_root(), ".") || wrote) PassStats::add(ctx_.stats().metadata_updated);
+  if (copy_project_id(ctx_.src_root(), src, ctx_.dst_root(), ".") || wrote) PassStats::add(ctx_.stats().metadata_updated);
 }
 
 void CopyPass::mark_data_settled(EntryLocation to, const EntryMeta& src, const std::string& rel) {
@@ -239,7 +239,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   plan.times = false;
   const EntryMeta* current = action == CopyAction::kUpdateMetadata ? &*dst : nullptr;
   bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, child_dirs.dst.get()}, src, xattrs, current, plan);
-  wrote = copy_project_id(child_dirs.src.get(), child_dirs.dst.get(), rel) || wrote;
+  wrote = copy_project_id(child_dirs.src.get(), src, child_dirs.dst.get(), rel) || wrote;
   if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
   Task child = parent.child_directory(std::move(rel), created);
   std::move(child_dirs).hand_on(child);
@@ -266,11 +266,12 @@ void CopyPass::copy_names(const DirPair& dirs, const Task& task, const std::vect
 void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Task& task, TaskSink& sink,
                           InheritedXattrs& may_inherit_xattrs, bool second_look, int attempt) {
   std::string rel = join_rel(task.dir, name);
-  // Into a directory this pass created, every entry is copied: pinned first, its stat, its data and
-  // its link target are then reached with one lookup by name instead of two.
+  // Where a lookup is a round trip (pin_entries_for), the entry is pinned first: its stat, its
+  // data, its link target and its xattrs are then reached with one lookup by name instead of two,
+  // in a new directory (every entry copied) and an old one (an unchanged entry's xattrs compared).
   UniqueFd pinned;
   std::optional<EntryMeta> src;
-  if (task.target_is_new && ctx_.options().pin_entries) {
+  if (ctx_.options().pin_entries) {
     pinned = pin_entry(dirs.src.get(), name.c_str(), rel);
     if (pinned.valid()) src = stat_fd(pinned.get(), rel);
   } else {
@@ -295,7 +296,7 @@ void CopyPass::copy_entry(const DirPair& dirs, const std::string& name, const Ta
   CopyAction action = decide_copy(*src, dst, ctx_.options().change_rule());
   if (action == CopyAction::kNone && wants_new_layout(dirs, name, *src, rel)) action = CopyAction::kRewrite;
   // Marks a killed chunked copy left on a finished file are extra xattrs: removed like any other.
-  if (action == CopyAction::kNone && !xattrs_match(NodeRef{dirs.src.get(), name.c_str(), rel, pinned.get()},
+  if (action == CopyAction::kNone && !xattrs_match(NodeRef{dirs.src.get(), name.c_str(), rel, -1, pinned.get()},
                                                    NodeRef{dirs.dst.get(), name.c_str(), rel})) {
     action = CopyAction::kUpdateMetadata;
   }

@@ -20,7 +20,7 @@
 namespace lmover {
 
 // Whether a lookup by name on SRC is a round trip to a server (Lustre, NFS, FUSE...): there the
-// entries of a new directory are pinned to save one (PassOptions::pin_entries). On a local
+// entries are pinned to save one (PassOptions::pin_entries). On a local
 // filesystem the pin and the reopen through /proc cost more CPU than the lookup they save (about
 // 10% of a tmpfs copy). Asked once per run: a statfs, which on Lustre is itself a round trip.
 bool pin_entries_for(int src_root);

@@ -33,7 +33,7 @@ MetadataPlan plan_for_new(const PassContext& ctx, EntryLocation dst) {
 // The metadata, then the times, of a new regular file `out` (see copy_regular).
 SourceSnapshot finish_regular(const PassContext& ctx, EntryLocation src, EntryLocation dst, std::string_view rel,
                               UniqueFd in, const EntryMeta& meta, int out, bool settled) {
-  copy_project_id(in.get(), out, rel);
+  copy_project_id(in.get(), meta, out, rel);
   XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, in.get()});
   MetadataPlan plan = plan_for_new(ctx, dst);
   bool times = plan.times;
@@ -127,7 +127,7 @@ SourceSnapshot copy_special(const PassContext& ctx, EntryLocation src, const Ent
     if (!settle_source(restat, meta)) throw FsError("copy", rel, "symlink kept being replaced");
   }
   create_special(dst.dir_fd, dst.name, meta, target, rel);
-  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, -1, src.pinned});
   apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, nullptr, plan_for_new(ctx, dst));
   PassStats::add(ctx.stats().specials_created);
   // Checked against the stat that came before readlink: a symlink swapped for another between the
@@ -178,8 +178,8 @@ UniqueFd open_source_file(EntryLocation src, std::string_view rel) {
   return UniqueFd(fd);
 }
 
-bool copy_project_id(int src_fd, int dst_fd, std::string_view rel) {
-  return sync_project_id(dst_fd, read_project_id(src_fd, rel).value_or(ProjectId{}), rel);
+bool copy_project_id(int src_fd, const EntryMeta& src, int dst_fd, std::string_view rel) {
+  return sync_project_id(dst_fd, read_project_id(src_fd, src.dev, rel).value_or(ProjectId{}), rel);
 }
 
 XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node) {
@@ -220,14 +220,14 @@ SourceSnapshot rewrite_entry(const PassContext& ctx, EntryLocation src, const En
 SourceSnapshot update_entry_metadata(const PassContext& ctx, EntryLocation src, const EntryMeta& meta,
                                      EntryLocation dst, const EntryMeta& current, std::string_view rel) {
   SourceSnapshot read{UniqueFd(), meta, true};
-  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel});
+  XattrList xattrs = xattrs_to_copy(ctx, NodeRef{src.dir_fd, src.name, rel, -1, src.pinned});
   bool wrote = apply_metadata(NodeRef{dst.dir_fd, dst.name, rel}, meta, xattrs, &current, ctx.options().metadata);
   if (meta.type == EntryType::kRegular) {  // project ids need the files open; a symlink has none here
     read.fd = open_source_file(src, rel);
     int out = openat(dst.dir_fd, dst.name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (out < 0) throw FsError("open", rel, errno);
     UniqueFd out_fd(out);
-    wrote = copy_project_id(read.fd.get(), out_fd.get(), rel) || wrote;
+    wrote = copy_project_id(read.fd.get(), meta, out_fd.get(), rel) || wrote;
   }
   PassStats::add(wrote ? ctx.stats().metadata_updated : ctx.stats().unchanged);
   return read;
@@ -238,9 +238,9 @@ bool changed_since(const SourceSnapshot& seen, EntryLocation src, std::string_vi
   if (!seen.settled) return true;
   std::optional<EntryMeta> now;
   if (seen.fd.valid()) {
-    now = stat_fd(seen.fd.get(), rel);
+    now = restat_fd(seen.fd.get(), rel);
   } else if (src.pinned >= 0) {
-    now = stat_fd(src.pinned, rel);
+    now = restat_fd(src.pinned, rel);
   } else {
     now = stat_if_exists(src.dir_fd, src.name, rel);
   }

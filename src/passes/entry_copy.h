@@ -61,8 +61,8 @@ bool same_data(const PassContext& ctx, EntryLocation src, const EntryMeta& meta,
 XattrList xattrs_to_copy(const PassContext& ctx, const NodeRef& node);
 
 // Gives the entry open at `dst_fd` the project id and project-inherit flag of the one open at
-// `src_fd` (fs/project_id.h); returns true if anything was written.
-bool copy_project_id(int src_fd, int dst_fd, std::string_view rel);
+// `src_fd`, whose metadata is `src` (fs/project_id.h); returns true if anything was written.
+bool copy_project_id(int src_fd, const EntryMeta& src, int dst_fd, std::string_view rel);
 
 // Opens source file `src` for reading (through its pin when it has one, else by name, never
 // following a symlink; O_NONBLOCK: a FIFO swapped in since the stat must not hang the thread).

@@ -32,7 +32,7 @@ struct PassOptions {
   std::function<bool()> shared_max_delete;
   // Set when layouts and MDT placement go through liblustreapi (--lustre); else plain POSIX.
   std::shared_ptr<const LustreTarget> lustre;
-  // Entries of new directories are pinned (O_PATH) before they are read: see pin_entries_for.
+  // Entries are pinned (O_PATH) before they are read: see pin_entries_for.
   bool pin_entries = false;
   // --relayout: an unchanged file whose target layout is not the policy's is copied again.
   bool relayout = false;
