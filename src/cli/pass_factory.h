@@ -1,5 +1,5 @@
-// The passes by name: the one place that maps a PassKind to its TaskHandler, and a pass's
-// options to and from the spec that travels with distributed tasks.
+// A pass as it travels to the workers of a distributed run: the spec (the roots as the submitter
+// saw them, and the pass's options), and a worker's runner built from it.
 #pragma once
 
 #include <functional>
@@ -9,19 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/roots.h"
-#include "cli/run_plan.h"
 #include "engine/task.h"
 #include "fs/fs_identity.h"
 #include "passes/pass_context.h"
+#include "passes/pass_table.h"
 #include "rabbit/task_runner.h"
 #include "stats/pass_counters.h"
 
 namespace lmover {
-
-const char* pass_name(PassKind kind);
-PassKind pass_kind(const std::string& name);  // throws std::invalid_argument
-
-std::unique_ptr<TaskHandler> make_handler(PassKind kind, const PassContext& ctx);
 
 // The roots of a distributed run as the submitter checked them: absolute paths and what each
 // looked like (every worker must see the same before it acts).

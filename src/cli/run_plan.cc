@@ -26,8 +26,6 @@
 #include "fs/fs_error.h"
 #include "lustre/mdc_slots.h"
 #include "passes/copy_pass.h"
-#include "passes/delete_pass.h"
-#include "passes/dirtime_pass.h"
 #include "rabbit/amqp_session.h"
 #include "rabbit/broker_retry.h"
 #include "rabbit/submitter.h"
@@ -46,11 +44,10 @@ using json = nlohmann::json;
 
 void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   ThreadEngine engine(threads);
-  auto handler = make_handler(kind, ctx);
-  auto* copy = kind == PassKind::kCopy ? static_cast<CopyPass*>(handler.get()) : nullptr;
-  if (copy) copy->prepare();
-  uint64_t broken = engine.run(*handler, Task::root(), &interrupt_requested());
-  if (copy) copy->finish();
+  std::unique_ptr<Pass> pass = make_pass(kind, ctx);
+  pass->prepare();
+  uint64_t broken = engine.run(*pass, Task::root(), &interrupt_requested());
+  pass->finish();
   PassStats::add(ctx.stats().errors, broken);
 }
 
@@ -133,8 +130,8 @@ class RunMetrics {
 // Returns what the summary should say of the run beyond its counters.
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
                      FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
-  CopyPass copy(ctx);  // its prepare/finish touch the roots only, so they run here
-  if (kind == PassKind::kCopy) copy.prepare();
+  std::unique_ptr<Pass> pass = make_pass(kind, ctx);  // its prepare/finish touch the roots only: here
+  pass->prepare();
   BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   json spec = make_spec(kind, roots, ctx.options());
   BrokerRetry retry(plan.broker_retry_for, &interrupt_requested());
@@ -189,7 +186,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
                  result.run);
   } else {
     if (lock) lock->keep(false);  // complete: nothing of it writes the target any more
-    if (kind == PassKind::kCopy) copy.finish();
+    pass->finish();
     drop_shared_budget(address, result.spec, retry);
   }
   return {{"run", result.run},
@@ -294,7 +291,7 @@ int execute(const RunPlan& plan) {
     options.pin_entries = pin_entries_for(roots.src.get());
     RunMetrics live(plan);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
-    bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return k != PassKind::kVerify; });
+    bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
 
     std::vector<PassKind> passes = plan.passes;

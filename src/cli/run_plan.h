@@ -8,10 +8,9 @@
 #include <vector>
 
 #include "passes/pass_context.h"
+#include "passes/pass_table.h"
 
 namespace lmover {
-
-enum class PassKind { kCopy, kDelete, kDirtime, kVerify };
 
 struct RunPlan {
   std::string command;  // copy | delete | dirtime | sync

@@ -179,4 +179,35 @@ void LustreTarget::copy_default_dir_layout(int src_dir, int dst_dir, std::string
                         wanted->describe(), std::strerror(errno)));
 }
 
+nlohmann::json lustre_settings_to_spec(const LustreSettings* s) {
+  if (!s) return {{"mode", "off"}};
+  return {{"mode", "on"},
+          {"layout", s->layout.name()},
+          {"mdts", s->mdts},
+          {"mdt_depth", s->mdt_depth},
+          {"dir_stripes", s->dir_stripes},
+          {"dir_layout_copy", s->dir_layout_copy},
+          {"hsm", HsmSettings::name(s->hsm.mode)},
+          {"hsm_rebind", s->hsm.rebind_path},
+          {"hsm_batch", s->hsm.batch},
+          {"hsm_restore_timeout", s->hsm.restore_timeout}};
+}
+
+LustreSettings lustre_settings_from_spec(const nlohmann::json& l) {
+  LustreSettings s;
+  s.mode = LustreSettings::Mode::kOff;
+  if (!l.is_object() || l.value("mode", "off") != "on") return s;
+  s.mode = LustreSettings::Mode::kOn;
+  s.layout = LayoutPolicy::parse(l.at("layout").get<std::string>());
+  s.mdts = l.at("mdts").get<std::vector<int>>();
+  s.mdt_depth = l.at("mdt_depth").get<unsigned>();
+  s.dir_stripes = l.value("dir_stripes", 0);
+  s.dir_layout_copy = l.value("dir_layout_copy", false);
+  s.hsm.mode = HsmSettings::parse_mode(l.value("hsm", std::string("skip")));
+  s.hsm.rebind_path = l.value("hsm_rebind", std::string());
+  s.hsm.batch = l.value("hsm_batch", s.hsm.batch);
+  s.hsm.restore_timeout = l.value("hsm_restore_timeout", s.hsm.restore_timeout);
+  return s;
+}
+
 }  // namespace lmover

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "fs/unique_fd.h"
 #include "lustre/hsm.h"
 #include "lustre/layout.h"
@@ -34,6 +36,12 @@ struct LustreSettings {
   static Mode parse_mode(const std::string& text);  // auto|on|off; throws std::invalid_argument
   static std::vector<int> parse_mdts(const std::string& text);  // "0,1,3"
 };
+
+// What a submitter decided about Lustre, as it travels in a distributed run's spec: mode "on"
+// when it goes through liblustreapi (every worker must then too, or refuse the run), "off" for
+// plain POSIX (`settings` nullptr). Read back with mode kOff for "off" or no entry at all.
+nlohmann::json lustre_settings_to_spec(const LustreSettings* settings);
+LustreSettings lustre_settings_from_spec(const nlohmann::json& spec);  // throws std::invalid_argument, json errors
 
 class LustreTarget {
  public:

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/task.h"
+#include "passes/pass.h"
 #include "fs/dir_reader.h"
 #include "fs/entry_meta.h"
 #include "passes/copy_decision.h"
@@ -25,15 +26,15 @@ namespace lmover {
 // 10% of a tmpfs copy). Asked once per run: a statfs, which on Lustre is itself a round trip.
 bool pin_entries_for(int src_root);
 
-class CopyPass : public TaskHandler {
+class CopyPass : public Pass {
  public:
   explicit CopyPass(const PassContext& ctx) : ctx_(ctx), farm_(ctx) {}
 
   // Before the walk: root metadata, and a stale hard-link farm from a killed run removed.
-  void prepare();
+  void prepare() override;
   void handle(const Task& task, TaskSink& sink) override;
   // After the walk: removes the hard-link farm.
-  void finish();
+  void finish() override;
 
  private:
   // Whether entries created in a target directory may inherit xattrs (it has a default ACL).

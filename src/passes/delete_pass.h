@@ -10,12 +10,13 @@
 #include <cstdint>
 
 #include "engine/task.h"
+#include "passes/pass.h"
 #include "passes/dir_pair.h"
 #include "passes/pass_context.h"
 
 namespace lmover {
 
-class DeletePass : public TaskHandler {
+class DeletePass : public Pass {
  public:
   explicit DeletePass(const PassContext& ctx) : ctx_(ctx) {}
   void handle(const Task& task, TaskSink& sink) override;

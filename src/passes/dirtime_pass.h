@@ -4,11 +4,12 @@
 #pragma once
 
 #include "engine/task.h"
+#include "passes/pass.h"
 #include "passes/pass_context.h"
 
 namespace lmover {
 
-class DirtimePass : public TaskHandler {
+class DirtimePass : public Pass {
  public:
   explicit DirtimePass(const PassContext& ctx) : ctx_(ctx) {}
   void handle(const Task& task, TaskSink& sink) override;

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "fs/fs_error.h"
 #include "fs/node_ops.h"
 #include "fs/unique_fd.h"
@@ -59,6 +61,13 @@ struct PassOptions {
   bool in_chunks(uint64_t size) const {
     return chunk_threshold > 0 && chunk_size > 0 && size >= chunk_threshold && size > chunk_size;
   }
+
+  // The options as they travel with a distributed run's tasks (pass_options_spec.cc), and back.
+  // What each node decides for itself is not in it: pin_entries, shared_max_delete (from the
+  // spec's budget), lustre (built from lustre_settings_from_spec by the node), and max_delete
+  // (the shared budget replaces it); `metadata.owner` says what the submitter wanted.
+  nlohmann::json to_spec() const;
+  static PassOptions from_spec(const nlohmann::json& spec);  // throws nlohmann::json::exception
 };
 
 // An entry left off the target on purpose until a later pass can copy it (an HSM-released file

@@ -7,12 +7,13 @@
 #pragma once
 
 #include "engine/task.h"
+#include "passes/pass.h"
 #include "passes/dir_pair.h"
 #include "passes/pass_context.h"
 
 namespace lmover {
 
-class VerifyPass : public TaskHandler {
+class VerifyPass : public Pass {
  public:
   explicit VerifyPass(const PassContext& ctx) : ctx_(ctx) {}
   void handle(const Task& task, TaskSink& sink) override;

@@ -1,0 +1,44 @@
+#include "passes/pass_table.h"
+
+#include <stdexcept>
+
+#include "passes/copy_pass.h"
+#include "passes/delete_pass.h"
+#include "passes/dirtime_pass.h"
+#include "passes/verify_pass.h"
+
+namespace lmover {
+namespace {
+
+template <typename P>
+std::unique_ptr<Pass> make(const PassContext& ctx) {
+  return std::make_unique<P>(ctx);
+}
+
+}  // namespace
+
+const std::vector<PassInfo>& all_passes() {
+  static const std::vector<PassInfo> table = {
+      {PassKind::kCopy, "copy", true, make<CopyPass>},
+      {PassKind::kDelete, "delete", true, make<DeletePass>},
+      {PassKind::kDirtime, "dirtime", true, make<DirtimePass>},
+      {PassKind::kVerify, "verify", false, make<VerifyPass>},
+  };
+  return table;
+}
+
+const PassInfo& pass_info(PassKind kind) {
+  for (const PassInfo& p : all_passes()) {
+    if (p.kind == kind) return p;
+  }
+  throw std::invalid_argument("unknown pass kind");
+}
+
+const PassInfo& pass_info(const std::string& name) {
+  for (const PassInfo& p : all_passes()) {
+    if (name == p.name) return p;
+  }
+  throw std::invalid_argument("unknown pass '" + name + "'");
+}
+
+}  // namespace lmover
