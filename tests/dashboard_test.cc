@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "report/pass_stats.h"
 #include "stats/counter_reader.h"
 #include "stats/memcached_counters.h"
 #include "stats/prometheus.h"
@@ -35,7 +36,7 @@ std::vector<std::string> targets(const json& board, const char* field) {
 std::vector<CounterValue> every_counter() {
   std::vector<CounterValue> out;
   for (const char* pass : {"copy", "delete", "dirtime"}) {
-    for (const std::string& name : counter_names()) out.push_back({"node1", pass, name, 1});
+    for (const std::string& name : PassStats::names()) out.push_back({"node1", pass, name, 1});
   }
   return out;
 }

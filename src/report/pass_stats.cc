@@ -9,60 +9,46 @@ uint64_t PassStats::actions() const {
          hsm_stubbed;
 }
 
-namespace {
-
-// Every counter by its name in JSON: one list serves both directions.
-constexpr std::pair<const char*, std::atomic<uint64_t> PassStats::*> kCounters[] = {
-    {"entries", &PassStats::entries},
-    {"dirs_created", &PassStats::dirs_created},
-    {"files_copied", &PassStats::files_copied},
-    {"bytes_copied", &PassStats::bytes_copied},
-    {"specials_created", &PassStats::specials_created},
-    {"links_made", &PassStats::links_made},
-    {"metadata_updated", &PassStats::metadata_updated},
-    {"removed", &PassStats::removed},
-    {"shared_names_removed", &PassStats::shared_names_removed},
-    {"dir_times_set", &PassStats::dir_times_set},
-    {"unchanged", &PassStats::unchanged},
-    {"excluded", &PassStats::excluded},
-    {"skipped_by_time", &PassStats::skipped_by_time},
-    {"vanished", &PassStats::vanished},
-    {"changed_during_copy", &PassStats::changed_during_copy},
-    {"hsm_released", &PassStats::hsm_released},
-    {"hsm_deferred", &PassStats::hsm_deferred},
-    {"hsm_stubbed", &PassStats::hsm_stubbed},
-    {"hsm_restored", &PassStats::hsm_restored},
-    {"hsm_restored_bytes", &PassStats::hsm_restored_bytes},
-    {"errors", &PassStats::errors},
-    {"differences", &PassStats::differences},
-};
-
-}  // namespace
+const std::vector<CounterInfo>& PassStats::table() {
+  static const std::vector<CounterInfo> table = {
+#define LMOVER_COUNTER_ROW(name, help) {#name, help, &PassStats::name},
+      LMOVER_PASS_COUNTERS(LMOVER_COUNTER_ROW)
+#undef LMOVER_COUNTER_ROW
+  };
+  return table;
+}
 
 const std::vector<std::string>& PassStats::names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const auto& [key, member] : kCounters) out.emplace_back(key);
+    for (const CounterInfo& c : table()) out.emplace_back(c.name);
     return out;
   }();
   return names;
 }
 
+std::string_view PassStats::help(std::string_view name) {
+  for (const CounterInfo& c : table()) {
+    if (name == c.name) return c.help;
+  }
+  return "";
+}
+
 void PassStats::add_json(const nlohmann::json& counters) {
-  for (const auto& [key, member] : kCounters) {
+  for (const auto& [key, help, member] : table()) {
     if (counters.contains(key)) add(this->*member, counters[key].get<uint64_t>());
   }
 }
 
 void PassStats::assign_json(const nlohmann::json& counters) {
-  for (const auto& [key, member] : kCounters) {
+  for (const auto& [key, help, member] : table()) {
     (this->*member).store(counters.value(key, uint64_t(0)), std::memory_order_relaxed);
   }
 }
 
 std::vector<std::pair<std::string_view, uint64_t>> PassStats::nonzero() const {
   std::vector<std::pair<std::string_view, uint64_t>> out;
-  for (const auto& [key, member] : kCounters) {
+  for (const auto& [key, help, member] : table()) {
     if (uint64_t n = (this->*member).load()) out.emplace_back(key, n);
   }
   return out;
@@ -70,7 +56,7 @@ std::vector<std::pair<std::string_view, uint64_t>> PassStats::nonzero() const {
 
 nlohmann::json PassStats::to_json() const {
   nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, member] : kCounters) out[key] = (this->*member).load();
+  for (const auto& [key, help, member] : table()) out[key] = (this->*member).load();
   out["actions"] = actions();
   return out;
 }

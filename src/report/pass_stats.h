@@ -1,5 +1,5 @@
 // PassStats: the counters of one pass, updated from many threads at once (relaxed atomics: they
-// are tallies, not synchronisation). The same counters will be pushed to memcached/Graphite.
+// are tallies, not synchronisation), and the one list of them that the sinks read.
 #pragma once
 
 #include <atomic>
@@ -13,36 +13,49 @@
 
 namespace lmover {
 
+// Every counter of a pass, once: its name (in --json, memcached keys, Graphite paths, Prometheus
+// lmover_<name>_total) and what it counts (Prometheus HELP). PassStats is made from this list and
+// every sink reads it, so a counter added here reaches all of them. The order is the output's.
+#define LMOVER_PASS_COUNTERS(X)                                                                          \
+  X(entries, "Source entries looked at.")                                                                \
+  X(dirs_created, "Directories created on the target.")                                                  \
+  X(files_copied, "Regular files whose data was written.")                                               \
+  X(bytes_copied, "Bytes of file data written.")                                                         \
+  X(specials_created, "Symlinks, FIFOs, sockets and devices created.")                                   \
+  X(links_made, "Hard links created on the target.")                                                     \
+  X(metadata_updated, "Entries whose metadata alone was updated.")                                       \
+  X(removed, "Target entries deleted.")                                                                  \
+  /* delete: names of target inodes that have other names; `sync` settles those groups (relink). */     \
+  X(shared_names_removed, "Names removed of target inodes that have other names (delete).")              \
+  X(dir_times_set, "Directories whose times were set.")                                                  \
+  X(unchanged, "Entries found unchanged.")                                                               \
+  X(excluded, "Entries left alone by the exclude list.")                                                 \
+  X(skipped_by_time, "Files skipped by the time filters.")                                               \
+  X(vanished, "Entries gone from the source between listing and handling.")                              \
+  /* The target entry was dropped (a retry within the pass failed too): the next pass copies it. */     \
+  X(changed_during_copy, "Entries written or replaced on the source while they were copied.")            \
+  /* HSM (Lustre), by --hsm: left off and listed, made released on the target, or restored. */          \
+  X(hsm_released, "Source files met released (HSM: data on the archive only).")                          \
+  X(hsm_deferred, "Released files left off the target and listed (--hsm skip).")                         \
+  X(hsm_stubbed, "Released files made released on the target (--hsm stub).")                             \
+  X(hsm_restored, "Released files restored from the archive and copied (--hsm restore).")                \
+  X(hsm_restored_bytes, "Bytes of the files restored from the archive.")                                 \
+  X(errors, "Entries that failed.")                                                                      \
+  X(differences, "Entries that differ between the trees (verify).")
+
+struct PassStats;
+
+// One row of LMOVER_PASS_COUNTERS.
+struct CounterInfo {
+  const char* name;
+  const char* help;
+  std::atomic<uint64_t> PassStats::*member;
+};
+
 struct PassStats {
-  std::atomic<uint64_t> entries{0};          // source entries looked at
-  std::atomic<uint64_t> dirs_created{0};
-  std::atomic<uint64_t> files_copied{0};     // regular files whose data was written
-  std::atomic<uint64_t> bytes_copied{0};
-  std::atomic<uint64_t> specials_created{0}; // symlinks, FIFOs, sockets, devices
-  std::atomic<uint64_t> links_made{0};       // hard links created on the target
-  std::atomic<uint64_t> metadata_updated{0};
-  std::atomic<uint64_t> removed{0};          // target entries deleted
-  std::atomic<uint64_t> dir_times_set{0};
-  // delete: names removed of target inodes that have other names (hard-link groups on the
-  // target); those other names may now be a split group, which `sync` settles at once (relink).
-  std::atomic<uint64_t> shared_names_removed{0};
-  std::atomic<uint64_t> unchanged{0};
-  std::atomic<uint64_t> excluded{0};
-  std::atomic<uint64_t> skipped_by_time{0};
-  std::atomic<uint64_t> vanished{0};         // gone from the source between listing and handling
-  // Written (or renamed over) on the source while it was being copied: the target entry was
-  // dropped (a retry within the pass failed too), so the next pass copies it again.
-  std::atomic<uint64_t> changed_during_copy{0};
-  // HSM (Lustre): source files met released (data on the archive only), and what became of them
-  // (--hsm): left off the target and listed (deferred), made released on the target (stubbed), or
-  // restored from the archive and copied (restored, and their bytes).
-  std::atomic<uint64_t> hsm_released{0};
-  std::atomic<uint64_t> hsm_deferred{0};
-  std::atomic<uint64_t> hsm_stubbed{0};
-  std::atomic<uint64_t> hsm_restored{0};
-  std::atomic<uint64_t> hsm_restored_bytes{0};
-  std::atomic<uint64_t> errors{0};
-  std::atomic<uint64_t> differences{0};      // verify: entries that differ between the trees
+#define LMOVER_COUNTER_MEMBER(name, help) std::atomic<uint64_t> name{0};
+  LMOVER_PASS_COUNTERS(LMOVER_COUNTER_MEMBER)
+#undef LMOVER_COUNTER_MEMBER
 
   static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
   // Takes back what was counted for work that was then discarded.
@@ -52,8 +65,11 @@ struct PassStats {
   uint64_t actions() const;
   // Whether the pass left something undone or different (exit 1): errors, differences, deferrals.
   bool some_failed() const { return errors > 0 || differences > 0 || hsm_deferred > 0; }
-  // Every counter's name, in the order of JSON, memcached and Prometheus.
+  // The counters, in the order of JSON, memcached and Prometheus.
+  static const std::vector<CounterInfo>& table();
   static const std::vector<std::string>& names();
+  // What `name` counts ("" for no counter of ours).
+  static std::string_view help(std::string_view name);
   nlohmann::json to_json() const;
   // The counters that are not zero, by name (static strings): cheap enough to take once per task.
   std::vector<std::pair<std::string_view, uint64_t>> nonzero() const;

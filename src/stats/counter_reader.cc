@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "report/pass_stats.h"
+
 #include <fmt/format.h>
 
 namespace lmover {
@@ -27,7 +29,7 @@ std::optional<CounterTable> read_counters(MemcachedCounters& client, const std::
   for (const std::string& node : nodes) {
     std::vector<std::string> keys;
     for (const char* pass : kPasses) {
-      for (const std::string& name : counter_names()) keys.push_back(fmt::format("{}.{}.{}.{}", metric_prefix, node, pass, name));
+      for (const std::string& name : PassStats::names()) keys.push_back(fmt::format("{}.{}.{}.{}", metric_prefix, node, pass, name));
     }
     auto values = client.get(keys);
     if (!values) return std::nullopt;

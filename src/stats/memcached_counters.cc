@@ -9,11 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "report/pass_stats.h"
 
 namespace lmover {
 
-const std::vector<std::string>& counter_names() { return PassStats::names(); }
 
 std::pair<std::string, int> parse_host_port(const std::string& text, int default_port) {
   size_t colon = text.rfind(':');

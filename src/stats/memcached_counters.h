@@ -17,9 +17,6 @@ struct memcached_st;
 
 namespace lmover {
 
-// The pass counters pushed, in this order (PassStats names).
-const std::vector<std::string>& counter_names();
-
 // "HOST:PORT" (PORT defaults to `default_port`); throws std::invalid_argument naming the text.
 std::pair<std::string, int> parse_host_port(const std::string& text, int default_port);
 

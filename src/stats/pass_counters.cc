@@ -3,11 +3,8 @@
 namespace lmover {
 
 std::vector<CounterValue> counters_of(const std::string& node, const std::string& pass, const PassStats& stats) {
-  nlohmann::json values = stats.to_json();
   std::vector<CounterValue> out;
-  for (const std::string& name : counter_names()) {
-    out.push_back({node, pass, name, values.value(name, uint64_t{0})});
-  }
+  for (const CounterInfo& c : PassStats::table()) out.push_back({node, pass, c.name, (stats.*c.member).load()});
   return out;
 }
 

@@ -24,14 +24,14 @@ std::vector<CounterValue> counters_of(const std::string& node, const std::string
 class CounterSums {
  public:
   void add(const std::string& group, std::string_view name, uint64_t value);
-  // Every counter of counter_names() of every group (0 if never added), as CounterValues that
+  // Every counter of PassStats::names() of every group (0 if never added), as CounterValues that
   // `make` builds from (group, name, value).
   template <typename Make>
   std::vector<CounterValue> each(Make make) const {
     std::lock_guard lock(mutex_);
     std::vector<CounterValue> out;
     for (const auto& [group, counters] : by_group_) {
-      for (const std::string& name : counter_names()) {
+      for (const std::string& name : PassStats::names()) {
         auto it = counters.find(name);
         out.push_back(make(group, name, it == counters.end() ? 0 : it->second));
       }

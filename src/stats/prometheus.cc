@@ -7,31 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "report/pass_stats.h"
 #include "stats/memcached_counters.h"
 
 namespace lmover {
 namespace {
-
-const std::map<std::string, std::string>& counter_help() {
-  static const std::map<std::string, std::string> help = {
-      {"entries", "Source entries looked at."},
-      {"dirs_created", "Directories created on the target."},
-      {"files_copied", "Regular files whose data was written."},
-      {"bytes_copied", "Bytes of file data written."},
-      {"specials_created", "Symlinks, FIFOs, sockets and devices created."},
-      {"links_made", "Hard links created on the target."},
-      {"metadata_updated", "Entries whose metadata alone was updated."},
-      {"removed", "Target entries deleted."},
-      {"dir_times_set", "Directories whose times were set."},
-      {"unchanged", "Entries found unchanged."},
-      {"excluded", "Entries left alone by the exclude list."},
-      {"skipped_by_time", "Files skipped by the time filters."},
-      {"vanished", "Entries gone from the source between listing and handling."},
-      {"errors", "Entries that failed."},
-      {"differences", "Entries that differ between the trees (verify)."},
-  };
-  return help;
-}
 
 // Label values: backslash, double quote and newline escaped.
 std::string escaped(const std::string& v) {
@@ -54,9 +34,9 @@ std::string prometheus_text(const std::vector<CounterValue>& counters, const std
   for (const CounterValue& c : counters) by_name[c.name].push_back(&c);
   std::string out;
   for (const auto& [name, values] : by_name) {
-    auto help = counter_help().find(name);
+    std::string_view help = PassStats::help(name);
     std::string metric = "lmover_" + name + "_total";
-    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", metric, help == counter_help().end() ? name : help->second, metric);
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", metric, help.empty() ? std::string_view(name) : help, metric);
     for (const CounterValue* c : values) {
       out += fmt::format("{}{{pass=\"{}\",node=\"{}\"}} {}\n", metric, escaped(c->pass), escaped(c->node), c->value);
     }
