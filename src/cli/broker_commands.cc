@@ -36,16 +36,15 @@ namespace lmover {
 
 using json = nlohmann::json;
 
-BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
-                             const std::string& ca_file) {
-  BrokerAddress address = BrokerAddress::parse(url);
-  address.ca_file = ca_file;
+BrokerAddress broker_address(const BrokerSettings& broker) {
+  BrokerAddress address = BrokerAddress::parse(broker.url);
+  address.ca_file = broker.ca_file;
   if (!address.password.empty()) {
     spdlog::warn("the broker password is in the URL, visible to every user in ps; prefer --broker-password-file");
-  } else if (!password.empty()) {
-    address.password = password;
+  } else if (!broker.password.empty()) {
+    address.password = broker.password;
   }
-  address.load_password(password_file);
+  address.load_password(broker.password_file);
   return address;
 }
 
@@ -90,8 +89,8 @@ namespace {
 
 int run_worker(const BrokerPlan& plan) {
   catch_interrupts();  // SIGTERM/SIGINT: finish the tasks in hand, then stop
-  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
-  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.prefix);
+  BrokerAddress address = broker_address(plan.broker);
+  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.broker.prefix);
   // A run's shared --max-delete budget lives in a queue of grants (UnitPool), one pool per run.
   auto budgets = [address](const json& where) -> std::function<bool()> {
     auto pool = std::make_shared<UnitPool>(address, where.at("queue").get<std::string>());
@@ -111,7 +110,7 @@ int run_worker(const BrokerPlan& plan) {
       return kExitFatal;
     }
   }
-  RabbitWorker worker(address, QueueNames{plan.prefix}, plan.threads, pass_runner_factory(budgets, tally));
+  RabbitWorker worker(address, QueueNames{plan.broker.prefix}, plan.threads, pass_runner_factory(budgets, tally));
   worker.grow_for_runs(!plan.threads_chosen);
   worker.run(interrupt_requested());
   spdlog::info("worker stopped");
@@ -135,11 +134,11 @@ int wait_for_run(const BrokerPlan& plan) {
   int code = kExitOk;
   try {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-    BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
+    BrokerAddress address = broker_address(plan.broker);
     PassStats stats;
-    RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(stats),
+    RabbitSubmitter submitter(address, QueueNames{plan.broker.prefix}, progress_into(stats),
                               [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-    BrokerRetry retry(std::chrono::seconds(plan.broker_retry_for), &interrupt_requested());
+    BrokerRetry retry(plan.broker.retry_for(), &interrupt_requested());
     submitter.retry_for(retry.bound());
     submitter.stop_when(interrupt_requested());
     // The dead submitter's lock names this run: taken over for as long as we follow the run, and
@@ -184,8 +183,8 @@ int wait_for_run(const BrokerPlan& plan) {
 }
 
 int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file),
-                            QueueNames{plan.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  RabbitSubmitter submitter(broker_address(plan.broker),
+                            QueueNames{plan.broker.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
   if (!plan.run.empty()) {
     fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
     return kExitOk;
@@ -199,12 +198,12 @@ int show_status(const BrokerPlan& plan) {
     fmt::print("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {} -> {}\n", r.value("run", "?"), r.value("pass", "?"), when,
                r.value("tasks_pending", uint64_t(0)), r.value("tasks_done", uint64_t(0)), r.value("src", "?"), r.value("dst", "?"));
   }
-  fmt::print(stderr, "{} run(s) under prefix {}\n", runs.size(), plan.prefix);
+  fmt::print(stderr, "{} run(s) under prefix {}\n", runs.size(), plan.broker.prefix);
   return kExitOk;
 }
 
 int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file), QueueNames{plan.prefix},
+  auto answers = send_control(broker_address(plan.broker), QueueNames{plan.broker.prefix},
                               plan.control_command, plan.control_n,
                               std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)), plan.control_node);
   for (const auto& a : answers) fmt::print("{}\n", a.dump());

@@ -19,8 +19,7 @@ class Summary;
 
 // Password precedence: the URL (warned about), a private config file, --broker-password-file,
 // then $LMOVER_BROKER_PASSWORD.
-BrokerAddress broker_address(const std::string& url, const std::string& password_file, const std::string& password,
-                             const std::string& ca_file);
+BrokerAddress broker_address(const BrokerSettings& broker);
 // Deletes the queue of a finished run's shared --max-delete budget, if it had one.
 void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec, const BrokerRetry& retry);
 

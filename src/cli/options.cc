@@ -51,8 +51,7 @@ struct CommonFlags {
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
   bool relayout = false, rewrite = false, no_owner = false, quiet = false;
   uint64_t max_delete = 0;
-  unsigned broker_retry_for = 600;
-  std::string broker, broker_password_file, broker_ca_file, prefix = "lmover";
+  BrokerSettings broker;
   std::string lustre = "auto", layout = "copy", mdts;
   std::string memcached, metric_prefix = "lmover", metrics_listen;
   double report_interval = 30;
@@ -70,20 +69,20 @@ void add_config(CLI::App& sub) {
   sub.add_option("--config", "TOML file with the migration's settings (also $LMOVER_CONFIG); options override it");
 }
 
-void add_broker(CLI::App& sub, std::string& url, std::string& password_file, std::string& prefix, std::string& ca_file) {
+void add_broker(CLI::App& sub, BrokerSettings& broker) {
   add_config(sub);
-  sub.add_option("--broker-ca-file", ca_file, "CA bundle to verify an amqps:// broker with");
-  sub.add_option("--broker", url,
+  sub.add_option("--broker-ca-file", broker.ca_file, "CA bundle to verify an amqps:// broker with");
+  sub.add_option("--broker", broker.url,
                  "RabbitMQ URL amqp[s]://user@host:port/vhost; the password comes from --broker-password-file "
                  "or LMOVER_BROKER_PASSWORD, never from argv");
-  sub.add_option("--broker-password-file", password_file, "file whose first line is the broker password");
-  sub.add_option("--prefix", prefix, "queue name prefix, so several migrations can share a broker")
+  sub.add_option("--broker-password-file", broker.password_file, "file whose first line is the broker password");
+  sub.add_option("--prefix", broker.prefix, "queue name prefix, so several migrations can share a broker")
       ->capture_default_str();
 }
 
 // What a command that drives a run (a pass over the broker, `wait`) does when the broker goes away.
-void add_broker_retry(CLI::App& sub, unsigned& seconds) {
-  sub.add_option("--broker-retry-for", seconds,
+void add_broker_retry(CLI::App& sub, BrokerSettings& broker) {
+  sub.add_option("--broker-retry-for", broker.retry_for_s,
                  "seconds to keep trying a broker that went away (restart, failover) before giving up on "
                  "following the run; the run itself goes on, `lmover wait --run` re-attaches")
       ->capture_default_str();
@@ -95,12 +94,20 @@ bool threads_chosen(CLI::App& sub, const ConfigFile& config) {
   return (opt && opt->count() > 0) || config.threads.has_value();
 }
 
+// The broker settings a config file gives (the password only there), before the options.
+BrokerSettings broker_settings_from(const ConfigFile& c) {
+  BrokerSettings b;
+  b.url = c.broker.value_or(b.url);
+  b.password_file = c.password_file.value_or(b.password_file);
+  b.password = c.password.value_or(b.password);
+  b.prefix = c.prefix.value_or(b.prefix);
+  b.ca_file = c.ca_file.value_or(b.ca_file);
+  return b;
+}
+
 // Settings from the config file become the defaults that command-line options override.
 void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
-  if (c.broker) f.broker = b.broker_url = *c.broker;
-  if (c.password_file) f.broker_password_file = b.broker_password_file = *c.password_file;
-  if (c.prefix) f.prefix = b.prefix = *c.prefix;
-  if (c.ca_file) f.broker_ca_file = b.broker_ca_file = *c.ca_file;
+  f.broker = b.broker = broker_settings_from(c);
   if (c.threads) f.threads = b.threads = *c.threads;
   if (c.exclude_from) f.exclude_from = *c.exclude_from;
   if (c.skip_atime_before) f.atime_before = *c.skip_atime_before;
@@ -201,8 +208,8 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
-  add_broker(sub, f.broker, f.broker_password_file, f.prefix, f.broker_ca_file);
-  add_broker_retry(sub, f.broker_retry_for);
+  add_broker(sub, f.broker);
+  add_broker_retry(sub, f.broker);
   if (deletes) {
     sub.add_option("--max-delete", f.max_delete, "delete at most N entries, then stop deleting and fail");
     sub.add_flag("--allow-empty-source", f.allow_empty_source,
@@ -268,7 +275,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   control->add_option("--node", broker_plan.control_node,
                       "only the workers of this host (as they name it, or its short name), or one worker HOST:PID");
   for (CLI::App* sub : {worker, wait, status, control}) {
-    add_broker(*sub, broker_plan.broker_url, broker_plan.broker_password_file, broker_plan.prefix, broker_plan.broker_ca_file);
+    add_broker(*sub, broker_plan.broker);
   }
   CLI::App* broker = app.add_subcommand("broker", "prepare a RabbitMQ broker for a migration");
   broker->require_subcommand(1);
@@ -288,10 +295,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   stats_plan.memcached = config.memcached.value_or("");
   stats_plan.metric_prefix = config.metric_prefix.value_or("lmover");
   stats_plan.carbon = config.graphite.value_or("");
-  stats_plan.broker_url = config.broker.value_or("");
-  stats_plan.broker_password_file = config.password_file.value_or("");
-  stats_plan.prefix = config.prefix.value_or("lmover");
-  stats_plan.broker_ca_file = config.ca_file.value_or("");
+  stats_plan.broker = broker_settings_from(config);
   add_config(*show);  // graphite gets it with the broker options below
   for (CLI::App* sub : {show, to_graphite}) {
     sub->add_option("--memcached", stats_plan.memcached, "HOST:PORT of the memcached with the counters");
@@ -301,8 +305,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       ->check(CLI::Range(0.0, 3600.0));
   show->add_flag("--json", stats_plan.json, "a JSON document instead of a table");
   to_graphite->add_option("--carbon", stats_plan.carbon, "HOST:PORT of carbon's plaintext receiver");
-  add_broker(*to_graphite, stats_plan.broker_url, stats_plan.broker_password_file, stats_plan.prefix,
-             stats_plan.broker_ca_file);
+  add_broker(*to_graphite, stats_plan.broker);
   to_graphite->add_flag("--once", stats_plan.once, "push once and exit (for cron)");
   to_graphite->add_option("--interval", stats_plan.interval, "seconds between pushes (default 60)")
       ->check(CLI::Range(1.0, 86400.0));
@@ -319,7 +322,7 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
   wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
   wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
-  add_broker_retry(*wait, broker_plan.broker_retry_for);
+  add_broker_retry(*wait, broker_plan.broker);
 
   try {
     app.parse(argc, argv);
@@ -334,7 +337,6 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   for (CLI::App* sub : {show, to_graphite}) {
     if (!sub->parsed()) continue;
     stats_plan.command = sub->get_name();
-    stats_plan.broker_password = config.password.value_or("");
     if (stats_plan.command == "graphite" && !stats_plan.once && stats_plan.interval == 0) stats_plan.interval = 60;
     try {
       if (!stats_plan.memcached.empty()) parse_host_port(stats_plan.memcached, 11211);
@@ -347,12 +349,11 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   }
   for (CLI::App* sub : {worker, wait, status, control}) {
     if (sub->parsed()) {
-      if (broker_plan.broker_url.empty()) {
+      if (broker_plan.broker.empty()) {
         spdlog::error("{} needs --broker (or 'broker' in the config file)", sub->get_name());
         return kExitFatal;
       }
       broker_plan.command = sub->get_name();
-      broker_plan.broker_password = config.password.value_or("");
       broker_plan.threads_chosen = threads_chosen(*sub, config);
       return -1;
     }
@@ -373,14 +374,9 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.allow_empty_source = flags.allow_empty_source;
   plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose && !flags.quiet;
   plan.quiet = flags.quiet && !flags.verbose;
-  plan.broker_retry_for = std::chrono::seconds(flags.broker_retry_for);
   plan.json_file = flags.json_file;
   plan.failures_file = flags.failures_file;
-  plan.broker_url = flags.broker;
-  plan.broker_password_file = flags.broker_password_file;
-  plan.broker_ca_file = flags.broker_ca_file;
-  plan.broker_password = config.password.value_or("");
-  plan.prefix = flags.prefix;
+  plan.broker = flags.broker;
   plan.options.dry_run = flags.dry_run;
   plan.options.verbose = flags.verbose;
   plan.options.metadata.owner = geteuid() == 0 && !flags.no_owner;

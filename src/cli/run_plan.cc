@@ -56,12 +56,13 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
 // distributed run the task queues' depths.
 class RunMetrics {
  public:
-  explicit RunMetrics(const RunPlan& plan) : node_(this_node()), embedded_(plan.broker_url.empty()) {
+  // `broker`: the run's (nullptr: embedded).
+  RunMetrics(const RunPlan& plan, const BrokerAddress* broker) : node_(this_node()), embedded_(!broker) {
     if (plan.metrics_listen.empty()) return;
     MetricsServer::Gauges gauges;
     if (!embedded_) {
-      BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
-      QueueNames queues{plan.prefix};
+      BrokerAddress address = *broker;
+      QueueNames queues{plan.broker.prefix};
       gauges = [address, queues] {
         std::vector<GaugeValue> out;
         try {
@@ -128,17 +129,16 @@ class RunMetrics {
 };
 
 // Returns what the summary should say of the run beyond its counters.
-json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const RunRoots& roots,
-                     FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
+json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const BrokerAddress& address,
+                     const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);  // its prepare/finish touch the roots only: here
   pass->prepare();
-  BrokerAddress address = broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file);
   json spec = make_spec(kind, roots, ctx.options());
-  BrokerRetry retry(plan.broker_retry_for, &interrupt_requested());
+  BrokerRetry retry(plan.broker.retry_for(), &interrupt_requested());
   if (kind == PassKind::kDelete && plan.options.max_delete && !plan.options.dry_run) {
     // One budget for every worker, held by the broker: see UnitPool. Filled afresh after a lost
     // broker (no task can take from it before the run is submitted), so it is never filled twice.
-    std::string queue = fmt::format("{}.budget.{:016x}", plan.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
+    std::string queue = fmt::format("{}.budget.{:016x}", plan.broker.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
     try {
       retry.run("fill the --max-delete budget", [&] {
         AmqpSession session(address);
@@ -150,9 +150,9 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
     }
     spec["max_delete"] = {{"queue", queue}};
   }
-  RabbitSubmitter submitter(address, QueueNames{plan.prefix}, progress_into(ctx.stats()),
+  RabbitSubmitter submitter(address, QueueNames{plan.broker.prefix}, progress_into(ctx.stats()),
                             [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  submitter.retry_for(plan.broker_retry_for);
+  submitter.retry_for(plan.broker.retry_for());
   // From the moment the run may reach the broker until it is complete, its lock stays whatever
   // ends this process (an error, the broker lost for good, a signal): the run's tasks may still be
   // writing the target, and only `lmover wait --run` for that run may take the lock over.
@@ -270,26 +270,28 @@ int execute(const RunPlan& plan) {
     bool copies = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kCopy) > 0;
     RootCheck check;
     check.create_dst = copies && !plan.options.dry_run;
-    check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker_url.empty();
+    check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker.empty();
     check.refuse_empty_source = deletes && !plan.allow_empty_source;
     // A broker that cannot be reached or refuses our login fails the run before anything is made.
-    if (!plan.broker_url.empty()) {
-      AmqpSession probe(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
+    std::optional<BrokerAddress> broker;
+    if (!plan.broker.empty()) {
+      broker = broker_address(plan.broker);
+      AmqpSession probe(*broker);
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
     say_what_is_not_kept(plan, summary);
     unmatched_excludes = check_lists(plan, roots, deletes, failures, summary, code);
     unsigned threads = plan.threads;
-    if (!plan.threads_chosen && plan.broker_url.empty()) {  // a distributed run's workers choose their own
+    if (!plan.threads_chosen && plan.broker.empty()) {  // a distributed run's workers choose their own
       Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
       spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
       threads = c.threads;
     }
     PassOptions options = plan.options;
     options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
-    if (options.lustre && plan.broker_url.empty()) say_mdc_slots(options.lustre->api(), roots.src_path, roots.dst_path, threads);
+    if (options.lustre && plan.broker.empty()) say_mdc_slots(options.lustre->api(), roots.src_path, roots.dst_path, threads);
     options.pin_entries = pin_entries_for(roots.src.get());
-    RunMetrics live(plan);
+    RunMetrics live(plan, broker ? &*broker : nullptr);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
@@ -312,17 +314,17 @@ int execute(const RunPlan& plan) {
         std::optional<CounterPusher> pusher;
         if (!plan.memcached.empty() && !plan.options.dry_run) {
           std::string pass = name, node = this_node();
-          bool embedded = plan.broker_url.empty();
+          bool embedded = plan.broker.empty();
           pusher.emplace(plan.memcached, plan.metric_prefix,
                          std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
                          [&stats, &per_node, pass, node, embedded] {
                            return embedded ? counters_of(node, pass, stats) : per_node.snapshot(pass);
                          });
         }
-        if (plan.broker_url.empty()) {
+        if (plan.broker.empty()) {
           run_embedded(kind, ctx, threads);
         } else {
-          details = run_distributed(kind, ctx, plan, run_roots(roots, plan.allow_empty_source), failures,
+          details = run_distributed(kind, ctx, plan, *broker, run_roots(roots, plan.allow_empty_source), failures,
                                     lock ? &*lock : nullptr, per_node);
         }
       }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/broker_settings.h"
 #include "passes/pass_context.h"
 #include "passes/pass_table.h"
 
@@ -26,12 +27,7 @@ struct RunPlan {
   std::string json_file;      // empty: none
   std::string failures_file;  // empty: none
   // Distributed: run the passes on `lmover worker`s through this broker (empty: embedded engine).
-  std::string broker_url;
-  std::string broker_password_file;
-  std::string broker_password;  // from a private config file only, never from argv
-  std::string broker_ca_file;   // amqps://
-  std::string prefix = "lmover";
-  std::chrono::seconds broker_retry_for{600};  // a lost broker is tried again this long (BrokerRetry)
+  BrokerSettings broker;
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
   // Statistics: counters pushed to memcached (HOST:PORT, "" = none) every report_interval seconds.
   std::string memcached;
@@ -43,7 +39,7 @@ struct RunPlan {
 // `lmover worker`, `lmover wait`, `lmover status`.
 struct BrokerPlan {
   std::string command;
-  std::string broker_url, broker_password_file, broker_password, broker_ca_file, prefix = "lmover";
+  BrokerSettings broker;
   unsigned threads = 1;
   bool threads_chosen = false;  // -j or the config: a run's roots do not change it
   std::string run;  // wait/status
@@ -57,7 +53,6 @@ struct BrokerPlan {
   // wait: the output flags of the pass commands
   std::string json_file, failures_file;
   bool no_progress = false, verbose = false, quiet = false;
-  unsigned broker_retry_for = 600;  // seconds
 };
 
 // Exit codes: 0 all went well, 1 some entries failed, 2 usage or fatal error.

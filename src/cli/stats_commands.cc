@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <ctime>
 #include <thread>
 
@@ -142,15 +143,17 @@ int graphite(const StatsPlan& plan, MemcachedCounters& client) {
     return kExitFatal;
   }
   catch_interrupts();
+  std::optional<BrokerAddress> broker;  // resolved once (its password file read once), when first needed
   for (;;) {
     auto table = read_counters(client, plan.metric_prefix);
     int64_t now = std::time(nullptr);
     std::string lines = table ? graphite_lines(*table, plan.metric_prefix, now) : "";
-    if (table && !plan.broker_url.empty()) {
+    if (table && !plan.broker.empty()) {
       std::map<std::string, uint64_t> ready;
       try {
-        AmqpSession session(broker_address(plan.broker_url, plan.broker_password_file, plan.broker_password, plan.broker_ca_file));
-        QueueNames queues{plan.prefix};
+        if (!broker) broker = broker_address(plan.broker);
+        AmqpSession session(*broker);
+        QueueNames queues{plan.broker.prefix};
         for (const std::string& q : {queues.dirs(), queues.files(), queues.dead_letters()}) {
           if (auto n = session.ready_messages(q)) ready[q] = *n;
         }

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "cli/broker_settings.h"
+
 namespace lmover {
 
 struct StatsPlan {
@@ -16,7 +18,7 @@ struct StatsPlan {
   bool once = false;
   bool json = false;      // show: a JSON document instead of a table
   // graphite: with a broker, the task queues' depths go too.
-  std::string broker_url, broker_password_file, broker_password, broker_ca_file, prefix = "lmover";
+  BrokerSettings broker;
 };
 
 int execute(const StatsPlan& plan);

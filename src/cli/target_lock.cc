@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
+#include "fs/host_name.h"
 
 namespace lmover {
 namespace {
@@ -27,11 +28,7 @@ using namespace std::chrono_literals;
 constexpr auto kBeat = 15s;
 constexpr auto kStaleAfter = 60s;
 
-std::string this_host() {
-  char host[256] = "?";
-  gethostname(host, sizeof host - 1);
-  return host;
-}
+std::string this_host() { return host_name(); }
 
 // Field 22 of /proc/PID/stat: when the process started, so a recycled pid is not taken for it.
 std::string start_time(long pid) {

@@ -10,19 +10,6 @@
 
 namespace lmover {
 
-std::string_view type_name(EntryType type) {
-  switch (type) {
-    case EntryType::kRegular: return "file";
-    case EntryType::kDirectory: return "dir";
-    case EntryType::kSymlink: return "symlink";
-    case EntryType::kFifo: return "fifo";
-    case EntryType::kSocket: return "socket";
-    case EntryType::kCharDevice: return "chardev";
-    case EntryType::kBlockDevice: return "blockdev";
-  }
-  return "?";
-}
-
 static EntryType type_of(mode_t mode) {
   switch (mode & S_IFMT) {
     case S_IFDIR: return EntryType::kDirectory;

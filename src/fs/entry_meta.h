@@ -15,8 +15,6 @@ namespace lmover {
 
 enum class EntryType : uint8_t { kRegular, kDirectory, kSymlink, kFifo, kSocket, kCharDevice, kBlockDevice };
 
-std::string_view type_name(EntryType type);
-
 struct EntryMeta {
   EntryType type = EntryType::kRegular;
   mode_t perm = 0;  // permission bits incl. setuid/setgid/sticky (07777)

@@ -141,6 +141,5 @@ std::string temp_name() {
   return fmt::format("{}{:016x}", kTempPrefix, rng());
 }
 
-bool is_temp_name(std::string_view name) { return name.substr(0, kTempPrefix.size()) == kTempPrefix; }
 
 }  // namespace lmover

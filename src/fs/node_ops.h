@@ -66,6 +66,5 @@ void nudge_mtime(const NodeRef& node, const EntryMeta& meta);
 
 // A fresh name for staging an entry next to its final name; short enough for any directory.
 std::string temp_name();
-bool is_temp_name(std::string_view name);
 
 }  // namespace lmover

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
+#include "fs/host_name.h"
 
 namespace lmover {
 namespace {
@@ -54,9 +55,7 @@ void RebindList::add(const Fid& old_fid, const Fid& new_fid) const {
     int fd = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) throw FsError("open the HSM rebind list", path_, errno);
     fd_.reset(fd);
-    char host[256] = "?";
-    gethostname(host, sizeof host - 1);
-    std::string head = fmt::format("# lmover stubs from {} pid {} at {}: old_FID new_FID (lhsmtool_posix --rebind)\n", host,
+    std::string head = fmt::format("# lmover stubs from {} pid {} at {}: old_FID new_FID (lhsmtool_posix --rebind)\n", host_name(),
                                    getpid(), std::time(nullptr));
     if (write(fd, head.data(), head.size()) != static_cast<ssize_t>(head.size())) {
       throw FsError("write the HSM rebind list", path_, errno);

@@ -145,12 +145,20 @@ AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
     amqp_destroy_connection(conn_);
     throw BrokerError(fmt::format("broker {}: login failed: {}", address.redacted(), why));
   }
-  amqp_channel_open(conn_, kConsumeChannel);
-  check_reply("open channel");
-  amqp_channel_open(conn_, kPublishChannel);
-  check_reply("open channel");
-  amqp_confirm_select(conn_, kPublishChannel);
-  check_reply("enable publisher confirms");
+  // A throw from here on would skip the destructor: the connection (and its socket) goes with it,
+  // or every failed reconnect to a broker that is shutting down would leak one.
+  try {
+    amqp_channel_open(conn_, kConsumeChannel);
+    check_reply("open channel");
+    amqp_channel_open(conn_, kPublishChannel);
+    check_reply("open channel");
+    amqp_confirm_select(conn_, kPublishChannel);
+    check_reply("enable publisher confirms");
+  } catch (...) {
+    amqp_destroy_connection(conn_);
+    conn_ = nullptr;
+    throw;
+  }
   if (int heartbeat = amqp_get_heartbeat(conn_); heartbeat > 0) {
     // rabbitmq-c waits for a full send buffer without a timeout: on a link that went dead, a
     // publish would block forever. The kernel gives up on unacknowledged data after this long.

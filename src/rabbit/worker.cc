@@ -13,6 +13,7 @@
 
 #include "engine/give_up.h"
 #include "fs/fs_error.h"
+#include "fs/host_name.h"
 
 namespace lmover {
 namespace {
@@ -50,11 +51,7 @@ void stay_connected(const BrokerAddress& address, const std::atomic<bool>& stop,
   }
 }
 
-std::string host_and_pid() {
-  char host[256] = "?";
-  gethostname(host, sizeof host - 1);
-  return std::string(host) + ":" + std::to_string(getpid());
-}
+std::string host_and_pid() { return host_name() + ":" + std::to_string(getpid()); }
 
 }  // namespace
 

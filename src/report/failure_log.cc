@@ -21,7 +21,6 @@ void FailureLog::open_list(const std::string& path) {
 void FailureLog::record(const FsError& error) {
   spdlog::error("{}", error.what());
   std::lock_guard lock(mutex_);
-  ++count_;
   if (collect_) collected_.emplace_back(error.path(), error.what());
   if (list_) {
     std::fwrite(error.path().data(), 1, error.path().size(), list_);
@@ -33,7 +32,6 @@ void FailureLog::record(const FsError& error) {
 void FailureLog::record_remote(const std::string& path, const std::string& message) {
   spdlog::error("{}", message);
   std::lock_guard lock(mutex_);
-  ++count_;
   if (list_) {
     std::fwrite(path.data(), 1, path.size(), list_);
     std::fputc('\n', list_);
@@ -44,11 +42,6 @@ void FailureLog::record_remote(const std::string& path, const std::string& messa
 std::vector<std::pair<std::string, std::string>> FailureLog::take_collected() {
   std::lock_guard lock(mutex_);
   return std::exchange(collected_, {});
-}
-
-uint64_t FailureLog::count() const {
-  std::lock_guard lock(mutex_);
-  return count_;
 }
 
 }  // namespace lmover

@@ -31,12 +31,10 @@ class FailureLog {
   void record(const FsError& error);
   // Lists a failure that happened elsewhere (on a worker node); logged there already.
   void record_remote(const std::string& path, const std::string& message);
-  uint64_t count() const;
 
  private:
   mutable std::mutex mutex_;
   std::FILE* list_ = nullptr;
-  uint64_t count_ = 0;
   bool collect_ = false;
   std::vector<std::pair<std::string, std::string>> collected_;
 };

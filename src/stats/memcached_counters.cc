@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "fs/host_name.h"
 
 namespace lmover {
 
@@ -26,11 +27,7 @@ std::pair<std::string, int> parse_host_port(const std::string& text, int default
   return {host, port};
 }
 
-std::string this_node() {
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  return host;
-}
+std::string this_node() { return host_name(); }
 
 std::string metric_element(std::string_view text) {
   std::string out;
