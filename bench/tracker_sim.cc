@@ -21,7 +21,7 @@
 #include <random>
 #include <vector>
 
-#include "rabbit/completion.h"
+#include "distributed/completion.h"
 
 namespace {
 

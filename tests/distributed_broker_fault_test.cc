@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "distributed_support.h"
-#include "rabbit/amqp_session.h"
-#include "rabbit/messages.h"
+#include "amqp/amqp_session.h"
+#include "distributed/messages.h"
 #include "tree_oracle.h"
 
 namespace lmover::test {

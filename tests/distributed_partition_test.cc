@@ -29,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kHeartbeat = 2;
 // Measured: 6.4-6.6 s after the cut with a 2 s heartbeat; then 7.4-9.3 s once a complete run's
 // submitter waits kRunOverGrace (0.75 s) before it moves on and workers check that a run still
-// goes on before its tasks (src/rabbit/worker.h).
+// goes on before its tasks (src/distributed/worker.h).
 constexpr double kRedeliveredWork = 2.0 + 1.5;
 
 bool quiet(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }

@@ -20,8 +20,8 @@
 #include <gtest/gtest.h>
 
 #include "nasty_tree.h"
-#include "rabbit/amqp_session.h"
-#include "rabbit/checkpoint.h"
+#include "amqp/amqp_session.h"
+#include "distributed/checkpoint.h"
 #include "distributed_support.h"
 #include "test_support.h"
 #include "tree_oracle.h"

@@ -20,11 +20,11 @@
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
 #include "passes/pass_context.h"
-#include "rabbit/broker_admin.h"
-#include "rabbit/control_client.h"
-#include "rabbit/submitter.h"
-#include "rabbit/unit_pool.h"
-#include "rabbit/worker.h"
+#include "amqp/broker_admin.h"
+#include "distributed/control_client.h"
+#include "distributed/submitter.h"
+#include "distributed/unit_pool.h"
+#include "distributed/worker.h"
 #include "report/failure_log.h"
 #include "report/pass_stats.h"
 #include "report/progress_line.h"
@@ -36,7 +36,7 @@ namespace lmover {
 
 using json = nlohmann::json;
 
-BrokerAddress broker_address(const BrokerSettings& broker) {
+AmqpBroker broker_for(const BrokerSettings& broker) {
   BrokerAddress address = BrokerAddress::parse(broker.url);
   address.ca_file = broker.ca_file;
   if (!address.password.empty()) {
@@ -45,12 +45,12 @@ BrokerAddress broker_address(const BrokerSettings& broker) {
     address.password = broker.password;
   }
   address.load_password(broker.password_file);
-  return address;
+  return AmqpBroker(std::move(address));
 }
 
 // Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
 // reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
-RabbitSubmitter::Progress progress_into(PassStats& stats) {
+Submitter::Progress progress_into(PassStats& stats) {
   return [&stats, base = stats.to_json()](const json& totals, size_t) {
     json sum = base;
     add_counters(sum, totals);
@@ -69,13 +69,12 @@ std::string signal_name(int sig) {
   return abbrev ? std::string("SIG") + abbrev : "a signal";
 }
 
-void drop_shared_budget(const BrokerAddress& address, const json& spec, const BrokerRetry& retry) {
+void drop_shared_budget(const Broker& broker, const json& spec, const BrokerRetry& retry) {
   if (!spec.contains("max_delete")) return;
   std::string queue = spec["max_delete"].at("queue").get<std::string>();
   try {
     retry.run("drop the --max-delete budget", [&] {
-      AmqpSession session(address);
-      session.delete_queue(queue);
+      broker.connect()->delete_queue(queue);
     });
   } catch (const BrokerRetry::Stopped&) {
     spdlog::warn("queue {} of the --max-delete budget is left on the broker", queue);
@@ -89,11 +88,11 @@ namespace {
 
 int run_worker(const BrokerPlan& plan) {
   catch_interrupts();  // SIGTERM/SIGINT: finish the tasks in hand, then stop
-  BrokerAddress address = broker_address(plan.broker);
-  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, address.redacted(), plan.broker.prefix);
+  AmqpBroker broker = broker_for(plan.broker);
+  spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, broker.where(), plan.broker.prefix);
   // A run's shared --max-delete budget lives in a queue of grants (UnitPool), one pool per run.
-  auto budgets = [address](const json& where) -> std::function<bool()> {
-    auto pool = std::make_shared<UnitPool>(address, where.at("queue").get<std::string>());
+  auto budgets = [&broker](const json& where) -> std::function<bool()> {
+    auto pool = std::make_shared<UnitPool>(broker, where.at("queue").get<std::string>());
     return [pool] { return pool->take(); };
   };
   // --metrics-listen: the work this worker did, per pass, for Prometheus. A task redelivered
@@ -110,7 +109,7 @@ int run_worker(const BrokerPlan& plan) {
       return kExitFatal;
     }
   }
-  RabbitWorker worker(address, QueueNames{plan.broker.prefix}, plan.threads, pass_runner_factory(budgets, tally));
+  Worker worker(broker, QueueNames{plan.broker.prefix}, plan.threads, pass_runner_factory(budgets, tally));
   worker.grow_for_runs(!plan.threads_chosen);
   worker.run(interrupt_requested());
   spdlog::info("worker stopped");
@@ -134,10 +133,10 @@ int wait_for_run(const BrokerPlan& plan) {
   int code = kExitOk;
   try {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-    BrokerAddress address = broker_address(plan.broker);
+    AmqpBroker broker = broker_for(plan.broker);
     PassStats stats;
-    RabbitSubmitter submitter(address, QueueNames{plan.broker.prefix}, progress_into(stats),
-                              [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+    Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(stats),
+                        [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
     BrokerRetry retry(plan.broker.retry_for(), &interrupt_requested());
     submitter.retry_for(retry.bound());
     submitter.stop_when(interrupt_requested());
@@ -160,7 +159,7 @@ int wait_for_run(const BrokerPlan& plan) {
     if (!result.interrupted) {
       if (lock) lock->keep(false);
       if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) finish_copy_run(result.spec, stats, failures);
-      drop_shared_budget(address, result.spec, retry);
+      drop_shared_budget(broker, result.spec, retry);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_pass(pass, stats, seconds, {{"run", plan.run}, {"tasks", result.tasks}});
@@ -183,8 +182,8 @@ int wait_for_run(const BrokerPlan& plan) {
 }
 
 int show_status(const BrokerPlan& plan) {
-  RabbitSubmitter submitter(broker_address(plan.broker),
-                            QueueNames{plan.broker.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  AmqpBroker broker = broker_for(plan.broker);
+  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
   if (!plan.run.empty()) {
     fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
     return kExitOk;
@@ -203,7 +202,7 @@ int show_status(const BrokerPlan& plan) {
 }
 
 int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_address(plan.broker), QueueNames{plan.broker.prefix},
+  auto answers = send_control(broker_for(plan.broker), QueueNames{plan.broker.prefix},
                               plan.control_command, plan.control_n,
                               std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)), plan.control_node);
   for (const auto& a : answers) fmt::print("{}\n", a.dump());

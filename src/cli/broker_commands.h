@@ -8,9 +8,9 @@
 #include "cli/run_plan.h"
 #include <nlohmann/json.hpp>
 
-#include "rabbit/broker_address.h"
-#include "rabbit/broker_retry.h"
-#include "rabbit/submitter.h"
+#include "amqp/amqp_session.h"
+#include "distributed/broker_retry.h"
+#include "distributed/submitter.h"
 #include "report/pass_stats.h"
 
 namespace lmover {
@@ -19,12 +19,12 @@ class Summary;
 
 // Password precedence: the URL (warned about), a private config file, --broker-password-file,
 // then $LMOVER_BROKER_PASSWORD.
-BrokerAddress broker_address(const BrokerSettings& broker);
+AmqpBroker broker_for(const BrokerSettings& broker);
 // Deletes the queue of a finished run's shared --max-delete budget, if it had one.
-void drop_shared_budget(const BrokerAddress& address, const nlohmann::json& spec, const BrokerRetry& retry);
+void drop_shared_budget(const Broker& broker, const nlohmann::json& spec, const BrokerRetry& retry);
 
 // A submitter's progress callback that keeps `stats` at what the run counted so far (see the body).
-RabbitSubmitter::Progress progress_into(PassStats& stats);
+Submitter::Progress progress_into(PassStats& stats);
 
 // The fatal end of a command: said, and in the summary; `code` becomes kExitFatal.
 void record_fatal(Summary& summary, const std::exception& error, int& code);

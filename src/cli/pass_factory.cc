@@ -15,7 +15,7 @@
 #include "lustre/mdc_slots.h"
 #include "fs/resolve.h"
 #include "passes/copy_pass.h"
-#include "rabbit/messages.h"
+#include "distributed/messages.h"
 
 namespace lmover {
 namespace {

@@ -13,7 +13,7 @@
 #include "fs/fs_identity.h"
 #include "passes/pass_context.h"
 #include "passes/pass_table.h"
-#include "rabbit/task_runner.h"
+#include "distributed/task_runner.h"
 #include "stats/pass_counters.h"
 
 namespace lmover {

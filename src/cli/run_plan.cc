@@ -26,10 +26,11 @@
 #include "fs/fs_error.h"
 #include "lustre/mdc_slots.h"
 #include "passes/copy_pass.h"
-#include "rabbit/amqp_session.h"
-#include "rabbit/broker_retry.h"
-#include "rabbit/submitter.h"
-#include "rabbit/unit_pool.h"
+#include "amqp/amqp_session.h"
+#include "distributed/broker_retry.h"
+#include "distributed/submitter.h"
+#include "distributed/task_queues.h"
+#include "distributed/unit_pool.h"
 #include "report/failure_log.h"
 #include "stats/counter_pusher.h"
 #include "stats/pass_counters.h"
@@ -57,20 +58,15 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
 class RunMetrics {
  public:
   // `broker`: the run's (nullptr: embedded).
-  RunMetrics(const RunPlan& plan, const BrokerAddress* broker) : node_(this_node()), embedded_(!broker) {
+  RunMetrics(const RunPlan& plan, const Broker* broker) : node_(this_node()), embedded_(!broker) {
     if (plan.metrics_listen.empty()) return;
     MetricsServer::Gauges gauges;
     if (!embedded_) {
-      BrokerAddress address = *broker;
-      QueueNames queues{plan.broker.prefix};
-      gauges = [address, queues] {
+      gauges = [broker, queues = QueueNames{plan.broker.prefix}] {
         std::vector<GaugeValue> out;
         try {
-          AmqpSession session(address);
-          for (const std::string& q : {queues.dirs(), queues.files(), queues.dead_letters()}) {
-            if (auto n = session.ready_messages(q)) {
-              out.push_back({"lmover_queue_ready_messages", "Messages ready in a task queue.", {{"queue", q}}, double(*n)});
-            }
+          for (const auto& [q, n] : task_queue_depths(*broker, queues)) {
+            out.push_back({"lmover_queue_ready_messages", "Messages ready in a task queue.", {{"queue", q}}, double(n)});
           }
         } catch (const BrokerError&) {
         }
@@ -129,7 +125,7 @@ class RunMetrics {
 };
 
 // Returns what the summary should say of the run beyond its counters.
-json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const BrokerAddress& address,
+json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
                      const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);  // its prepare/finish touch the roots only: here
   pass->prepare();
@@ -141,17 +137,17 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
     std::string queue = fmt::format("{}.budget.{:016x}", plan.broker.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
     try {
       retry.run("fill the --max-delete budget", [&] {
-        AmqpSession session(address);
-        session.delete_queue(queue);
-        UnitPool::fill(session, queue, *plan.options.max_delete);
+        std::unique_ptr<BrokerSession> session = broker.connect();
+        session->delete_queue(queue);
+        UnitPool::fill(*session, queue, *plan.options.max_delete);
       });
     } catch (const BrokerRetry::Stopped&) {
       return json::object();  // interrupted before the pass began: execute() says so
     }
     spec["max_delete"] = {{"queue", queue}};
   }
-  RabbitSubmitter submitter(address, QueueNames{plan.broker.prefix}, progress_into(ctx.stats()),
-                            [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
+  Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(ctx.stats()),
+                      [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
   submitter.retry_for(plan.broker.retry_for());
   // From the moment the run may reach the broker until it is complete, its lock stays whatever
   // ends this process (an error, the broker lost for good, a signal): the run's tasks may still be
@@ -187,7 +183,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   } else {
     if (lock) lock->keep(false);  // complete: nothing of it writes the target any more
     pass->finish();
-    drop_shared_budget(address, result.spec, retry);
+    drop_shared_budget(broker, result.spec, retry);
   }
   return {{"run", result.run},
           {"tasks", result.tasks},
@@ -273,10 +269,10 @@ int execute(const RunPlan& plan) {
     check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker.empty();
     check.refuse_empty_source = deletes && !plan.allow_empty_source;
     // A broker that cannot be reached or refuses our login fails the run before anything is made.
-    std::optional<BrokerAddress> broker;
+    std::optional<AmqpBroker> broker;
     if (!plan.broker.empty()) {
-      broker = broker_address(plan.broker);
-      AmqpSession probe(*broker);
+      broker = broker_for(plan.broker);
+      broker->connect();  // the probe
     }
     Roots roots = open_roots(plan.src, plan.dst, check);
     say_what_is_not_kept(plan, summary);

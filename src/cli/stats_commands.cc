@@ -19,8 +19,8 @@
 #include "cli/broker_commands.h"
 #include "cli/interrupt.h"
 #include "cli/run_plan.h"
-#include "rabbit/amqp_session.h"
-#include "rabbit/messages.h"
+#include "amqp/amqp_session.h"
+#include "distributed/task_queues.h"
 #include "stats/counter_reader.h"
 
 namespace lmover {
@@ -143,7 +143,7 @@ int graphite(const StatsPlan& plan, MemcachedCounters& client) {
     return kExitFatal;
   }
   catch_interrupts();
-  std::optional<BrokerAddress> broker;  // resolved once (its password file read once), when first needed
+  std::optional<AmqpBroker> broker;  // resolved once (its password file read once), when first needed
   for (;;) {
     auto table = read_counters(client, plan.metric_prefix);
     int64_t now = std::time(nullptr);
@@ -151,12 +151,8 @@ int graphite(const StatsPlan& plan, MemcachedCounters& client) {
     if (table && !plan.broker.empty()) {
       std::map<std::string, uint64_t> ready;
       try {
-        if (!broker) broker = broker_address(plan.broker);
-        AmqpSession session(*broker);
-        QueueNames queues{plan.broker.prefix};
-        for (const std::string& q : {queues.dirs(), queues.files(), queues.dead_letters()}) {
-          if (auto n = session.ready_messages(q)) ready[q] = *n;
-        }
+        if (!broker) broker = broker_for(plan.broker);
+        ready = task_queue_depths(*broker, QueueNames{plan.broker.prefix});
       } catch (const BrokerError& e) {
         spdlog::warn("queue depths left out: {}", e.what());
       }

@@ -1,4 +1,4 @@
-#include "rabbit/worker.h"
+#include "distributed/worker.h"
 
 #include <unistd.h>
 
@@ -14,6 +14,7 @@
 #include "engine/give_up.h"
 #include "fs/fs_error.h"
 #include "fs/host_name.h"
+#include "distributed/task_queues.h"
 
 namespace lmover {
 namespace {
@@ -30,7 +31,7 @@ void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::millisecon
 // anywhere means a new connection after a backoff of 0.5 s, doubling up to 30 s, reset once a
 // setup succeeds.
 template <typename Ready, typename Setup, typename Serve>
-void stay_connected(const BrokerAddress& address, const std::atomic<bool>& stop, const char* who, Ready ready,
+void stay_connected(const Broker& broker, const std::atomic<bool>& stop, const char* who, Ready ready,
                     Setup setup, Serve serve) {
   auto backoff = 500ms;
   while (!stop) {
@@ -39,10 +40,10 @@ void stay_connected(const BrokerAddress& address, const std::atomic<bool>& stop,
       continue;
     }
     try {
-      AmqpSession session(address);
-      setup(session);
+      std::unique_ptr<BrokerSession> session = broker.connect();
+      setup(*session);
       backoff = 500ms;
-      serve(session);
+      serve(*session);
     } catch (const BrokerError& e) {
       spdlog::warn("{}{}; reconnecting in {} ms", who, e.what(), backoff.count());
       sleep_unless_stopped(stop, backoff);
@@ -55,20 +56,14 @@ std::string host_and_pid() { return host_name() + ":" + std::to_string(getpid())
 
 }  // namespace
 
-void declare_task_queues(AmqpSession& session, const QueueNames& queues) {
-  session.declare_queue(queues.dead_letters());
-  session.declare_queue(queues.dirs(), queues.dead_letters());
-  session.declare_queue(queues.files(), queues.dead_letters());
-}
-
-RabbitWorker::RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory)
-    : address_(std::move(address)),
+Worker::Worker(const Broker& broker, QueueNames queues, unsigned threads, RunnerFactory factory)
+    : broker_(broker),
       queues_(std::move(queues)),
       factory_(std::move(factory)),
       id_(host_and_pid()),
       target_threads_(threads ? threads : 1) {}
 
-void RabbitWorker::run(std::atomic<bool>& stop) {
+void Worker::run(std::atomic<bool>& stop) {
   std::thread control([this, &stop] { control_main(stop); });
   // Thread slots are added as `grow` asks; a slot beyond the target (or all, when paused) idles
   // without a connection, so the broker hands it nothing.
@@ -84,26 +79,26 @@ void RabbitWorker::run(std::atomic<bool>& stop) {
   control.join();
 }
 
-void RabbitWorker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
+void Worker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
   stay_connected(
-      address_, stop, "", [&] { return slot_active(slot) && !resting(slot); },
-      [&](AmqpSession& session) {
+      broker_, stop, "", [&] { return slot_active(slot) && !resting(slot); },
+      [&](BrokerSession& session) {
         declare_task_queues(session, queues_);
         session.set_prefetch(1);
         session.consume(queues_.dirs());
         session.consume(queues_.files());
       },
-      [&](AmqpSession& session) { serve(slot, session, stop); });
+      [&](BrokerSession& session) { serve(slot, session, stop); });
 }
 
-void RabbitWorker::serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop) {
+void Worker::serve(unsigned slot, BrokerSession& session, const std::atomic<bool>& stop) {
   while (!stop && slot_active(slot) && !resting(slot)) {
     if (auto delivery = session.next_delivery(500ms)) handle(slot, session, *delivery);
   }
   // Leaving closes the connection: a delivery already pushed to us but not started goes back.
 }
 
-std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const std::string& run, const json& spec) {
+std::shared_ptr<TaskRunner> Worker::runner_for(const std::string& run, const json& spec) {
   constexpr size_t kRunsKept = 4;  // a sync runs three passes back to back; older runs are over
   std::lock_guard lock(runners_mutex_);
   for (const auto& [id, runner] : runners_) {
@@ -119,7 +114,7 @@ std::shared_ptr<TaskRunner> RabbitWorker::runner_for(const std::string& run, con
   return runner;
 }
 
-void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& delivery) {
+void Worker::handle(unsigned slot, BrokerSession& session, const Delivery& delivery) {
   TaskMessage message;
   std::shared_ptr<TaskRunner> runner;
   try {
@@ -177,7 +172,7 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
     ++given_up_;
     throw BrokerError(fmt::format("broker {}: out of touch, or run {} is over, while running its tasks in '{}': given "
                                   "up there (the broker gives them to a worker in touch)",
-                                  address_.redacted(), message.run, printable(message.tasks.front().task.dir)));
+                                  broker_.where(), message.run, printable(message.tasks.front().task.dir)));
   }
   publish_leftovers(session, message, report.lineage, stack);
   session.publish(queues_.reports(message.run), encode(report));
@@ -188,7 +183,7 @@ void RabbitWorker::handle(unsigned slot, AmqpSession& session, const Delivery& d
   active_.erase(slot);
 }
 
-bool RabbitWorker::run_is_live(AmqpSession& session, const std::string& run) {
+bool Worker::run_is_live(BrokerSession& session, const std::string& run) {
   // The submitter deletes a run's report queue once the run is complete, then waits
   // kRunOverGrace (submitter.h) before it acts on the target: a run seen live longer ago than
   // this is looked at again, so that nothing of a complete run starts after that grace.
@@ -210,7 +205,7 @@ bool RabbitWorker::run_is_live(AmqpSession& session, const std::string& run) {
   return live;
 }
 
-void RabbitWorker::run_inline(TaskRunner& runner, ReportMessage& report, std::vector<QueuedTask>& stack,
+void Worker::run_inline(TaskRunner& runner, ReportMessage& report, std::vector<QueuedTask>& stack,
                               CollectingSink& children, std::chrono::steady_clock::time_point deadline) {
   while (!stack.empty() && (report.done.empty() || std::chrono::steady_clock::now() < deadline)) {
     give_up_point();
@@ -224,6 +219,8 @@ void RabbitWorker::run_inline(TaskRunner& runner, ReportMessage& report, std::ve
       TaskOutcome outcome = runner.run(next.task, children);
       report.set_counters(result, outcome.counters);
       result.failures = std::move(outcome.failures);
+    } catch (const BrokerError&) {
+      throw;  // a broker the task needs (the shared budget) is away: not the entry's fault; redone later
     } catch (const std::exception& e) {
       // A runner must not throw for a failing entry; if it does anyway, the task's directory is
       // reported failed rather than retried forever.
@@ -243,7 +240,7 @@ void RabbitWorker::run_inline(TaskRunner& runner, ReportMessage& report, std::ve
   }
 }
 
-void RabbitWorker::publish_leftovers(AmqpSession& session, const TaskMessage& delivered, const LineageTable& lineage,
+void Worker::publish_leftovers(BrokerSession& session, const TaskMessage& delivered, const LineageTable& lineage,
                                      std::vector<QueuedTask>& left) {
   // Spread over a few messages per queue, so that idle workers get a share each: bottom of the
   // stack (shallow directories, big subtrees) and top alike, dealt round-robin. More messages only
@@ -276,7 +273,7 @@ void RabbitWorker::publish_leftovers(AmqpSession& session, const TaskMessage& de
   }
 }
 
-void RabbitWorker::refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
+void Worker::refuse(unsigned slot, BrokerSession& session, const Delivery& delivery, const std::string& run,
                           const std::string& why) {
   // Back to the queue for a node that sees the right filesystems; this slot rests meanwhile (its
   // connection closes, so the broker cannot hand the same task straight back), then checks again:
@@ -303,13 +300,13 @@ void RabbitWorker::refuse(unsigned slot, AmqpSession& session, const Delivery& d
   session.wait_for_confirms();
 }
 
-bool RabbitWorker::resting(unsigned slot) const {
+bool Worker::resting(unsigned slot) const {
   std::lock_guard lock(active_mutex_);
   auto it = resting_until_.find(slot);
   return it != resting_until_.end() && std::chrono::steady_clock::now() < it->second;
 }
 
-json RabbitWorker::describe(bool with_tasks) const {
+json Worker::describe(bool with_tasks) const {
   json out = {{"worker", id_},
               {"threads", target_threads_.load()},
               {"paused", paused_.load()},
@@ -334,7 +331,7 @@ json RabbitWorker::describe(bool with_tasks) const {
   return out;
 }
 
-bool RabbitWorker::addressed_to_us(const json& command) const {
+bool Worker::addressed_to_us(const json& command) const {
   std::string node = command.value("node", "");
   if (node.empty() || node == id_) return true;
   std::string host = id_.substr(0, id_.rfind(':'));
@@ -342,7 +339,7 @@ bool RabbitWorker::addressed_to_us(const json& command) const {
   return node == host || node == host.substr(0, host.find('.'));
 }
 
-json RabbitWorker::obey(const json& command, std::atomic<bool>& stop) {
+json Worker::obey(const json& command, std::atomic<bool>& stop) {
   std::string cmd = command.value("cmd", "");
   unsigned n = command.value("n", 0u);
   if (cmd == "stop") {
@@ -364,16 +361,16 @@ json RabbitWorker::obey(const json& command, std::atomic<bool>& stop) {
   return describe(cmd == "active");
 }
 
-void RabbitWorker::control_main(std::atomic<bool>& stop) {
+void Worker::control_main(std::atomic<bool>& stop) {
   stay_connected(
-      address_, stop, "control: ", [] { return true; },
-      [&](AmqpSession& session) {
+      broker_, stop, "control: ", [] { return true; },
+      [&](BrokerSession& session) {
         session.declare_fanout_exchange(queues_.control());
         std::string inbox = session.declare_private_queue(queues_.control());
         session.set_prefetch(1);
         session.consume(inbox);
       },
-      [&](AmqpSession& session) {
+      [&](BrokerSession& session) {
         while (!stop) {
           auto delivery = session.next_delivery(300ms);
           if (!delivery) continue;

@@ -1,9 +1,9 @@
-#include "rabbit/completion.h"
+#include "distributed/completion.h"
 
 #include <cstring>
 #include <stdexcept>
 
-#include "rabbit/packed.h"
+#include "distributed/packed.h"
 
 namespace lmover {
 namespace {

@@ -1,9 +1,9 @@
-#include "rabbit/messages.h"
+#include "distributed/messages.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "rabbit/packed.h"
+#include "distributed/packed.h"
 
 namespace lmover {
 namespace {

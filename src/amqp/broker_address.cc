@@ -1,4 +1,4 @@
-#include "rabbit/broker_address.h"
+#include "amqp/broker_address.h"
 
 #include <cerrno>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "rabbit/completion.h"
+#include "distributed/completion.h"
 
 #include <algorithm>
 #include <map>

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rabbit/amqp_session.h"
+#include "distributed/broker.h"
 
 namespace lmover {
 
@@ -33,6 +33,6 @@ struct HeldCheckpoint {
   Checkpoint checkpoint;
   std::vector<uint64_t> tags;
 };
-std::optional<HeldCheckpoint> take_checkpoint(AmqpSession& session, const std::string& queue);
+std::optional<HeldCheckpoint> take_checkpoint(BrokerSession& session, const std::string& queue);
 
 }  // namespace lmover

@@ -1,11 +1,11 @@
-#include "rabbit/broker_admin.h"
+#include "amqp/broker_admin.h"
 
 #include <httplib.h>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "rabbit/broker_address.h"
+#include "amqp/broker_address.h"
 
 namespace lmover {
 namespace {

@@ -20,65 +20,61 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
-#include "rabbit/broker_address.h"
+#include "amqp/broker_address.h"
+#include "distributed/broker.h"
 
 struct amqp_connection_state_t_;
 
 namespace lmover {
 
-struct Delivery {
-  uint64_t tag = 0;
-  bool redelivered = false;
-  std::string queue;  // the routing key it was published with: our queues are addressed directly
-  std::string body;
-};
-
-class AmqpSession {
+class AmqpSession : public BrokerSession {
  public:
   explicit AmqpSession(const BrokerAddress& address);
-  ~AmqpSession();
+  ~AmqpSession() override;
   AmqpSession(const AmqpSession&) = delete;
   AmqpSession& operator=(const AmqpSession&) = delete;
 
   // A durable queue. With `dead_letter_queue`, rejected messages are routed there.
-  void declare_queue(const std::string& name, const std::string& dead_letter_queue = "");
+  void declare_queue(const std::string& name, const std::string& dead_letter_queue = "") override;
   // A durable queue that keeps only its newest message (x-max-length 1): a notice board.
-  void declare_latest_only_queue(const std::string& name);
-  void delete_queue(const std::string& name);
+  void declare_latest_only_queue(const std::string& name) override;
+  void delete_queue(const std::string& name) override;
   // Number of ready messages (passive declare); nullopt when the queue does not exist.
-  std::optional<uint32_t> ready_messages(const std::string& name);
+  std::optional<uint32_t> ready_messages(const std::string& name) override;
 
   // A transient fanout exchange (the control channel between `lmover control` and workers).
-  void declare_fanout_exchange(const std::string& name);
+  void declare_fanout_exchange(const std::string& name) override;
   // A server-named queue that lives as long as this connection; bound to `exchange` if given.
-  std::string declare_private_queue(const std::string& exchange = "");
+  std::string declare_private_queue(const std::string& exchange = "") override;
 
   // Persistent publish on the confirm channel; confirmed by wait_for_confirms().
-  void publish(const std::string& queue, std::string_view body);
-  void publish_to_exchange(const std::string& exchange, std::string_view body);
+  void publish(const std::string& queue, std::string_view body) override;
+  void publish_to_exchange(const std::string& exchange, std::string_view body) override;
   // Blocks until the broker confirmed every publish so far; throws if one was refused. Must not be
   // called while deliveries can arrive (a consumer with prefetch > 1 on this session).
-  void wait_for_confirms(std::chrono::seconds timeout = std::chrono::seconds(60));
+  void wait_for_confirms(std::chrono::seconds timeout = std::chrono::seconds(60)) override;
 
-  void set_prefetch(uint16_t count);
-  void consume(const std::string& queue);
+  void set_prefetch(uint16_t count) override;
+  void consume(const std::string& queue) override;
   // The next delivery, or nullopt after `timeout` without one.
-  std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout);
+  std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout) override;
   // One message from `queue` without a consumer (basic.get), unacknowledged until ack/reject.
-  std::optional<Delivery> get(const std::string& queue);
-  void ack(uint64_t tag, bool multiple = false);
+  std::optional<Delivery> get(const std::string& queue) override;
+  void ack(uint64_t tag, bool multiple = false) override;
   // Rejected without requeue: dead-lettered when the queue has a dead-letter queue.
-  void reject(uint64_t tag, bool requeue);
+  void reject(uint64_t tag, bool requeue) override;
 
   const BrokerAddress& address() const { return address_; }
 
   // Whether the broker can still count on this session (see above). Thread-safe.
-  bool in_touch() const;
+  bool in_touch() const override;
 
   // For the heartbeat keeper: while no call is in progress, sends a heartbeat frame if one is due
   // and notes what the socket shows of the broker (bytes arrived: heard; closed: lost).
@@ -103,6 +99,18 @@ class AmqpSession {
   std::atomic<int64_t> heard_ns_{0};  // steady_clock ticks of the last sign of the broker
   std::atomic<bool> lost_{false};     // the socket was closed or failed
   int idle_bytes_ = -1;                // unread bytes on the socket at the keeper's last look
+};
+
+// RabbitMQ behind the broker seam: each session is an AmqpSession to `address`.
+class AmqpBroker : public Broker {
+ public:
+  explicit AmqpBroker(BrokerAddress address) : address_(std::move(address)) {}
+  std::unique_ptr<BrokerSession> connect() const override { return std::make_unique<AmqpSession>(address_); }
+  std::string where() const override { return address_.redacted(); }
+  const BrokerAddress& address() const { return address_; }
+
+ private:
+  BrokerAddress address_;
 };
 
 }  // namespace lmover

@@ -1,4 +1,4 @@
-#include "rabbit/submitter.h"
+#include "distributed/submitter.h"
 
 #include <chrono>
 #include <ctime>
@@ -10,9 +10,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "rabbit/checkpoint.h"
-#include "rabbit/completion.h"
-#include "rabbit/worker.h"
+#include "distributed/checkpoint.h"
+#include "distributed/completion.h"
+#include "distributed/task_queues.h"
 
 namespace lmover {
 namespace {
@@ -67,10 +67,10 @@ void note_refusal(DistributedResult& result, const ReportMessage& notice) {
 
 }  // namespace
 
-RabbitSubmitter::RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures)
-    : address_(std::move(address)), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
+Submitter::Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures)
+    : broker_(broker), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
 
-DistributedResult RabbitSubmitter::run(const json& spec) {
+DistributedResult Submitter::run(const json& spec) {
   std::string run = new_run_id();
   if (on_submitted_) on_submitted_(run);
   try {
@@ -83,12 +83,13 @@ DistributedResult RabbitSubmitter::run(const json& spec) {
     return stopped;
   }
   spdlog::info("run {} submitted to {} (prefix {}); follow it elsewhere with: lmover wait --run {}", run,
-               address_.redacted(), queues_.prefix, run);
+               broker_.where(), queues_.prefix, run);
   return follow_with_retries(run);
 }
 
-void RabbitSubmitter::submit(const std::string& run, const json& spec) {
-  AmqpSession session(address_);
+void Submitter::submit(const std::string& run, const json& spec) {
+  std::unique_ptr<BrokerSession> connection = broker_.connect();
+  BrokerSession& session = *connection;
   declare_task_queues(session, queues_);
   session.declare_queue(queues_.reports(run));
   session.declare_queue(state_queue(queues_, run));
@@ -118,14 +119,15 @@ void RabbitSubmitter::submit(const std::string& run, const json& spec) {
   session.wait_for_confirms();
 }
 
-DistributedResult RabbitSubmitter::attach(const std::string& run) { return follow_with_retries(run); }
+DistributedResult Submitter::attach(const std::string& run) { return follow_with_retries(run); }
 
-DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
+DistributedResult Submitter::follow_with_retries(const std::string& run) {
   BrokerRetry retry(retry_bound_, stop_);
   DistributedResult result;
   try {
     retry.run("follow run " + run, [&] {
-      AmqpSession session(address_);
+      std::unique_ptr<BrokerSession> connection = broker_.connect();
+      BrokerSession& session = *connection;
       HeldCheckpoint held = take_checkpoint(session, run);
       retry.contact();
       result = follow(session, run, std::move(held));
@@ -141,16 +143,17 @@ DistributedResult RabbitSubmitter::follow_with_retries(const std::string& run) {
   return result;
 }
 
-json RabbitSubmitter::status(const std::string& run) {
-  AmqpSession session(address_);
+json Submitter::status(const std::string& run) {
+  std::unique_ptr<BrokerSession> connection = broker_.connect();
+  BrokerSession& session = *connection;
   return status(session, run);
 }
 
-json RabbitSubmitter::status(AmqpSession& session, const std::string& run) {
+json Submitter::status(BrokerSession& session, const std::string& run) {
   std::string queue = status_queue(queues_, run);
   if (!session.ready_messages(queue)) {
     throw RunNotFound(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
-                                  address_.redacted()));
+                                  broker_.where()));
   }
   auto d = session.get(queue);
   if (!d) throw BrokerError(fmt::format("run {}: no status yet", run));
@@ -160,8 +163,9 @@ json RabbitSubmitter::status(AmqpSession& session, const std::string& run) {
   return status;
 }
 
-std::vector<json> RabbitSubmitter::list_runs() {
-  AmqpSession session(address_);
+std::vector<json> Submitter::list_runs() {
+  std::unique_ptr<BrokerSession> connection = broker_.connect();
+  BrokerSession& session = *connection;
   std::vector<json> runs;
   if (!session.ready_messages(runs_queue(queues_))) return runs;
   // Every record is taken unacknowledged, so that closing the session puts it back; those of runs
@@ -186,11 +190,11 @@ std::vector<json> RabbitSubmitter::list_runs() {
   return runs;
 }
 
-HeldCheckpoint RabbitSubmitter::take_checkpoint(AmqpSession& session, const std::string& run) {
+HeldCheckpoint Submitter::take_checkpoint(BrokerSession& session, const std::string& run) {
   std::string queue = state_queue(queues_, run);
   if (!session.ready_messages(queue)) {
     throw RunNotFound(fmt::format("no run {} under prefix {} on {} (finished, or never started)", run, queues_.prefix,
-                                  address_.redacted()));
+                                  broker_.where()));
   }
   auto held = lmover::take_checkpoint(session, queue);
   if (!held) {
@@ -199,10 +203,11 @@ HeldCheckpoint RabbitSubmitter::take_checkpoint(AmqpSession& session, const std:
   return std::move(*held);
 }
 
-DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string& run, HeldCheckpoint held) {
+DistributedResult Submitter::follow(BrokerSession& state, const std::string& run, HeldCheckpoint held) {
   const json& checkpoint = held.checkpoint.header;
   std::vector<uint64_t> held_tags = std::move(held.tags);
-  AmqpSession reports(address_);
+  std::unique_ptr<BrokerSession> reports_connection = broker_.connect();
+  BrokerSession& reports = *reports_connection;
   DistributedResult result;
   result.run = run;
   result.spec = checkpoint.at("spec");
@@ -306,13 +311,14 @@ DistributedResult RabbitSubmitter::follow(AmqpSession& state, const std::string&
   return result;
 }
 
-void RabbitSubmitter::drop_run_queues(const std::string& run) {
+void Submitter::drop_run_queues(const std::string& run) {
   // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
   // Deleting a queue that is gone is no error, so a broker lost half-way means doing it all again;
   // and never following again: the run is over whatever the broker says now.
   try {
     BrokerRetry(retry_bound_).run("drop the queues of run " + run, [&] {
-      AmqpSession session(address_);
+      std::unique_ptr<BrokerSession> connection = broker_.connect();
+      BrokerSession& session = *connection;
       session.delete_queue(queues_.reports(run));
       session.delete_queue(state_queue(queues_, run));
       session.delete_queue(status_queue(queues_, run));

@@ -1,4 +1,4 @@
-#include "rabbit/broker_retry.h"
+#include "distributed/broker_retry.h"
 
 #include <algorithm>
 #include <thread>

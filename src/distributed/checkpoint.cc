@@ -1,10 +1,10 @@
-#include "rabbit/checkpoint.h"
+#include "distributed/checkpoint.h"
 
 #include <map>
 
 #include <spdlog/spdlog.h>
 
-#include "rabbit/messages.h"
+#include "distributed/messages.h"
 
 namespace lmover {
 
@@ -24,7 +24,7 @@ std::vector<std::string> checkpoint_parts(const Checkpoint& checkpoint) {
   return out;
 }
 
-std::optional<HeldCheckpoint> take_checkpoint(AmqpSession& session, const std::string& queue) {
+std::optional<HeldCheckpoint> take_checkpoint(BrokerSession& session, const std::string& queue) {
   struct Part {
     json doc;
     uint64_t tag;

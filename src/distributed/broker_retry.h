@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "rabbit/broker_address.h"
+#include "distributed/broker.h"
 
 namespace lmover {
 

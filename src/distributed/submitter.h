@@ -1,4 +1,4 @@
-// RabbitSubmitter: the submitting side of a distributed pass (`lmover copy ... --broker`, and
+// Submitter: the submitting side of a distributed pass (`lmover copy ... --broker`, and
 // `lmover wait` to re-attach). It publishes the root task, then consumes the reports of finished
 // tasks until the CompletionTracker says every announced task is done.
 //
@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rabbit/amqp_session.h"
-#include "rabbit/broker_retry.h"
-#include "rabbit/checkpoint.h"
-#include "rabbit/messages.h"
+#include "distributed/broker.h"
+#include "distributed/broker_retry.h"
+#include "distributed/checkpoint.h"
+#include "distributed/messages.h"
 
 namespace lmover {
 
@@ -35,14 +35,14 @@ struct DistributedResult {
   bool interrupted = false;  // stopped following before the run was complete
 };
 
-class RabbitSubmitter {
+class Submitter {
  public:
   // Called after every report with the counters so far and the number of pending tasks.
   using Progress = std::function<void(const nlohmann::json& counters, size_t pending)>;
   // Called once per failed entry (raw path, message), as reports arrive.
   using FailureSink = std::function<void(const std::string& path, const std::string& message)>;
 
-  RabbitSubmitter(BrokerAddress address, QueueNames queues, Progress progress, FailureSink failures);
+  Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures);
 
   // Once `stop` becomes true, run() and attach() stop following and return a result marked
   // `interrupted`: the run itself goes on on the workers, and `lmover wait` can re-attach.
@@ -82,12 +82,12 @@ class RabbitSubmitter {
   void drop_run_queues(const std::string& run);
   // `reports` consumes the run's reports; `state` (a second connection, so that waiting for its
   // confirms never meets a report delivery) publishes and holds the checkpoints.
-  DistributedResult follow(AmqpSession& state, const std::string& run, HeldCheckpoint held);
-  nlohmann::json status(AmqpSession& session, const std::string& run);
+  DistributedResult follow(BrokerSession& state, const std::string& run, HeldCheckpoint held);
+  nlohmann::json status(BrokerSession& session, const std::string& run);
   // Takes the newest checkpoint of `run` (acking older ones); it stays unacked, held by us.
-  HeldCheckpoint take_checkpoint(AmqpSession& session, const std::string& run);
+  HeldCheckpoint take_checkpoint(BrokerSession& session, const std::string& run);
 
-  BrokerAddress address_;
+  const Broker& broker_;
   QueueNames queues_;
   Progress progress_;
   FailureSink failures_;
@@ -99,7 +99,7 @@ class RabbitSubmitter {
 
 // How long a submitter waits, once its run is complete and its queues are gone, before it acts on
 // the target (removes the hard-link area, starts the next pass): a duplicate task that a worker
-// took just before (RabbitWorker::run_is_live) is given up or done by then (its inline budget
+// took just before (Worker::run_is_live) is given up or done by then (its inline budget
 // is 200 ms, and it stops at its next write).
 inline constexpr std::chrono::milliseconds kRunOverGrace{750};
 

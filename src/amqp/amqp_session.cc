@@ -1,4 +1,4 @@
-#include "rabbit/amqp_session.h"
+#include "amqp/amqp_session.h"
 
 #include <amqp.h>
 #include <amqp_ssl_socket.h>

@@ -1,11 +1,12 @@
-#include "rabbit/control_client.h"
+#include "distributed/control_client.h"
 
 namespace lmover {
 
-std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
+std::vector<nlohmann::json> send_control(const Broker& broker, const QueueNames& queues,
                                          const std::string& command, unsigned n, std::chrono::milliseconds wait,
                                          const std::string& node) {
-  AmqpSession session(address);
+  std::unique_ptr<BrokerSession> connection = broker.connect();
+  BrokerSession& session = *connection;
   session.declare_fanout_exchange(queues.control());
   std::string inbox = session.declare_private_queue();
   nlohmann::json message = {{"v", 1}, {"cmd", command}, {"n", n}, {"reply", inbox}};

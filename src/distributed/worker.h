@@ -1,4 +1,4 @@
-// RabbitWorker: `lmover worker` on a data-mover node. Each thread holds its own broker
+// Worker: `lmover worker` on a data-mover node. Each thread holds its own broker
 // connection and consumes task messages (bundles of directory or file-batch tasks, one
 // unacknowledged message per queue at a time), runs them and what they spawn for a time budget,
 // publishes the rest and a report, waits for the broker to confirm them, and only then acks. A worker killed at any point therefore loses nothing: its task is redelivered and,
@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
-#include "rabbit/amqp_session.h"
-#include "rabbit/messages.h"
-#include "rabbit/task_runner.h"
+#include "distributed/broker.h"
+#include "distributed/messages.h"
+#include "distributed/task_runner.h"
 
 namespace lmover {
 
@@ -31,9 +31,9 @@ class CollectingSink : public TaskSink {
   std::vector<Task> tasks;
 };
 
-class RabbitWorker {
+class Worker {
  public:
-  RabbitWorker(BrokerAddress address, QueueNames queues, unsigned threads, RunnerFactory factory);
+  Worker(const Broker& broker, QueueNames queues, unsigned threads, RunnerFactory factory);
 
   // When on (no -j given), a run whose roots want more threads on this node (latency-bound
   // filesystems: TaskRunner::wanted_threads) gets them; the count never shrinks by itself.
@@ -52,21 +52,21 @@ class RabbitWorker {
   };
 
   void thread_main(unsigned slot, const std::atomic<bool>& stop);
-  void serve(unsigned slot, AmqpSession& session, const std::atomic<bool>& stop);
-  void handle(unsigned slot, AmqpSession& session, const Delivery& delivery);
+  void serve(unsigned slot, BrokerSession& session, const std::atomic<bool>& stop);
+  void handle(unsigned slot, BrokerSession& session, const Delivery& delivery);
   // Runs the stack's tasks, newest first, and what they spawn, into `report`, until the deadline.
   void run_inline(TaskRunner& runner, ReportMessage& report, std::vector<QueuedTask>& stack, CollectingSink& children,
                   std::chrono::steady_clock::time_point deadline);
   // Publishes the tasks `left` undone after a delivery's time budget, for any worker to take.
-  void publish_leftovers(AmqpSession& session, const TaskMessage& delivered, const LineageTable& lineage,
+  void publish_leftovers(BrokerSession& session, const TaskMessage& delivered, const LineageTable& lineage,
                          std::vector<QueuedTask>& left);
   // This node must not run `run` (RunRefused): the task goes back, the submitter hears why once.
-  void refuse(unsigned slot, AmqpSession& session, const Delivery& delivery, const std::string& run,
+  void refuse(unsigned slot, BrokerSession& session, const Delivery& delivery, const std::string& run,
               const std::string& why);
   bool resting(unsigned slot) const;
   // Whether `run` is still going on (its report queue exists); asked of the broker at most every
   // quarter second per run.
-  bool run_is_live(AmqpSession& session, const std::string& run);
+  bool run_is_live(BrokerSession& session, const std::string& run);
   std::shared_ptr<TaskRunner> runner_for(const std::string& run, const nlohmann::json& spec);
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
@@ -76,7 +76,7 @@ class RabbitWorker {
   bool addressed_to_us(const nlohmann::json& command) const;
   nlohmann::json describe(bool with_tasks) const;
 
-  BrokerAddress address_;
+  const Broker& broker_;
   QueueNames queues_;
   RunnerFactory factory_;
   std::string id_;  // host:pid
@@ -96,8 +96,5 @@ class RabbitWorker {
   std::deque<std::string> refused_runs_;  // the newest few, so each refusal is said once
   std::map<std::string, std::chrono::steady_clock::time_point> live_runs_;  // run -> last seen live
 };
-
-// Declares the task queues and their dead-letter queue (idempotent; same arguments everywhere).
-void declare_task_queues(AmqpSession& session, const QueueNames& queues);
 
 }  // namespace lmover

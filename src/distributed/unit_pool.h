@@ -12,7 +12,7 @@
 #include <mutex>
 #include <string>
 
-#include "rabbit/amqp_session.h"
+#include "distributed/broker.h"
 
 namespace lmover {
 
@@ -21,17 +21,18 @@ class UnitPool {
   // Grant size for a budget: single units up to 10 000 (exact), else 1/10 000 of it.
   static uint64_t grant_for(uint64_t budget) { return budget <= 10000 ? 1 : budget / 10000; }
   // Declares `queue` and fills it with `budget` units (submitter side). Throws BrokerError.
-  static void fill(AmqpSession& session, const std::string& queue, uint64_t budget);
+  static void fill(BrokerSession& session, const std::string& queue, uint64_t budget);
 
-  UnitPool(BrokerAddress address, std::string queue) : address_(std::move(address)), queue_(std::move(queue)) {}
-  // One unit, or false once the pool is empty. Thread-safe. Throws BrokerError.
+  UnitPool(const Broker& broker, std::string queue) : broker_(broker), queue_(std::move(queue)) {}
+  // One unit, or false once the pool is empty. Thread-safe. Throws BrokerError (the next call
+  // connects again).
   bool take();
 
  private:
-  BrokerAddress address_;
+  const Broker& broker_;
   std::string queue_;
   std::mutex mutex_;
-  std::unique_ptr<AmqpSession> session_;  // opened on first use
+  std::unique_ptr<BrokerSession> session_;  // opened on first use
   uint64_t held_ = 0;
   bool empty_ = false;
 };

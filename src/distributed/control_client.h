@@ -8,14 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rabbit/amqp_session.h"
-#include "rabbit/messages.h"
+#include "distributed/broker.h"
+#include "distributed/messages.h"
 
 namespace lmover {
 
 // Returns the answers that arrived within `wait` (workers that are down simply do not answer).
 // With `node`, only the workers of that host (or that one worker, host:pid) obey and answer.
-std::vector<nlohmann::json> send_control(const BrokerAddress& address, const QueueNames& queues,
+std::vector<nlohmann::json> send_control(const Broker& broker, const QueueNames& queues,
                                          const std::string& command, unsigned n, std::chrono::milliseconds wait,
                                          const std::string& node = "");
 

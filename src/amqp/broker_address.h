@@ -3,16 +3,11 @@
 // password file or the LMOVER_BROKER_PASSWORD environment variable.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 
-namespace lmover {
+#include "distributed/broker.h"
 
-// Any failure to talk to the broker: connect, login, declare, publish, confirm, consume.
-class BrokerError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace lmover {
 
 struct BrokerAddress {
   std::string host = "127.0.0.1";
