@@ -20,8 +20,7 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxFailuresInCheckpoint = 10000;
-constexpr size_t kReportsPerCheckpoint = 500;  // below the prefetch: unacked reports wait for a checkpoint
+// Above RunState::kReportsPerCheckpoint: unacked reports wait for a checkpoint.
 constexpr uint16_t kReportPrefetch = 1000;
 
 std::string new_run_id() {
@@ -43,29 +42,6 @@ void add_counters(json& total, const json& delta) {
 std::string state_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".state." + run; }
 std::string status_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".status." + run; }
 
-namespace {
-
-json status_of(const std::string& run, const json& spec, const CompletionTracker& tracker, const DistributedResult& r) {
-  return {{"run", run},
-          {"pass", spec.value("pass", "?")},
-          {"src", spec.value("src", "?")},
-          {"dst", spec.value("dst", "?")},
-          {"tasks_pending", tracker.pending()},
-          {"tasks_done", tracker.done()},
-          {"tracker_nodes", tracker.held()},
-          {"counters", r.counters},
-          {"refused_by", r.refusals}};
-}
-
-// A worker that will not run this run's tasks: said once per worker, kept for status and summary.
-void note_refusal(DistributedResult& result, const ReportMessage& notice) {
-  constexpr size_t kRefusalsKept = 100;
-  if (result.refusals.contains(notice.refused_by) || result.refusals.size() >= kRefusalsKept) return;
-  spdlog::warn("worker {} refuses the tasks of run {}: {}", notice.refused_by, notice.run, notice.reason);
-  result.refusals[notice.refused_by] = notice.reason;
-}
-
-}  // namespace
 
 Submitter::Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures)
     : broker_(broker), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
@@ -94,21 +70,14 @@ void Submitter::submit(const std::string& run, const json& spec) {
   session.declare_queue(queues_.reports(run));
   session.declare_queue(state_queue(queues_, run));
   session.declare_latest_only_queue(status_queue(queues_, run));
-  Task root = Task::root();
-  Checkpoint first{{{"seq", 0},
-                     {"run", run},
-                     {"spec", spec},
-                     {"counters", json::object()},
-                     {"failures", json::array()},
-                     {"refused_by", json::object()}},
-                    CompletionTracker(root.id).save()};
+  Checkpoint first = RunState::first_checkpoint(run, spec);
   // The checkpoint first: from now on `lmover wait --run` can follow this run. Done again after a
   // lost broker, it leaves two first checkpoints (take_checkpoint keeps the newest, which is
   // the same), two root tasks (one task id: the tracker counts its first report only) and two
   // registry records (list_runs shows a run once).
   for (const std::string& part : checkpoint_parts(first)) session.publish(state_queue(queues_, run), part);
-  session.publish(status_queue(queues_, run), pack_msgpack(status_of(run, spec, CompletionTracker(root.id), DistributedResult{})));
-  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{root}}}));
+  session.publish(status_queue(queues_, run), pack_msgpack(RunState(first).status()));
+  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{Task::root()}}}));
   // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
   session.declare_queue(runs_queue(queues_));
   session.publish(runs_queue(queues_), pack_msgpack({{"run", run},
@@ -204,49 +173,28 @@ HeldCheckpoint Submitter::take_checkpoint(BrokerSession& session, const std::str
 }
 
 DistributedResult Submitter::follow(BrokerSession& state, const std::string& run, HeldCheckpoint held) {
-  const json& checkpoint = held.checkpoint.header;
+  RunState run_state(held.checkpoint);
   std::vector<uint64_t> held_tags = std::move(held.tags);
   std::unique_ptr<BrokerSession> reports_connection = broker_.connect();
   BrokerSession& reports = *reports_connection;
-  DistributedResult result;
-  result.run = run;
-  result.spec = checkpoint.at("spec");
-  CompletionTracker tracker = CompletionTracker::load(held.checkpoint.tracker);
-  result.counters = checkpoint.at("counters");
-  result.refusals = checkpoint.value("refused_by", json::object());
-  for (const auto& f : checkpoint.at("failures")) result.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
-  uint64_t seq = checkpoint.at("seq").get<uint64_t>();
-  const json spec = checkpoint.at("spec");
   std::vector<uint64_t> unacked_reports;
   auto last_checkpoint = Clock::now();
-  // A checkpoint costs O(tasks in flight). One is due after 500 reports or 2 s, but never sooner
-  // than 20 times the last one took, so that saving stays under about 5% of the submitter's time.
   std::chrono::duration<double> checkpoint_cost{0};
-  std::vector<uint64_t> lineage;
 
+  // Saved, then the reports it covers acked; then the new one held and the old one let go, so
+  // that exactly one is ever held and a successor never misses a report.
   auto save_checkpoint = [&] {
-    json failures = json::array();
-    for (size_t i = 0; i < result.failures.size() && i < kMaxFailuresInCheckpoint; ++i) {
-      failures.push_back({to_bytes(result.failures[i].first), result.failures[i].second});
-    }
     auto started = Clock::now();
-    Checkpoint cp{{{"seq", ++seq},
-                   {"run", run},
-                   {"spec", spec},
-                   {"counters", result.counters},
-                   {"failures", failures},
-                   {"refused_by", result.refusals}},
-                  tracker.save()};
-    std::vector<std::string> parts = checkpoint_parts(cp);
+    std::vector<std::string> parts = checkpoint_parts(run_state.checkpoint());
+    DistributedResult& result = run_state.result();
     for (const std::string& part : parts) {
       result.largest_message = std::max(result.largest_message, part.size());
       state.publish(state_queue(queues_, run), part);
     }
-    state.publish(status_queue(queues_, run), pack_msgpack(status_of(run, spec, tracker, result)));
+    state.publish(status_queue(queues_, run), pack_msgpack(run_state.status()));
     state.wait_for_confirms();
     for (uint64_t tag : unacked_reports) reports.ack(tag);
     unacked_reports.clear();
-    // Hold the new checkpoint, let the old one go: exactly one is ever held.
     std::vector<uint64_t> fresh_tags;
     for (size_t i = 0; i < parts.size(); ++i) {
       auto fresh = state.get(state_queue(queues_, run));
@@ -261,54 +209,21 @@ DistributedResult Submitter::follow(BrokerSession& state, const std::string& run
 
   reports.set_prefetch(kReportPrefetch);
   reports.consume(queues_.reports(run));
-  progress_(result.counters, tracker.pending());
-  while (!tracker.complete()) {
+  progress_(run_state.result().counters, run_state.pending());
+  while (!run_state.complete()) {
     if (stop_ && stop_->load()) {
       // Unacked reports and the held checkpoint go back to the broker with our connections.
-      result.interrupted = true;
-      result.tasks = tracker.done();
-      return result;
+      run_state.result().interrupted = true;
+      return run_state.result();
     }
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
-      result.largest_message = std::max(result.largest_message, d->body.size());
-      try {
-        ReportMessage report = decode_report(d->body);
-        if (report.run != run) {
-          spdlog::error("ignoring a report of run {} on {}", report.run, queues_.reports(run));
-        } else if (report.is_refusal()) {
-          note_refusal(result, report);
-        } else {
-          bool any_fresh = false;
-          for (TaskResult& task : report.done) {
-            report.lineage.lineage(task.up, lineage);
-            if (!tracker.report(lineage, task.id, task.children)) continue;  // counted at its first report
-            any_fresh = true;
-            for (const auto& [key, value] : task.counters) {
-              json& total = result.counters[report.keys[key]];
-              total = (total.is_null() ? 0 : total.get<uint64_t>()) + value;
-              if (node_counts_) node_counts_(report.node.empty() ? "unnamed" : report.node, report.keys[key], value);
-            }
-            for (auto& f : task.failures) {
-              failures_(f.first, f.second);
-              result.failures.push_back(std::move(f));
-            }
-          }
-          if (any_fresh) result.messages += 2;  // the delivered bundle and this report
-        }
-      } catch (const std::invalid_argument& e) {
-        spdlog::error("ignoring a malformed report on {}: {}", queues_.reports(run), e.what());
-      }
+      run_state.hear(d->body, failures_, node_counts_);
       unacked_reports.push_back(d->tag);
-      progress_(result.counters, tracker.pending());
+      progress_(run_state.result().counters, run_state.pending());
     }
-    auto since = Clock::now() - last_checkpoint;
-    if (!unacked_reports.empty() && since >= 20 * checkpoint_cost &&
-        (unacked_reports.size() >= kReportsPerCheckpoint || since >= std::chrono::seconds(2))) {
-      save_checkpoint();
-    }
+    if (RunState::checkpoint_due(unacked_reports.size(), Clock::now() - last_checkpoint, checkpoint_cost)) save_checkpoint();
   }
-  result.tasks = tracker.done();
-  return result;
+  return run_state.result();
 }
 
 void Submitter::drop_run_queues(const std::string& run) {

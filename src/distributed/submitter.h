@@ -20,27 +20,16 @@
 #include "distributed/broker_retry.h"
 #include "distributed/checkpoint.h"
 #include "distributed/messages.h"
+#include "distributed/run_state.h"
 
 namespace lmover {
-
-struct DistributedResult {
-  std::string run;
-  nlohmann::json spec;
-  uint64_t tasks = 0;     // distinct tasks that ran
-  uint64_t messages = 0;  // task messages and reports that carried them (this submitter's view)
-  size_t largest_message = 0;  // bytes: the biggest report or checkpoint this submitter handled
-  nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
-  std::vector<std::pair<std::string, std::string>> failures;
-  nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run
-  bool interrupted = false;  // stopped following before the run was complete
-};
 
 class Submitter {
  public:
   // Called after every report with the counters so far and the number of pending tasks.
   using Progress = std::function<void(const nlohmann::json& counters, size_t pending)>;
   // Called once per failed entry (raw path, message), as reports arrive.
-  using FailureSink = std::function<void(const std::string& path, const std::string& message)>;
+  using FailureSink = RunState::FailureSink;
 
   Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures);
 
@@ -50,7 +39,7 @@ class Submitter {
 
   // Called for every counter of every task counted (first reports only), with the reporting node:
   // per-node statistics that count each task once, even when a redelivered task ran twice.
-  using NodeCounts = std::function<void(const std::string& node, const std::string& key, uint64_t value)>;
+  using NodeCounts = RunState::NodeCounts;
   void count_by_node(NodeCounts fn) { node_counts_ = std::move(fn); }
 
   // Called with a new run's id just before its first task may reach the broker: from then on

@@ -1,0 +1,111 @@
+#include "distributed/run_state.h"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace lmover {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxFailuresInCheckpoint = 10000;
+constexpr size_t kRefusalsKept = 100;
+
+}  // namespace
+
+Checkpoint RunState::first_checkpoint(const std::string& run, const json& spec) {
+  return Checkpoint{{{"seq", 0},
+                     {"run", run},
+                     {"spec", spec},
+                     {"counters", json::object()},
+                     {"failures", json::array()},
+                     {"refused_by", json::object()}},
+                    CompletionTracker(Task::root().id).save()};
+}
+
+RunState::RunState(const Checkpoint& from)
+    : tracker_(CompletionTracker::load(from.tracker)), seq_(from.header.at("seq").get<uint64_t>()) {
+  const json& h = from.header;
+  result_.run = h.at("run").get<std::string>();
+  result_.spec = h.at("spec");
+  result_.tasks = tracker_.done();
+  result_.counters = h.at("counters");
+  result_.refusals = h.value("refused_by", json::object());
+  for (const auto& f : h.at("failures")) result_.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
+}
+
+void RunState::hear(const std::string& body, const FailureSink& failures, const NodeCounts& node_counts) {
+  result_.largest_message = std::max(result_.largest_message, body.size());
+  try {
+    ReportMessage report = decode_report(body);
+    if (report.run != result_.run) {
+      spdlog::error("ignoring a report of run {} in the reports of run {}", report.run, result_.run);
+    } else if (report.is_refusal()) {
+      // A worker that will not run this run's tasks: said once per worker, kept for the summary.
+      if (result_.refusals.contains(report.refused_by) || result_.refusals.size() >= kRefusalsKept) return;
+      spdlog::warn("worker {} refuses the tasks of run {}: {}", report.refused_by, report.run, report.reason);
+      result_.refusals[report.refused_by] = report.reason;
+    } else {
+      count(report, failures, node_counts);
+    }
+  } catch (const std::invalid_argument& e) {
+    spdlog::error("ignoring a malformed report of run {}: {}", result_.run, e.what());
+  }
+}
+
+void RunState::count(ReportMessage& report, const FailureSink& failures, const NodeCounts& node_counts) {
+  bool any_fresh = false;
+  for (TaskResult& task : report.done) {
+    report.lineage.lineage(task.up, lineage_);
+    if (!tracker_.report(lineage_, task.id, task.children)) continue;  // counted at its first report
+    any_fresh = true;
+    for (const auto& [key, value] : task.counters) {
+      json& total = result_.counters[report.keys[key]];
+      total = (total.is_null() ? 0 : total.get<uint64_t>()) + value;
+      if (node_counts) node_counts(report.node.empty() ? "unnamed" : report.node, report.keys[key], value);
+    }
+    for (auto& f : task.failures) {
+      if (failures) failures(f.first, f.second);
+      result_.failures.push_back(std::move(f));
+    }
+  }
+  if (any_fresh) result_.messages += 2;  // the delivered bundle and this report
+  result_.tasks = tracker_.done();
+}
+
+Checkpoint RunState::checkpoint() {
+  json failures = json::array();
+  for (size_t i = 0; i < result_.failures.size() && i < kMaxFailuresInCheckpoint; ++i) {
+    failures.push_back({to_bytes(result_.failures[i].first), result_.failures[i].second});
+  }
+  return Checkpoint{{{"seq", ++seq_},
+                     {"run", result_.run},
+                     {"spec", result_.spec},
+                     {"counters", result_.counters},
+                     {"failures", failures},
+                     {"refused_by", result_.refusals}},
+                    tracker_.save()};
+}
+
+json RunState::status() const {
+  const json& spec = result_.spec;
+  return {{"run", result_.run},
+          {"pass", spec.value("pass", "?")},
+          {"src", spec.value("src", "?")},
+          {"dst", spec.value("dst", "?")},
+          {"tasks_pending", tracker_.pending()},
+          {"tasks_done", tracker_.done()},
+          {"tracker_nodes", tracker_.held()},
+          {"counters", result_.counters},
+          {"refused_by", result_.refusals}};
+}
+
+bool RunState::checkpoint_due(size_t unacked_reports, std::chrono::duration<double> since_last,
+                              std::chrono::duration<double> last_cost) {
+  return unacked_reports > 0 && since_last >= 20 * last_cost &&
+         (unacked_reports >= kReportsPerCheckpoint || since_last >= std::chrono::seconds(2));
+}
+
+}  // namespace lmover
