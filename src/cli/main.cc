@@ -1,6 +1,9 @@
 // lmover's entry point: logging, resource limits, then the plan the command line describes.
 #include <sys/resource.h>
 
+#include <type_traits>
+#include <variant>
+
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +22,17 @@ void raise_fd_limit() {
   }
 }
 
+// -v: debug lines too; -q: warnings and errors only (a stats command has neither).
+void set_log_level(const lmover::RunPlan& plan) {
+  if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
+  if (plan.quiet) spdlog::set_level(spdlog::level::warn);
+}
+void set_log_level(const lmover::BrokerPlan& plan) {
+  if (plan.verbose) spdlog::set_level(spdlog::level::debug);
+  if (plan.quiet && !plan.verbose) spdlog::set_level(spdlog::level::warn);
+}
+void set_log_level(const lmover::StatsPlan&) {}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -27,18 +41,16 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(logger);
   raise_fd_limit();
 
-  lmover::RunPlan plan;
-  lmover::BrokerPlan broker_plan;
-  lmover::StatsPlan stats_plan;
-  int code = lmover::parse_command_line(argc, argv, plan, broker_plan, stats_plan);
-  if (code >= 0) return code;
-  if (!broker_plan.command.empty()) {
-    if (broker_plan.verbose) spdlog::set_level(spdlog::level::debug);
-    if (broker_plan.quiet && !broker_plan.verbose) spdlog::set_level(spdlog::level::warn);
-    return lmover::execute(broker_plan);
-  }
-  if (!stats_plan.command.empty()) return lmover::execute(stats_plan);
-  if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
-  if (plan.quiet) spdlog::set_level(spdlog::level::warn);
-  return lmover::execute(plan);
+  lmover::ParsedCommand command = lmover::parse_command_line(argc, argv);
+  if (const int* code = std::get_if<int>(&command)) return *code;
+  return std::visit(
+      [](const auto& plan) -> int {
+        if constexpr (std::is_same_v<std::decay_t<decltype(plan)>, int>) {
+          return plan;
+        } else {
+          set_log_level(plan);
+          return lmover::execute(plan);
+        }
+      },
+      command);
 }

@@ -65,6 +65,12 @@ struct CommonFlags {
   uint64_t rebalance_seed = 0;
 };
 
+struct PassCommand {
+  const char* name;
+  const char* help;
+  std::vector<PassKind> passes;
+};
+
 void add_config(CLI::App& sub) {
   sub.add_option("--config", "TOML file with the migration's settings (also $LMOVER_CONFIG); options override it");
 }
@@ -127,7 +133,8 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.hsm_restore_timeout) f.hsm_restore_timeout = *c.hsm_restore_timeout;
 }
 
-void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
+// What a pass walks and what it keeps: the roots, filters, and how entries are compared.
+void add_scope_flags(CLI::App& sub, CommonFlags& f) {
   sub.add_option("SRC", f.src, "source directory")->required();
   sub.add_option("DST", f.dst, "target directory")->required();
   sub.add_option("-j,--threads", f.threads,
@@ -143,13 +150,6 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("--no-xattrs", f.no_xattrs,
                "neither read nor write xattrs and ACLs: one request less per entry on Lustre or NFS, for trees "
                "known to have none");
-  sub.add_option("--lustre", f.lustre,
-                 "auto: layouts and MDT placement through liblustreapi when SRC or DST is on Lustre; on: insist; off: never")
-      ->capture_default_str();
-  sub.add_option("--layout", f.layout,
-                 "new files' layouts: copy (the source's), seed (its stripe count, all OSTs from 16), "
-                 "fixed:COUNT[:SIZE[:POOL]], by-size:SIZE=COUNT[:SIZE[:POOL]],...")
-      ->capture_default_str();
   sub.add_flag("--relayout", f.relayout,
                "copy again an unchanged file whose target layout is not what --layout gives it (Lustre; opens "
                "both files of every unchanged one)");
@@ -165,6 +165,17 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("--chunk-size", f.chunk_size, "bytes per chunk of a big file")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 40))
+      ->capture_default_str();
+}
+
+// Lustre: layouts, MDT placement, directory striping, HSM.
+void add_lustre_flags(CLI::App& sub, CommonFlags& f) {
+  sub.add_option("--lustre", f.lustre,
+                 "auto: layouts and MDT placement through liblustreapi when SRC or DST is on Lustre; on: insist; off: never")
+      ->capture_default_str();
+  sub.add_option("--layout", f.layout,
+                 "new files' layouts: copy (the source's), seed (its stripe count, all OSTs from 16), "
+                 "fixed:COUNT[:SIZE[:POOL]], by-size:SIZE=COUNT[:SIZE[:POOL]],...")
       ->capture_default_str();
   sub.add_option("--mdts", f.mdts, "MDT indexes (0,1,2) to create directories on, in turn, at --mdt-depth");
   sub.add_option("--dir-stripes", f.dir_stripes,
@@ -194,6 +205,12 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
                  "(--hsm restore) seconds to wait for a batch's restores; files still released then are deferred")
       ->check(CLI::Range(1u, 7u * 86400u))
       ->capture_default_str();
+}
+
+// Statistics, output and the broker: where the pass reports and where it runs.
+void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
+  add_scope_flags(sub, f);
+  add_lustre_flags(sub, f);
   sub.add_option("--memcached", f.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
   sub.add_option("--metrics-listen", f.metrics_listen,
                  "ADDR:PORT to serve the counters (and, distributed, the queue depths) at /metrics (Prometheus)");
@@ -217,36 +234,20 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   }
 }
 
-}  // namespace
+const PassCommand kPassCommands[] = {
+    {"copy", "create missing dirs, copy new and changed entries with all metadata", {PassKind::kCopy}},
+    {"delete", "remove from DST what is no longer in SRC", {PassKind::kDelete}},
+    {"dirtime", "set DST directory atime/mtime from SRC (run last)", {PassKind::kDirtime}},
+    {"sync", "the final pass: copy, delete, then dirtime: an exact clone",
+     {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}},
+    {"verify", "compare SRC and DST by everything a copy makes equal (--content: data too); exit 1 if they differ",
+     {PassKind::kVerify}},
+};
 
-int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan, StatsPlan& stats_plan) {
-  CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
-  app.require_subcommand(1);
-  CommonFlags flags;
-  ConfigFile config;
-  try {
-    if (std::string path = config_path_from(argc, argv); !path.empty()) config = ConfigFile::load(path);
-  } catch (const FsError& e) {
-    spdlog::error("{}", e.what());
-    return kExitFatal;
-  }
-  apply_config(config, flags, broker_plan);
-  struct Command {
-    const char* name;
-    const char* help;
-    std::vector<PassKind> passes;
-  };
-  const Command commands[] = {
-      {"copy", "create missing dirs, copy new and changed entries with all metadata", {PassKind::kCopy}},
-      {"delete", "remove from DST what is no longer in SRC", {PassKind::kDelete}},
-      {"dirtime", "set DST directory atime/mtime from SRC (run last)", {PassKind::kDirtime}},
-      {"sync", "the final pass: copy, delete, then dirtime: an exact clone",
-       {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}},
-      {"verify", "compare SRC and DST by everything a copy makes equal (--content: data too); exit 1 if they differ",
-       {PassKind::kVerify}},
-  };
-  std::vector<std::pair<CLI::App*, const Command*>> subs;
-  for (const Command& c : commands) {
+// The pass verbs (copy, delete, dirtime, sync, verify), in the order of kPassCommands.
+std::vector<CLI::App*> add_pass_commands(CLI::App& app, CommonFlags& flags) {
+  std::vector<CLI::App*> subs;
+  for (const PassCommand& c : kPassCommands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     bool deletes = std::find(c.passes.begin(), c.passes.end(), PassKind::kDelete) != c.passes.end();
     add_common(*sub, flags, deletes);
@@ -261,8 +262,17 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
       sub->add_option("--seed", flags.rebalance_seed, "which files --rebalance-percent picks (the same seed, the same files)")
           ->capture_default_str();
     }
-    subs.emplace_back(sub, &c);
+    subs.push_back(sub);
   }
+  return subs;
+}
+
+struct BrokerVerbs {
+  CLI::App *worker, *wait, *status, *control, *init;
+};
+
+// worker, wait, status, control, broker init.
+BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   CLI::App* worker = app.add_subcommand("worker", "run distributed tasks from the broker on this node");
   CLI::App* wait = app.add_subcommand("wait", "re-attach to a distributed run and wait until it is complete");
   CLI::App* status = app.add_subcommand("status", "show a distributed run's progress");
@@ -288,6 +298,28 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   init->add_option("--admin", broker_plan.admin_user, "an administrator of the broker")->capture_default_str();
   init->add_option("--admin-password-file", broker_plan.admin_password_file,
                    "the administrator's password (else $LMOVER_BROKER_ADMIN_PASSWORD)");
+  worker->add_option("--metrics-listen", broker_plan.metrics_listen,
+                     "ADDR:PORT to serve this worker's counters at /metrics (Prometheus)");
+  worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
+      ->check(CLI::Range(1u, 4096u));
+  wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
+  status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
+  // The output flags of the pass commands, so that a script can hand `wait` the same ones.
+  wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
+  wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
+  wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
+  wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
+  wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
+  add_broker_retry(*wait, broker_plan.broker);
+  return {worker, wait, status, control, init};
+}
+
+struct StatsVerbs {
+  CLI::App *show, *graphite;
+};
+
+// stats show, stats graphite: they read memcached, not the trees.
+StatsVerbs add_stats_commands(CLI::App& app, StatsPlan& stats_plan, const ConfigFile& config) {
   CLI::App* stats = app.add_subcommand("stats", "the statistics counters every node keeps in memcached");
   stats->require_subcommand(1);
   CLI::App* show = stats->add_subcommand("show", "every node's counters, and with --interval their rates");
@@ -309,65 +341,35 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   to_graphite->add_flag("--once", stats_plan.once, "push once and exit (for cron)");
   to_graphite->add_option("--interval", stats_plan.interval, "seconds between pushes (default 60)")
       ->check(CLI::Range(1.0, 86400.0));
-  worker->add_option("--metrics-listen", broker_plan.metrics_listen,
-                     "ADDR:PORT to serve this worker's counters at /metrics (Prometheus)");
-  worker->add_option("-j,--threads", broker_plan.threads, "worker threads (default: number of cores)")
-      ->check(CLI::Range(1u, 4096u));
-  broker_plan.threads = flags.threads;
-  wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
-  status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
-  // The output flags of the pass commands, so that a script can hand `wait` the same ones.
-  wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
-  wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
-  wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
-  wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
-  wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
-  add_broker_retry(*wait, broker_plan.broker);
+  return {show, to_graphite};
+}
 
+ParsedCommand finish_stats(const CLI::App& sub, StatsPlan plan) {
+  plan.command = sub.get_name();
+  if (plan.command == "graphite" && !plan.once && plan.interval == 0) plan.interval = 60;
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitFatal;
+    if (!plan.memcached.empty()) parse_host_port(plan.memcached, 11211);
+    if (!plan.carbon.empty()) parse_host_port(plan.carbon, 2003);
+  } catch (const std::invalid_argument& e) {
+    spdlog::error("{}", e.what());
+    return kExitFatal;
   }
-  if (init->parsed()) {
-    broker_plan.command = "init";
-    return -1;
-  }
-  for (CLI::App* sub : {show, to_graphite}) {
-    if (!sub->parsed()) continue;
-    stats_plan.command = sub->get_name();
-    if (stats_plan.command == "graphite" && !stats_plan.once && stats_plan.interval == 0) stats_plan.interval = 60;
-    try {
-      if (!stats_plan.memcached.empty()) parse_host_port(stats_plan.memcached, 11211);
-      if (!stats_plan.carbon.empty()) parse_host_port(stats_plan.carbon, 2003);
-    } catch (const std::invalid_argument& e) {
-      spdlog::error("{}", e.what());
-      return kExitFatal;
-    }
-    return -1;
-  }
-  for (CLI::App* sub : {worker, wait, status, control}) {
-    if (sub->parsed()) {
-      if (broker_plan.broker.empty()) {
-        spdlog::error("{} needs --broker (or 'broker' in the config file)", sub->get_name());
-        return kExitFatal;
-      }
-      broker_plan.command = sub->get_name();
-      broker_plan.threads_chosen = threads_chosen(*sub, config);
-      return -1;
-    }
-  }
+  return plan;
+}
 
-  for (auto& [sub, command] : subs) {
-    if (!sub->parsed()) continue;
-    plan.command = command->name;
-    plan.passes = command->passes;
-    if (auto* opt = sub->get_option_no_throw("--max-delete"); opt && opt->count() > 0) {
-      plan.options.max_delete = flags.max_delete;
-    }
-    plan.threads_chosen = threads_chosen(*sub, config);
+ParsedCommand finish_broker(CLI::App& sub, BrokerPlan plan, const ConfigFile& config) {
+  plan.command = sub.get_name();
+  if (plan.command == "init") return plan;
+  if (plan.broker.empty()) {
+    spdlog::error("{} needs --broker (or 'broker' in the config file)", plan.command);
+    return kExitFatal;
   }
+  plan.threads_chosen = threads_chosen(sub, config);
+  return plan;
+}
+
+// The flags of a pass verb as its plan's fields; nothing parsed yet.
+void take_flags(RunPlan& plan, const CommonFlags& flags) {
   plan.src = flags.src;
   plan.dst = flags.dst;
   plan.threads = flags.threads;
@@ -393,33 +395,86 @@ int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_
   plan.metrics_listen = flags.metrics_listen;
   plan.metric_prefix = flags.metric_prefix;
   plan.report_interval = flags.report_interval;
-  try {
-    if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
-    if (!flags.only_from.empty()) {
-      // A deletion confined to a list would judge a directory by a partial view: refused.
-      if (std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete)) {
-        throw std::invalid_argument("--only-from works with copy and dirtime, not with a pass that deletes");
-      }
-      plan.options.filters.only_from_file(flags.only_from);
+}
+
+// The flags that need parsing (files, dates, Lustre policies). Throws std::invalid_argument
+// (or FsError for a list file) naming what is wrong.
+void parse_pass_settings(RunPlan& plan, const CommonFlags& flags) {
+  if (!flags.exclude_from.empty()) plan.options.filters.exclude_from_file(flags.exclude_from);
+  if (!flags.only_from.empty()) {
+    // A deletion confined to a list would judge a directory by a partial view: refused.
+    if (std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete)) {
+      throw std::invalid_argument("--only-from works with copy and dirtime, not with a pass that deletes");
     }
-    if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));
-    if (!flags.mtime_after.empty()) plan.options.filters.skip_mtime_after(parse_date(flags.mtime_after));
-    plan.lustre.mode = LustreSettings::parse_mode(flags.lustre);
-    plan.lustre.layout = LayoutPolicy::parse(flags.layout);
-    if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
-    plan.lustre.mdt_depth = flags.mdt_depth;
-    plan.lustre.dir_stripes = flags.dir_stripes;
-    plan.lustre.dir_layout_copy = flags.dir_layout == "copy";
-    plan.lustre.hsm.mode = HsmSettings::parse_mode(flags.hsm);
-    plan.lustre.hsm.rebind_path = flags.hsm_rebind;
-    plan.lustre.hsm.batch = flags.hsm_batch;
-    plan.lustre.hsm.restore_timeout = flags.hsm_restore_timeout;
-    if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
+    plan.options.filters.only_from_file(flags.only_from);
+  }
+  if (!flags.atime_before.empty()) plan.options.filters.skip_atime_before(parse_date(flags.atime_before));
+  if (!flags.mtime_after.empty()) plan.options.filters.skip_mtime_after(parse_date(flags.mtime_after));
+  plan.lustre.mode = LustreSettings::parse_mode(flags.lustre);
+  plan.lustre.layout = LayoutPolicy::parse(flags.layout);
+  if (!flags.mdts.empty()) plan.lustre.mdts = LustreSettings::parse_mdts(flags.mdts);
+  plan.lustre.mdt_depth = flags.mdt_depth;
+  plan.lustre.dir_stripes = flags.dir_stripes;
+  plan.lustre.dir_layout_copy = flags.dir_layout == "copy";
+  plan.lustre.hsm.mode = HsmSettings::parse_mode(flags.hsm);
+  plan.lustre.hsm.rebind_path = flags.hsm_rebind;
+  plan.lustre.hsm.batch = flags.hsm_batch;
+  plan.lustre.hsm.restore_timeout = flags.hsm_restore_timeout;
+  if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
+}
+
+ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const CommonFlags& flags, const ConfigFile& config) {
+  RunPlan plan;
+  plan.command = command.name;
+  plan.passes = command.passes;
+  if (auto* opt = sub.get_option_no_throw("--max-delete"); opt && opt->count() > 0) plan.options.max_delete = flags.max_delete;
+  plan.threads_chosen = threads_chosen(sub, config);
+  take_flags(plan, flags);
+  try {
+    parse_pass_settings(plan, flags);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFatal;
   }
-  return -1;
+  return plan;
+}
+
+}  // namespace
+
+ParsedCommand parse_command_line(int argc, char** argv) {
+  CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
+  app.require_subcommand(1);
+  ConfigFile config;
+  try {
+    if (std::string path = config_path_from(argc, argv); !path.empty()) config = ConfigFile::load(path);
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+    return kExitFatal;
+  }
+  CommonFlags flags;
+  BrokerPlan broker_plan;
+  StatsPlan stats_plan;
+  apply_config(config, flags, broker_plan);
+  broker_plan.threads = flags.threads;
+  std::vector<CLI::App*> passes = add_pass_commands(app, flags);
+  BrokerVerbs broker = add_broker_commands(app, broker_plan);
+  StatsVerbs stats = add_stats_commands(app, stats_plan, config);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitFatal;
+  }
+  for (CLI::App* sub : {stats.show, stats.graphite}) {
+    if (sub->parsed()) return finish_stats(*sub, stats_plan);
+  }
+  for (CLI::App* sub : {broker.init, broker.worker, broker.wait, broker.status, broker.control}) {
+    if (sub->parsed()) return finish_broker(*sub, broker_plan, config);
+  }
+  for (size_t i = 0; i < passes.size(); ++i) {
+    if (passes[i]->parsed()) return finish_pass(*passes[i], kPassCommands[i], flags, config);
+  }
+  return kExitFatal;  // not reached: CLI11 requires one subcommand
 }
 
 }  // namespace lmover

@@ -1,9 +1,10 @@
-// The command line: subcommands, options and their validation, turned into a RunPlan. No logic
-// beyond parsing lives here.
+// The command line: subcommands, options and their validation, turned into the verb's plan. No
+// logic beyond parsing lives here.
 #pragma once
 
 #include <ctime>
 #include <string>
+#include <variant>
 
 #include "cli/run_plan.h"
 #include "cli/stats_commands.h"
@@ -14,9 +15,10 @@ namespace lmover {
 // Throws std::invalid_argument naming the text.
 timespec parse_date(const std::string& text);
 
-// Parses argv. Returns the exit code to use right away (help, usage error), or -1 with one of
-// `plan` (copy/delete/dirtime/sync), `broker_plan` (worker/wait/status..., command set) or
-// `stats_plan` (stats show/graphite, command set) filled in.
-int parse_command_line(int argc, char** argv, RunPlan& plan, BrokerPlan& broker_plan, StatsPlan& stats_plan);
+// What the command line asks for: the plan of its verb (a pass verb: RunPlan; worker, wait,
+// status, control, broker init: BrokerPlan; stats show/graphite: StatsPlan), or the exit code to
+// use right away (help, a usage error, a setting that does not parse, all said on stderr).
+using ParsedCommand = std::variant<int, RunPlan, BrokerPlan, StatsPlan>;
+ParsedCommand parse_command_line(int argc, char** argv);
 
 }  // namespace lmover

@@ -254,6 +254,112 @@ void write_summary(Summary& summary, int& code, const std::string& json_file) {
   }
 }
 
+namespace {
+
+// What every pass of a run shares, made once before the first.
+struct RunSetup {
+  const RunPlan& plan;
+  Roots roots;
+  PassOptions options;
+  unsigned threads = 1;
+  const Broker* broker = nullptr;  // nullptr: embedded
+  TargetLock* lock = nullptr;
+  FailureLog& failures;
+};
+
+// The roots, checked for what the passes will do to them, and the options and threads the run
+// gets on them. Throws FsError.
+void open_for_passes(RunSetup& setup, Summary& summary, std::vector<UnmatchedLine>& unmatched, int& code) {
+  const RunPlan& plan = setup.plan;
+  bool deletes = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete) > 0;
+  bool copies = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kCopy) > 0;
+  RootCheck check;
+  check.create_dst = copies && !plan.options.dry_run;
+  check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker.empty();
+  check.refuse_empty_source = deletes && !plan.allow_empty_source;
+  setup.roots = open_roots(plan.src, plan.dst, check);
+  Roots& roots = setup.roots;
+  say_what_is_not_kept(plan, summary);
+  unmatched = check_lists(plan, roots, deletes, setup.failures, summary, code);
+  setup.threads = plan.threads;
+  if (!plan.threads_chosen && plan.broker.empty()) {  // a distributed run's workers choose their own
+    Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
+    spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
+    setup.threads = c.threads;
+  }
+  setup.options = plan.options;
+  setup.options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
+  if (setup.options.lustre && plan.broker.empty()) {
+    say_mdc_slots(setup.options.lustre->api(), roots.src_path, roots.dst_path, setup.threads);
+  }
+  setup.options.pin_entries = pin_entries_for(roots.src.get());
+}
+
+// One pass, shown while it runs (progress line, --metrics-listen, memcached); returns what the
+// summary says of it beyond its counters.
+json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx, RunSetup& setup, RunMetrics& live) {
+  const RunPlan& plan = setup.plan;
+  PassStats& stats = ctx.stats();
+  ProgressLine progress(name, stats, plan.progress);
+  NodeCounters per_node;
+  RunMetrics::Pass shown(live, name, stats, per_node);
+  std::optional<CounterPusher> pusher;
+  if (!plan.memcached.empty() && !plan.options.dry_run) {
+    std::string node = this_node();
+    bool embedded = !setup.broker;
+    pusher.emplace(plan.memcached, plan.metric_prefix,
+                   std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
+                   [&stats, &per_node, name, node, embedded] {
+                     return embedded ? counters_of(node, name, stats) : per_node.snapshot(name);
+                   });
+  }
+  if (!setup.broker) {
+    run_embedded(kind, ctx, setup.threads);
+    return json::object();
+  }
+  return run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source), setup.failures,
+                         setup.lock, per_node);
+}
+
+// The passes in order, each into the summary; a delete that split link groups brings a copy
+// again ("relink") before what follows. Stops after a pass a signal interrupted.
+void run_passes(RunSetup& setup, RunMetrics& live, Summary& summary, int& code) {
+  const RunPlan& plan = setup.plan;
+  std::vector<PassKind> passes = plan.passes;
+  size_t relink_at = passes.size();  // none
+  for (size_t i = 0; i < passes.size(); ++i) {
+    PassKind kind = passes[i];
+    const std::string name = i == relink_at ? "relink" : pass_name(kind);
+    // A dry run onto a DST that does not exist yet: only the copy has something to say.
+    if (!setup.roots.dst.valid() && kind != PassKind::kCopy) continue;
+    PassStats stats;
+    PassContext ctx(setup.roots.src.get(), setup.roots.dst.get(), setup.options, stats, setup.failures);
+    auto start = std::chrono::steady_clock::now();
+    json details = run_one_pass(kind, name, ctx, setup, live);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.add_pass(name, stats, seconds, details);
+    // The delete removed names of target inodes that have others: those may now be a split link
+    // group that the copy took for settled (it judges groups by their link count, which the
+    // delete changed after it). A copy again settles them before dirtime, so that one sync
+    // leaves an exact clone. Only then: it walks the whole tree.
+    bool copied = std::find(passes.begin(), passes.begin() + i, PassKind::kCopy) != passes.begin() + i;
+    if (kind == PassKind::kDelete && stats.shared_names_removed > 0 && copied && !plan.options.dry_run) {
+      spdlog::info("delete: {} names of shared target inodes removed: copying again to settle their link groups",
+                   stats.shared_names_removed.load());
+      passes.insert(passes.begin() + i + 1, PassKind::kCopy);
+      relink_at = i + 1;
+    }
+    if (stats.some_failed()) code = kExitSomeFailed;
+    if (interrupt_signal()) {
+      summary.set_interrupted(signal_name(interrupt_signal()));
+      code = 128 + interrupt_signal();
+      return;  // the later passes would act on a target this one did not finish
+    }
+  }
+}
+
+}  // namespace
+
 int execute(const RunPlan& plan) {
   catch_interrupts();
   Summary summary(plan.command, plan.src, plan.dst, plan.options.dry_run);
@@ -262,88 +368,20 @@ int execute(const RunPlan& plan) {
   std::vector<UnmatchedLine> unmatched_excludes;
   try {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
-    bool deletes = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kDelete) > 0;
-    bool copies = std::count(plan.passes.begin(), plan.passes.end(), PassKind::kCopy) > 0;
-    RootCheck check;
-    check.create_dst = copies && !plan.options.dry_run;
-    check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker.empty();
-    check.refuse_empty_source = deletes && !plan.allow_empty_source;
     // A broker that cannot be reached or refuses our login fails the run before anything is made.
     std::optional<AmqpBroker> broker;
     if (!plan.broker.empty()) {
       broker = broker_for(plan.broker);
       broker->connect();  // the probe
     }
-    Roots roots = open_roots(plan.src, plan.dst, check);
-    say_what_is_not_kept(plan, summary);
-    unmatched_excludes = check_lists(plan, roots, deletes, failures, summary, code);
-    unsigned threads = plan.threads;
-    if (!plan.threads_chosen && plan.broker.empty()) {  // a distributed run's workers choose their own
-      Concurrency c = default_concurrency(roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path, plan.threads);
-      spdlog::debug("concurrency: {} threads ({}; -j N to choose)", c.threads, c.why);
-      threads = c.threads;
-    }
-    PassOptions options = plan.options;
-    options.lustre = lustre_for_run(plan.lustre, roots.src.get(), roots.src_path, roots.dst.get(), roots.dst_path);
-    if (options.lustre && plan.broker.empty()) say_mdc_slots(options.lustre->api(), roots.src_path, roots.dst_path, threads);
-    options.pin_entries = pin_entries_for(roots.src.get());
-    RunMetrics live(plan, broker ? &*broker : nullptr);
+    RunSetup setup{plan, {}, {}, 1, broker ? &*broker : nullptr, nullptr, failures};
+    open_for_passes(setup, summary, unmatched_excludes, code);
+    RunMetrics live(plan, setup.broker);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
-
-    std::vector<PassKind> passes = plan.passes;
-    size_t relink_at = passes.size();  // none
-    for (size_t i = 0; i < passes.size(); ++i) {
-      PassKind kind = passes[i];
-      const std::string name = i == relink_at ? "relink" : pass_name(kind);
-      // A dry run onto a DST that does not exist yet: only the copy has something to say.
-      if (!roots.dst.valid() && kind != PassKind::kCopy) continue;
-      PassStats stats;
-      PassContext ctx(roots.src.get(), roots.dst.get(), options, stats, failures);
-      auto start = std::chrono::steady_clock::now();
-      json details = json::object();
-      {
-        ProgressLine progress(name, stats, plan.progress);
-        NodeCounters per_node;
-        RunMetrics::Pass shown(live, name, stats, per_node);
-        std::optional<CounterPusher> pusher;
-        if (!plan.memcached.empty() && !plan.options.dry_run) {
-          std::string pass = name, node = this_node();
-          bool embedded = plan.broker.empty();
-          pusher.emplace(plan.memcached, plan.metric_prefix,
-                         std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
-                         [&stats, &per_node, pass, node, embedded] {
-                           return embedded ? counters_of(node, pass, stats) : per_node.snapshot(pass);
-                         });
-        }
-        if (plan.broker.empty()) {
-          run_embedded(kind, ctx, threads);
-        } else {
-          details = run_distributed(kind, ctx, plan, *broker, run_roots(roots, plan.allow_empty_source), failures,
-                                    lock ? &*lock : nullptr, per_node);
-        }
-      }
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      summary.add_pass(name, stats, seconds, details);
-      // The delete removed names of target inodes that have others: those may now be a split link
-      // group that the copy took for settled (it judges groups by their link count, which the
-      // delete changed after it). A copy again settles them before dirtime, so that one sync
-      // leaves an exact clone. Only then: it walks the whole tree.
-      bool copied = std::find(passes.begin(), passes.begin() + i, PassKind::kCopy) != passes.begin() + i;
-      if (kind == PassKind::kDelete && stats.shared_names_removed > 0 && copied && !plan.options.dry_run) {
-        spdlog::info("delete: {} names of shared target inodes removed: copying again to settle their link groups",
-                     stats.shared_names_removed.load());
-        passes.insert(passes.begin() + i + 1, PassKind::kCopy);
-        relink_at = i + 1;
-      }
-      if (stats.some_failed()) code = kExitSomeFailed;
-      if (interrupt_signal()) {
-        summary.set_interrupted(signal_name(interrupt_signal()));
-        code = 128 + interrupt_signal();
-        break;  // the later passes would act on a target this one did not finish
-      }
-    }
+    setup.lock = lock ? &*lock : nullptr;
+    run_passes(setup, live, summary, code);
   } catch (const FsError& e) {
     record_fatal(summary, e, code);
   } catch (const BrokerError& e) {

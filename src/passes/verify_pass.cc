@@ -171,6 +171,43 @@ void VerifyPass::compare_directory(const Task& task, TaskSink& sink) {
   }
 }
 
+// What differs of everything but the data, each as it is said in the list of differences.
+std::vector<std::string> VerifyPass::metadata_differences(const DirPair& dirs, const char* name, const std::string& rel,
+                                                         const EntryMeta& src, const EntryMeta& dst) const {
+  bool dir = src.type == EntryType::kDirectory;
+  std::vector<std::string> what;
+  // Only what this run could have set (ChangeRule): a run that cannot keep owners says so once,
+  // in its warning, summary and --json, not once per entry.
+  ChangeRule rule = ctx_.options().change_rule();
+  if (rule.mode_differs(src, dst) && src.type != EntryType::kSymlink) {
+    what.push_back(fmt::format("mode {:o} vs {:o}", src.perm, dst.perm));
+  }
+  if (rule.owners_differ(src, dst)) {
+    what.push_back(fmt::format("owner {}:{} vs {}:{}", src.uid, src.gid, dst.uid, dst.gid));
+  }
+  if (!same_time(src.mtime, dst.mtime)) what.push_back(fmt::format("mtime {} vs {}", time_text(src.mtime), time_text(dst.mtime)));
+  if (!dir && src.size != dst.size) what.push_back(fmt::format("size {} vs {}", src.size, dst.size));
+  // Named as what it means for the link structure: a group split (or an inode shared too widely)
+  // on the target, which no other attribute shows.
+  if (!dir && src.nlink > dst.nlink) {
+    what.push_back(fmt::format("hard-link group split on the target: link count {} vs {}", src.nlink, dst.nlink));
+  } else if (!dir && src.nlink < dst.nlink) {
+    what.push_back(fmt::format("target inode shared with names the source does not link: link count {} vs {}",
+                               src.nlink, dst.nlink));
+  }
+  if ((src.type == EntryType::kCharDevice || src.type == EntryType::kBlockDevice) && src.rdev != dst.rdev) {
+    what.push_back("device number");
+  }
+  if (src.type == EntryType::kSymlink && read_link(dirs.src.get(), name, rel) != read_link(dirs.dst.get(), name, rel)) {
+    what.push_back("symlink target");
+  }
+  if (ctx_.options().metadata.xattrs) {
+    XattrList a = read_xattrs(NodeRef{dirs.src.get(), name, rel}), b = read_xattrs(NodeRef{dirs.dst.get(), name, rel});
+    if (a != b) what.push_back("xattrs/ACLs " + xattr_differences(a, b));
+  }
+  return what;
+}
+
 bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std::string& rel, const Task& task,
                                TaskSink& sink) {
   auto src = stat_if_exists(dirs.src.get(), name, rel);
@@ -188,36 +225,7 @@ bool VerifyPass::compare_entry(const DirPair& dirs, const char* name, const std:
     return false;
   }
   bool dir = src->type == EntryType::kDirectory;
-  std::vector<std::string> what;
-  // Only what this run could have set (ChangeRule): a run that cannot keep owners says so once,
-  // in its warning, summary and --json, not once per entry.
-  ChangeRule rule = ctx_.options().change_rule();
-  if (rule.mode_differs(*src, *dst) && src->type != EntryType::kSymlink) {
-    what.push_back(fmt::format("mode {:o} vs {:o}", src->perm, dst->perm));
-  }
-  if (rule.owners_differ(*src, *dst)) {
-    what.push_back(fmt::format("owner {}:{} vs {}:{}", src->uid, src->gid, dst->uid, dst->gid));
-  }
-  if (!same_time(src->mtime, dst->mtime)) what.push_back(fmt::format("mtime {} vs {}", time_text(src->mtime), time_text(dst->mtime)));
-  if (!dir && src->size != dst->size) what.push_back(fmt::format("size {} vs {}", src->size, dst->size));
-  // Named as what it means for the link structure: a group split (or an inode shared too widely)
-  // on the target, which no other attribute shows.
-  if (!dir && src->nlink > dst->nlink) {
-    what.push_back(fmt::format("hard-link group split on the target: link count {} vs {}", src->nlink, dst->nlink));
-  } else if (!dir && src->nlink < dst->nlink) {
-    what.push_back(fmt::format("target inode shared with names the source does not link: link count {} vs {}",
-                               src->nlink, dst->nlink));
-  }
-  if ((src->type == EntryType::kCharDevice || src->type == EntryType::kBlockDevice) && src->rdev != dst->rdev) {
-    what.push_back("device number");
-  }
-  if (src->type == EntryType::kSymlink && read_link(dirs.src.get(), name, rel) != read_link(dirs.dst.get(), name, rel)) {
-    what.push_back("symlink target");
-  }
-  if (ctx_.options().metadata.xattrs) {
-    XattrList a = read_xattrs(NodeRef{dirs.src.get(), name, rel}), b = read_xattrs(NodeRef{dirs.dst.get(), name, rel});
-    if (a != b) what.push_back("xattrs/ACLs " + xattr_differences(a, b));
-  }
+  std::vector<std::string> what = metadata_differences(dirs, name, rel, *src, *dst);
   // HSM (Lustre): a released file on either side is compared by its state, never by data or holes
   // (reading them would restore them from the archive).
   bool data_readable = true;

@@ -23,6 +23,8 @@ class VerifyPass : public Pass {
   // Compares entry `name` present on both sides (a big file's data in chunk tasks, children of
   // `task`); returns true if it is a directory on both.
   bool compare_entry(const DirPair& dirs, const char* name, const std::string& rel, const Task& task, TaskSink& sink);
+  std::vector<std::string> metadata_differences(const DirPair& dirs, const char* name, const std::string& rel,
+                                                const EntryMeta& src, const EntryMeta& dst) const;
   void compare_chunk(const Task& task);
 
   const PassContext& ctx_;
