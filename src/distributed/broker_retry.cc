@@ -32,14 +32,19 @@ void BrokerRetry::run(const std::string& what, const std::function<void()>& atte
         backoff = std::chrono::milliseconds(500);
       }
       auto spent = now - *lost;
-      if (spent >= bound_) {
+      if (!forever() && spent >= bound_) {
         throw BrokerError(fmt::format("{}; gave up after {} s without the broker (--broker-retry-for)", e.what(),
                                       std::chrono::duration_cast<std::chrono::seconds>(spent).count()));
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(bound_ - spent);
-      auto wait = std::min(backoff, left);
-      spdlog::warn("{}: {}; trying again in {:.1f} s (giving up in {} s)", what, e.what(), wait.count() / 1000.0,
-                   std::chrono::duration_cast<std::chrono::seconds>(left).count());
+      auto wait = backoff;
+      if (forever()) {
+        spdlog::warn("{}: {}; trying again in {:.1f} s", what, e.what(), wait.count() / 1000.0);
+      } else {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(bound_ - spent);
+        wait = std::min(backoff, left);
+        spdlog::warn("{}: {}; trying again in {:.1f} s (giving up in {} s)", what, e.what(), wait.count() / 1000.0,
+                     std::chrono::duration_cast<std::chrono::seconds>(left).count());
+      }
       for (auto slept = 0ms; slept < wait; slept += 100ms) {
         if (stop_ && stop_->load()) throw Stopped{};
         std::this_thread::sleep_for(std::min(100ms, wait - slept));

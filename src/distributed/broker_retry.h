@@ -1,6 +1,6 @@
-// BrokerRetry: how a command that drives a run (the submitter, `lmover wait`) treats a broker
-// that went away: as the workers do, it tries again with backoff (0.5 s, doubling to 10 s), for
-// as long as the user allows (--broker-retry-for, counted from the moment contact was lost, so a
+// BrokerRetry: how every party treats a broker that went away: it tries again with backoff
+// (0.5 s, doubling to 10 s). A worker tries for ever (kForever); a command that drives a run (the
+// submitter, `lmover wait`) for as long as the user allows (--broker-retry-for, counted from the moment contact was lost, so a
 // two-day pass rides through any number of restarts). Every failed try is said with the broker's
 // address, what failed, and when the next try comes.
 #pragma once
@@ -24,6 +24,7 @@ class RunNotFound : public BrokerError {
 class BrokerRetry {
  public:
   static constexpr std::chrono::seconds kDefaultBound{600};
+  static constexpr std::chrono::seconds kForever = std::chrono::seconds::max();
 
   explicit BrokerRetry(std::chrono::seconds bound = kDefaultBound, const std::atomic<bool>* stop = nullptr)
       : bound_(bound), stop_(stop) {}
@@ -39,6 +40,7 @@ class BrokerRetry {
   struct Stopped {};
 
   std::chrono::seconds bound() const { return bound_; }
+  bool forever() const { return bound_ == kForever; }
 
  private:
   std::chrono::seconds bound_;

@@ -14,6 +14,7 @@
 #include "engine/give_up.h"
 #include "fs/fs_error.h"
 #include "fs/host_name.h"
+#include "distributed/broker_retry.h"
 #include "distributed/task_queues.h"
 
 namespace lmover {
@@ -22,32 +23,28 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
-void sleep_unless_stopped(const std::atomic<bool>& stop, std::chrono::milliseconds total) {
-  for (auto slept = 0ms; slept < total && !stop; slept += 100ms) std::this_thread::sleep_for(100ms);
-}
-
 // One broker connection at a time while `ready()` and until `stop`: `setup` declares and
 // subscribes, `serve` works until it returns (e.g. its thread slot went idle). A broker failure
-// anywhere means a new connection after a backoff of 0.5 s, doubling up to 30 s, reset once a
-// setup succeeds.
+// anywhere means a new connection, tried for ever as BrokerRetry does (its backoff starts afresh
+// once a setup succeeds).
 template <typename Ready, typename Setup, typename Serve>
-void stay_connected(const Broker& broker, const std::atomic<bool>& stop, const char* who, Ready ready,
+void stay_connected(const Broker& broker, const std::atomic<bool>& stop, const std::string& who, Ready ready,
                     Setup setup, Serve serve) {
-  auto backoff = 500ms;
+  BrokerRetry retry(BrokerRetry::kForever, &stop);
   while (!stop) {
     if (!ready()) {
       std::this_thread::sleep_for(100ms);
       continue;
     }
     try {
-      std::unique_ptr<BrokerSession> session = broker.connect();
-      setup(*session);
-      backoff = 500ms;
-      serve(*session);
-    } catch (const BrokerError& e) {
-      spdlog::warn("{}{}; reconnecting in {} ms", who, e.what(), backoff.count());
-      sleep_unless_stopped(stop, backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+      retry.run(who, [&] {
+        std::unique_ptr<BrokerSession> session = broker.connect();
+        setup(*session);
+        retry.contact();
+        serve(*session);
+      });
+    } catch (const BrokerRetry::Stopped&) {
+      return;
     }
   }
 }
@@ -81,7 +78,7 @@ void Worker::run(std::atomic<bool>& stop) {
 
 void Worker::thread_main(unsigned slot, const std::atomic<bool>& stop) {
   stay_connected(
-      broker_, stop, "", [&] { return slot_active(slot) && !resting(slot); },
+      broker_, stop, fmt::format("worker thread {}", slot), [&] { return slot_active(slot) && !resting(slot); },
       [&](BrokerSession& session) {
         declare_task_queues(session, queues_);
         session.set_prefetch(1);
@@ -363,7 +360,7 @@ json Worker::obey(const json& command, std::atomic<bool>& stop) {
 
 void Worker::control_main(std::atomic<bool>& stop) {
   stay_connected(
-      broker_, stop, "control: ", [] { return true; },
+      broker_, stop, "worker control", [] { return true; },
       [&](BrokerSession& session) {
         session.declare_fanout_exchange(queues_.control());
         std::string inbox = session.declare_private_queue(queues_.control());

@@ -1,8 +1,8 @@
 // Task: the unit of work that engines move and passes execute. Engines never look inside.
 //
 // A directory task lists one directory and emits children; a batch task handles up to
-// kMaxBatch non-directory entries of one directory; a chunk task (reserved for big files) will
-// carry a byte range. Paths are raw bytes relative to the pass roots, never assumed UTF-8. Ids are
+// kMaxBatch non-directory entries of one directory; a chunk task copies (or verifies) one byte
+// range of a big file. Paths are raw bytes relative to the pass roots, never assumed UTF-8. Ids are
 // derived from the parent id and the child's own key, so a re-executed parent (a redelivered
 // message, a restarted worker) announces exactly the same child ids again: this is what lets the
 // distributed engine count completion exactly.

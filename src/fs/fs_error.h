@@ -1,4 +1,5 @@
-// FsError: the one error type of lmover. Every failure of a filesystem call becomes an FsError that
+// FsError: the error type of the filesystem layer (BrokerError, distributed/broker.h, is the
+// broker's). Every failure of a filesystem call becomes an FsError that
 // names the operation, the path (relative to a pass root, raw bytes) and the errno text, so logs and
 // failure lists always say what failed, where and why.
 #pragma once

@@ -141,5 +141,12 @@ std::string temp_name() {
   return fmt::format("{}{:016x}", kTempPrefix, rng());
 }
 
+void rename_into_place(int dir_fd, const std::string& staged, const char* name, std::string_view rel) {
+  if (renameat(dir_fd, staged.c_str(), dir_fd, name) == 0) return;
+  int err = errno;
+  unlinkat(dir_fd, staged.c_str(), 0);
+  throw FsError("rename into place", rel, err);
+}
+
 
 }  // namespace lmover

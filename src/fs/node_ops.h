@@ -67,4 +67,8 @@ void nudge_mtime(const NodeRef& node, const EntryMeta& meta);
 // A fresh name for staging an entry next to its final name; short enough for any directory.
 std::string temp_name();
 
+// Moves the staged entry `staged` over `name` in `dir_fd` (the name never disappears). On failure
+// the staged entry is removed and FsError("rename into place", rel) thrown.
+void rename_into_place(int dir_fd, const std::string& staged, const char* name, std::string_view rel);
+
 }  // namespace lmover

@@ -209,11 +209,7 @@ SourceSnapshot rewrite_entry(const PassContext& ctx, EntryLocation src, const En
     return read;
   }
   unsettle_other_names(dst.dir_fd, dst.name, rel);
-  if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
-    int err = errno;
-    unlinkat(dst.dir_fd, staged.c_str(), 0);
-    throw FsError("rename into place", rel, err);
-  }
+  rename_into_place(dst.dir_fd, staged, dst.name, rel);
   return read;
 }
 

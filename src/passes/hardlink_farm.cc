@@ -113,11 +113,7 @@ void HardlinkFarm::link_into_place(int farm, const char* key, EntryLocation dst,
     std::string staged = temp_name();
     check(linkat(farm, key, dst.dir_fd, staged.c_str(), 0), "link", rel);
     unsettle_other_names(dst.dir_fd, dst.name, rel);
-    if (renameat(dst.dir_fd, staged.c_str(), dst.dir_fd, dst.name) < 0) {
-      int err = errno;
-      unlinkat(dst.dir_fd, staged.c_str(), 0);
-      throw FsError("rename into place", rel, err);
-    }
+    rename_into_place(dst.dir_fd, staged, dst.name, rel);
     PassStats::add(ctx_.stats().links_made);
     return;
   }
