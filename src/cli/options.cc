@@ -234,20 +234,26 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   }
 }
 
-const PassCommand kPassCommands[] = {
-    {"copy", "create missing dirs, copy new and changed entries with all metadata", {PassKind::kCopy}},
-    {"delete", "remove from DST what is no longer in SRC", {PassKind::kDelete}},
-    {"dirtime", "set DST directory atime/mtime from SRC (run last)", {PassKind::kDirtime}},
-    {"sync", "the final pass: copy, delete, then dirtime: an exact clone",
-     {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}},
-    {"verify", "compare SRC and DST by everything a copy makes equal (--content: data too); exit 1 if they differ",
-     {PassKind::kVerify}},
-};
+// A verb per row of the pass table, and `sync`, the final pass, after the passes it runs.
+const std::vector<PassCommand>& pass_commands() {
+  static const std::vector<PassCommand> commands = [] {
+    std::vector<PassCommand> out;
+    for (const PassInfo& p : all_passes()) {
+      out.push_back({p.name, p.help, {p.kind}});
+      if (p.kind == PassKind::kDirtime) {
+        out.push_back({"sync", "the final pass: copy, delete, then dirtime: an exact clone",
+                       {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}});
+      }
+    }
+    return out;
+  }();
+  return commands;
+}
 
-// The pass verbs (copy, delete, dirtime, sync, verify), in the order of kPassCommands.
+// The pass verbs, in the order of pass_commands().
 std::vector<CLI::App*> add_pass_commands(CLI::App& app, CommonFlags& flags) {
   std::vector<CLI::App*> subs;
-  for (const PassCommand& c : kPassCommands) {
+  for (const PassCommand& c : pass_commands()) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     bool deletes = std::find(c.passes.begin(), c.passes.end(), PassKind::kDelete) != c.passes.end();
     add_common(*sub, flags, deletes);
@@ -472,7 +478,7 @@ ParsedCommand parse_command_line(int argc, char** argv) {
     if (sub->parsed()) return finish_broker(*sub, broker_plan, config);
   }
   for (size_t i = 0; i < passes.size(); ++i) {
-    if (passes[i]->parsed()) return finish_pass(*passes[i], kPassCommands[i], flags, config);
+    if (passes[i]->parsed()) return finish_pass(*passes[i], pass_commands()[i], flags, config);
   }
   return kExitFatal;  // not reached: CLI11 requires one subcommand
 }

@@ -19,10 +19,13 @@ std::unique_ptr<Pass> make(const PassContext& ctx) {
 
 const std::vector<PassInfo>& all_passes() {
   static const std::vector<PassInfo> table = {
-      {PassKind::kCopy, "copy", true, make<CopyPass>},
-      {PassKind::kDelete, "delete", true, make<DeletePass>},
-      {PassKind::kDirtime, "dirtime", true, make<DirtimePass>},
-      {PassKind::kVerify, "verify", false, make<VerifyPass>},
+      {PassKind::kCopy, "copy", true, "create missing dirs, copy new and changed entries with all metadata",
+       make<CopyPass>},
+      {PassKind::kDelete, "delete", true, "remove from DST what is no longer in SRC", make<DeletePass>},
+      {PassKind::kDirtime, "dirtime", true, "set DST directory atime/mtime from SRC (run last)", make<DirtimePass>},
+      {PassKind::kVerify, "verify", false,
+       "compare SRC and DST by everything a copy makes equal (--content: data too); exit 1 if they differ",
+       make<VerifyPass>},
   };
   return table;
 }

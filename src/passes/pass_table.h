@@ -1,5 +1,5 @@
 // The passes, one row each (as ninja's tools table): a pass's name, whether it writes the target,
-// and how to make its handler. The run side (cli/) and the workers find a pass here and nowhere
+// its help line, and how to make its handler: each row is also a verb of the command line. The run side (cli/) and the workers find a pass here and nowhere
 // else; a new pass adds its own files, a row, and its sources to CMakeLists.
 #pragma once
 
@@ -18,6 +18,7 @@ struct PassInfo {
   PassKind kind;
   const char* name;
   bool writes;  // writes to the target (a dry run aside): the run takes the target's lock
+  const char* help;  // the verb's line in `lmover --help`
   std::unique_ptr<Pass> (*make)(const PassContext& ctx);
 };
 
