@@ -243,15 +243,7 @@ void say_unmatched_excludes(const std::vector<UnmatchedLine>& unmatched) {
 }  // namespace
 
 void write_summary(Summary& summary, int& code, const std::string& json_file) {
-  summary.set_exit_code(code);
-  summary.print_human();
-  if (json_file.empty()) return;
-  try {
-    summary.write_json(json_file);
-  } catch (const FsError& e) {
-    spdlog::error("{}", e.what());
-    code = std::max(code, kExitSomeFailed);
-  }
+  if (!summary.finish(code, json_file)) code = std::max(code, kExitSomeFailed);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
 #include "report/pass_stats.h"
@@ -66,6 +67,19 @@ void Summary::write_json(const std::string& file) const {
   // Paths are raw bytes: invalid UTF-8 is replaced rather than failing the whole summary.
   out << to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   if (!out) throw FsError("write summary", file, errno);
+}
+
+bool Summary::finish(int exit_code, const std::string& json_file) {
+  set_exit_code(exit_code);
+  print_human();
+  if (json_file.empty()) return true;
+  try {
+    write_json(json_file);
+    return true;
+  } catch (const FsError& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
 }
 
 }  // namespace lmover

@@ -29,6 +29,9 @@ class Summary {
   void print_human() const;
   // Throws FsError naming the file when it cannot be written.
   void write_json(const std::string& file) const;
+  // The end of a command: the exit code set, the summary printed, and written to `json_file`
+  // (if any). Returns false, having said why, when the file could not be written.
+  bool finish(int exit_code, const std::string& json_file);
   nlohmann::json to_json() const;
 
  private:
