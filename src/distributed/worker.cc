@@ -38,6 +38,7 @@ void stay_connected(const Broker& broker, const std::atomic<bool>& stop, const s
     }
     try {
       retry.run(who, [&] {
+        if (!ready()) return;  // went idle (paused, shrunk, resting) while the broker was away
         std::unique_ptr<BrokerSession> session = broker.connect();
         setup(*session);
         retry.contact();
