@@ -21,7 +21,7 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 // A tree kFanout wide and kDepth deep: every directory task spawns kFanout directories (above the
-// bottom) and one batch of kFiles names. Counts "dirs" and "files".
+// bottom) and one batch of kFiles names. Counts dirs_created and files_copied.
 constexpr int kFanout = 4, kDepth = 4, kFiles = 3;
 constexpr uint64_t kDirs = 1 + 4 + 16 + 64 + 256, kTasks = 2 * kDirs, kAllFiles = kDirs * kFiles;
 
@@ -34,7 +34,7 @@ class TreeRunner : public TaskRunner {
       if (!seen.insert(task.id).second) ++reruns;
     }
     if (before_run) before_run(task, nth);
-    if (task.kind == TaskKind::kBatch) return {{{"files", task.names.size()}}, {}};
+    if (task.kind == TaskKind::kBatch) return {{{"files_copied", task.names.size()}}, {}};
     int depth = task.dir.empty() ? 0 : 1 + static_cast<int>(std::count(task.dir.begin(), task.dir.end(), '/'));
     if (depth < kDepth) {
       for (int i = 0; i < kFanout; ++i) {
@@ -44,7 +44,7 @@ class TreeRunner : public TaskRunner {
     std::vector<std::string> names;
     for (int i = 0; i < kFiles; ++i) names.push_back("f" + std::to_string(i));
     sink.submit(task.child_batch(task.dir, names));
-    return {{{"dirs", 1}}, {}};
+    return {{{"dirs_created", 1}}, {}};
   }
 
   std::atomic<uint64_t> runs{0};
@@ -69,7 +69,7 @@ class ProtocolTest : public ::testing::Test {
   }
 
   Submitter submitter(std::atomic<bool>& stop) {
-    Submitter s(broker_, queues_, [this](const json&, size_t) { ++progress_calls_; }, [](const std::string&, const std::string&) {});
+    Submitter s(broker_, queues_, [this](const CounterSet&, size_t) { ++progress_calls_; }, [](const std::string&, const std::string&) {});
     s.retry_for(30s);
     s.stop_when(stop);
     return s;
@@ -91,8 +91,8 @@ class ProtocolTest : public ::testing::Test {
   static void expect_exact(const DistributedResult& r) {
     EXPECT_FALSE(r.interrupted) << "the run did not complete: a task was lost";
     EXPECT_EQ(r.tasks, kTasks);
-    EXPECT_EQ(r.counters.value("dirs", uint64_t(0)), kDirs);
-    EXPECT_EQ(r.counters.value("files", uint64_t(0)), kAllFiles);
+    EXPECT_EQ(r.counters["dirs_created"], kDirs);
+    EXPECT_EQ(r.counters["files_copied"], kAllFiles);
   }
 
   MemoryBroker broker_;

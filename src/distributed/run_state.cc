@@ -31,7 +31,7 @@ RunState::RunState(const Checkpoint& from)
   result_.run = h.at("run").get<std::string>();
   result_.spec = h.at("spec");
   result_.tasks = tracker_.done();
-  result_.counters = h.at("counters");
+  result_.counters = CounterSet::from_json(h.at("counters"));
   result_.refusals = h.value("refused_by", json::object());
   for (const auto& f : h.at("failures")) result_.failures.emplace_back(from_bytes(f.at(0)), f.at(1).get<std::string>());
 }
@@ -62,8 +62,8 @@ void RunState::count(ReportMessage& report, const FailureSink& failures, const N
     if (!tracker_.report(lineage_, task.id, task.children)) continue;  // counted at its first report
     any_fresh = true;
     for (const auto& [key, value] : task.counters) {
-      json& total = result_.counters[report.keys[key]];
-      total = (total.is_null() ? 0 : total.get<uint64_t>()) + value;
+      // A counter this submitter does not know (a newer worker's) is left out of its totals.
+      result_.counters.add(report.keys[key], value);
       if (node_counts) node_counts(report.node.empty() ? "unnamed" : report.node, report.keys[key], value);
     }
     for (auto& f : task.failures) {
@@ -83,7 +83,7 @@ Checkpoint RunState::checkpoint() {
   return Checkpoint{{{"seq", ++seq_},
                      {"run", result_.run},
                      {"spec", result_.spec},
-                     {"counters", result_.counters},
+                     {"counters", result_.counters.to_json()},
                      {"failures", failures},
                      {"refused_by", result_.refusals}},
                     tracker_.save()};
@@ -98,7 +98,7 @@ json RunState::status() const {
           {"tasks_pending", tracker_.pending()},
           {"tasks_done", tracker_.done()},
           {"tracker_nodes", tracker_.held()},
-          {"counters", result_.counters},
+          {"counters", result_.counters.to_json()},
           {"refused_by", result_.refusals}};
 }
 

@@ -15,6 +15,7 @@
 #include "distributed/checkpoint.h"
 #include "distributed/completion.h"
 #include "distributed/messages.h"
+#include "report/pass_stats.h"
 
 namespace lmover {
 
@@ -24,7 +25,7 @@ struct DistributedResult {
   uint64_t tasks = 0;     // distinct tasks that ran
   uint64_t messages = 0;  // task messages and reports that carried them (this submitter's view)
   size_t largest_message = 0;  // bytes: the biggest report or checkpoint this submitter handled
-  nlohmann::json counters = nlohmann::json::object();  // summed over first reports only
+  CounterSet counters;  // summed over first reports only
   std::vector<std::pair<std::string, std::string>> failures;
   nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run
   bool interrupted = false;  // stopped following before the run was complete

@@ -17,7 +17,7 @@ std::string report_of(const Task& task, bool is_root, uint64_t files, const std:
   t.id = task.id;
   t.up = is_root ? LineageTable::kTop : r.lineage.add(LineageTable::kTop, Task::root().id);
   for (const Task& c : children) t.children.push_back(c.id);
-  r.set_counters(t, {{"files", files}});
+  r.set_counters(t, {{"files_copied", files}});
   return encode(r);
 }
 
@@ -35,8 +35,8 @@ TEST(RunState, ATaskReportedTwiceCountsOnceAndTheRunCompletes) {
   EXPECT_EQ(state.pending(), 1u);
   state.hear(report_of(b, false, 100, {}), failures, node_counts);
   EXPECT_TRUE(state.complete());
-  EXPECT_EQ(state.result().counters.at("files"), 111);
-  EXPECT_EQ(per_node["n1/files"], 111u);
+  EXPECT_EQ(state.result().counters["files_copied"], 111);
+  EXPECT_EQ(per_node["n1/files_copied"], 111u);
   EXPECT_EQ(state.result().tasks, 3u);
 }
 
@@ -53,7 +53,7 @@ TEST(RunState, ACheckpointRestoresWhatWasHeard) {
   Checkpoint cp = state.checkpoint();
   EXPECT_EQ(cp.header.at("seq"), 1);
   RunState resumed(cp);
-  EXPECT_EQ(resumed.result().counters.at("files"), 5);
+  EXPECT_EQ(resumed.result().counters["files_copied"], 5);
   EXPECT_EQ(resumed.result().refusals.at("n2:7"), "not mounted");
   EXPECT_EQ(resumed.pending(), 1u);
   EXPECT_EQ(resumed.checkpoint().header.at("seq"), 2);

@@ -32,12 +32,6 @@ std::string new_run_id() {
 
 }  // namespace
 
-void add_counters(json& total, const json& delta) {
-  for (const auto& [key, value] : delta.items()) {
-    if (value.is_number_unsigned() || value.is_number_integer()) total[key] = total.value(key, uint64_t(0)) + value.get<uint64_t>();
-  }
-}
-
 
 std::string state_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".state." + run; }
 std::string status_queue(const QueueNames& queues, const std::string& run) { return queues.prefix + ".status." + run; }

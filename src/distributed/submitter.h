@@ -27,7 +27,7 @@ namespace lmover {
 class Submitter {
  public:
   // Called after every report with the counters so far and the number of pending tasks.
-  using Progress = std::function<void(const nlohmann::json& counters, size_t pending)>;
+  using Progress = std::function<void(const CounterSet& counters, size_t pending)>;
   // Called once per failed entry (raw path, message), as reports arrive.
   using FailureSink = RunState::FailureSink;
 
@@ -97,8 +97,5 @@ std::string state_queue(const QueueNames& queues, const std::string& run);
 std::string status_queue(const QueueNames& queues, const std::string& run);
 // One record per run submitted under the prefix, for `lmover status` without --run.
 inline std::string runs_queue(const QueueNames& queues) { return queues.prefix + ".runs"; }
-
-// Adds every counter of `delta` into `total` (JSON objects of unsigned numbers).
-void add_counters(nlohmann::json& total, const nlohmann::json& delta);
 
 }  // namespace lmover

@@ -34,16 +34,60 @@ std::string_view PassStats::help(std::string_view name) {
   return "";
 }
 
-void PassStats::add_json(const nlohmann::json& counters) {
-  for (const auto& [key, help, member] : table()) {
-    if (counters.contains(key)) add(this->*member, counters[key].get<uint64_t>());
-  }
+CounterSet PassStats::snapshot() const {
+  CounterSet out;
+  const auto& rows = table();
+  for (size_t i = 0; i < rows.size(); ++i) out.values[i] = (this->*rows[i].member).load(std::memory_order_relaxed);
+  return out;
 }
 
-void PassStats::assign_json(const nlohmann::json& counters) {
-  for (const auto& [key, help, member] : table()) {
-    (this->*member).store(counters.value(key, uint64_t(0)), std::memory_order_relaxed);
+void PassStats::assign(const CounterSet& counters) {
+  const auto& rows = table();
+  for (size_t i = 0; i < rows.size(); ++i) (this->*rows[i].member).store(counters.values[i], std::memory_order_relaxed);
+}
+
+namespace {
+
+// The counter's place in the table, or kCounterCount.
+size_t index_of(std::string_view name) {
+  const auto& rows = PassStats::table();
+  size_t i = 0;
+  while (i < rows.size() && name != rows[i].name) ++i;
+  return i;
+}
+
+}  // namespace
+
+bool CounterSet::add(std::string_view name, uint64_t n) {
+  size_t i = index_of(name);
+  if (i == kCounterCount) return false;
+  values[i] += n;
+  return true;
+}
+
+CounterSet& CounterSet::operator+=(const CounterSet& other) {
+  for (size_t i = 0; i < kCounterCount; ++i) values[i] += other.values[i];
+  return *this;
+}
+
+uint64_t CounterSet::operator[](std::string_view name) const {
+  size_t i = index_of(name);
+  return i == kCounterCount ? 0 : values[i];
+}
+
+nlohmann::json CounterSet::to_json() const {
+  nlohmann::json out = nlohmann::json::object();
+  const auto& rows = PassStats::table();
+  for (size_t i = 0; i < kCounterCount; ++i) {
+    if (values[i]) out[rows[i].name] = values[i];
   }
+  return out;
+}
+
+CounterSet CounterSet::from_json(const nlohmann::json& counters) {
+  CounterSet out;
+  for (const auto& [key, value] : counters.items()) out.add(key, value.get<uint64_t>());
+  return out;
 }
 
 std::vector<std::pair<std::string_view, uint64_t>> PassStats::nonzero() const {

@@ -2,7 +2,9 @@
 // are tallies, not synchronisation), and the one list of them that the sinks read.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,6 +47,28 @@ namespace lmover {
 
 struct PassStats;
 
+#define LMOVER_COUNT_ONE(name, help) +1
+inline constexpr size_t kCounterCount = 0 LMOVER_PASS_COUNTERS(LMOVER_COUNT_ONE);
+#undef LMOVER_COUNT_ONE
+
+// A plain copy of a pass's counters, in the table's order: what travels between layers (a
+// distributed run's totals from the submitter, a checkpoint's) and what PassStats is set from.
+// JSON is only how it is written down (checkpoints, `status`).
+struct CounterSet {
+  std::array<uint64_t, kCounterCount> values{};
+
+  // Adds `n` to the counter `name`; false (nothing added) for a name that is not ours, such as a
+  // counter of a newer worker.
+  bool add(std::string_view name, uint64_t n);
+  CounterSet& operator+=(const CounterSet& other);
+  uint64_t operator[](std::string_view name) const;  // 0 for a name that is not ours
+  bool operator==(const CounterSet&) const = default;
+  // The counters that are not zero, by name: {} for none.
+  nlohmann::json to_json() const;
+  // Unknown names are ignored; a value that is not an unsigned number throws nlohmann's error.
+  static CounterSet from_json(const nlohmann::json& counters);
+};
+
 // One row of LMOVER_PASS_COUNTERS.
 struct CounterInfo {
   const char* name;
@@ -73,10 +97,9 @@ struct PassStats {
   nlohmann::json to_json() const;
   // The counters that are not zero, by name (static strings): cheap enough to take once per task.
   std::vector<std::pair<std::string_view, uint64_t>> nonzero() const;
-  // Adds counters reported by a remote task (unknown keys are ignored).
-  void add_json(const nlohmann::json& counters);
-  // Sets every counter to its value in `counters` (0 when absent).
-  void assign_json(const nlohmann::json& counters);
+  CounterSet snapshot() const;
+  // Sets every counter to its value in `counters`.
+  void assign(const CounterSet& counters);
 };
 
 }  // namespace lmover
