@@ -12,7 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "report/pass_stats.h"
-#include "stats/counter_reader.h"
+#include "distributed/task_queues.h"
+#include "stats/graphite.h"
 #include "stats/memcached_counters.h"
 #include "stats/prometheus.h"
 #include "test_support.h"
@@ -42,12 +43,7 @@ std::vector<CounterValue> every_counter() {
 }
 
 TEST(Dashboards, GraphiteTargetsNameMetricsLmoverSends) {
-  CounterTable table;
-  for (const CounterValue& c : every_counter()) {
-    table[c.node][c.pass][c.name] = c.value;
-    table["total"][c.pass][c.name] += c.value;
-  }
-  std::string lines = graphite_lines(table, "lmover", 1) + graphite_queue_lines({{"lmover.dirs", 3}}, "lmover", 1);
+  std::string lines = graphite_lines(every_counter(), {queue_gauge("lmover.dirs", 3)}, "lmover", 1);
   std::vector<std::string> paths;
   for (size_t pos = 0; pos < lines.size();) {
     size_t end = lines.find('\n', pos);
@@ -71,7 +67,7 @@ TEST(Dashboards, GraphiteTargetsNameMetricsLmoverSends) {
 }
 
 TEST(Dashboards, PrometheusExpressionsNameMetricsAndLabelsLmoverServes) {
-  std::string text = prometheus_text(every_counter(), {{"lmover_queue_ready_messages", "Messages ready.", {{"queue", "lmover.dirs"}}, 3}});
+  std::string text = prometheus_text(every_counter(), {queue_gauge("lmover.dirs", 3)});
   std::set<std::string> names, labels;
   std::regex sample(R"(^(lmover_[a-z_]+)\{([^}]*)\})");
   std::regex label(R"(([a-z_]+)=)");

@@ -50,6 +50,24 @@ class StatsTest : public ::testing::Test {
       for (int f = 0; f < files; ++f) write_file(src_ + "/d" + std::to_string(d) + "/f" + std::to_string(f), std::string(f % 97, 'x'));
     }
   }
+  // The newest value carbon wrote to a whisper file (python3-whisper reads it; carbon writes
+  // asynchronously, so it is polled for up to 5 s); -1 when there is none.
+  double whisper_newest(const std::string& file) {
+    std::string script = tmp_ / "read.py";
+    write_file(script,
+               "import sys, time, whisper\n"
+               "(start, end, step), vals = whisper.fetch(sys.argv[1], int(time.time()) - 600)\n"
+               "print(max(v for v in vals if v is not None))\n");
+    std::string got;
+    for (int i = 0; i < 50 && got.empty(); ++i) {
+      if (exists(file)) {
+        std::string out = tmp_ / "whisper.out";
+        if (std::system(("/usr/bin/python3 '" + script + "' '" + file + "' > '" + out + "' 2>/dev/null").c_str()) == 0) got = read_file(out);
+      }
+      if (got.empty()) std::this_thread::sleep_for(100ms);
+    }
+    return got.empty() ? -1 : std::strtod(got.c_str(), nullptr);
+  }
   uint64_t counter(const std::string& node, const std::string& pass, const std::string& name) {
     return memcached_value(memcached_, prefix_ + "." + node + "." + pass + "." + name, tmp_ / "memccat.out");
   }
@@ -156,27 +174,37 @@ TEST_F(StatsTest, GraphitePushLandsInWhisper) {
   RunResult pushed = run_lmover({"stats", "graphite", "--once", "--memcached", memcached_, "--metric-prefix", prefix_,
                                  "--carbon", carbon}, -1, false);
   ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
-  // carbon writes asynchronously: poll the whisper file for the newest value.
-  std::string node = metric_node_name();
-  std::string file = whisper + "/" + prefix_ + "/" + node + "/copy/files_copied.wsp";
-  std::string script = tmp_ / "read.py";
-  write_file(script,
-             "import sys, time, whisper\n"
-             "(start, end, step), vals = whisper.fetch(sys.argv[1], int(time.time()) - 600)\n"
-             "print(max(v for v in vals if v is not None))\n");
-  std::string got;
-  for (int i = 0; i < 50 && got.empty(); ++i) {
-    if (exists(file)) {
-      std::string out = tmp_ / "whisper.out";
-      if (std::system(("/usr/bin/python3 '" + script + "' '" + file + "' > '" + out + "' 2>/dev/null").c_str()) == 0) got = read_file(out);
-    }
-    if (got.empty()) std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_EQ(std::strtod(got.c_str(), nullptr), 21.0) << file;
+  std::string file = whisper + "/" + prefix_ + "/" + metric_node_name() + "/copy/files_copied.wsp";
+  EXPECT_EQ(whisper_newest(file), 21.0) << file;
   RunResult unreachable = run_lmover({"stats", "graphite", "--once", "--memcached", memcached_, "--metric-prefix", prefix_,
                                       "--carbon", "127.0.0.1:1"}, -1, false);
   EXPECT_EQ(unreachable.exit_code, 2);
   EXPECT_NE(unreachable.output.find("carbon 127.0.0.1:1: Connection refused"), std::string::npos) << unreachable.output;
+}
+
+// A run's counters straight to carbon (--carbon), without memcached: each pass of a sync under its
+// own path, the node's and the "total" one, and counters that stayed 0 sent as 0 (a dashboard
+// draws 0, not a gap).
+TEST_F(StatsTest, ARunPushesItsCountersStraightToCarbon) {
+  std::string carbon = env_or_empty("LMOVER_TEST_CARBON"), whisper = env_or_empty("LMOVER_TEST_WHISPER");
+  ASSERT_FALSE(carbon.empty() || whisper.empty()) << "carbon is not running (tests/services.sh)";
+  small_tree(4, 5);
+  make_dir(dst_);
+  write_file(dst_ + "/gone1", "x");
+  write_file(dst_ + "/gone2", "y");
+  RunResult sync = run_lmover({"sync", src_, dst_, "--carbon", carbon, "--metric-prefix", prefix_, "--report-interval", "0.2"});
+  ASSERT_EQ(sync.exit_code, 0) << sync.output;
+  std::string base = whisper + "/" + prefix_ + "/";
+  std::string node = metric_node_name();
+  EXPECT_EQ(whisper_newest(base + node + "/copy/files_copied.wsp"), 20.0);
+  EXPECT_EQ(whisper_newest(base + "total/copy/files_copied.wsp"), 20.0);
+  EXPECT_EQ(whisper_newest(base + node + "/delete/removed.wsp"), 2.0);
+  EXPECT_EQ(whisper_newest(base + node + "/dirtime/dir_times_set.wsp"), 5.0);
+  EXPECT_EQ(whisper_newest(base + node + "/copy/errors.wsp"), 0.0);
+  // A carbon that is not there costs the run a warning, never its result.
+  RunResult away = run_lmover({"copy", src_, dst_, "--carbon", "127.0.0.1:1", "--metric-prefix", prefix_});
+  EXPECT_EQ(away.exit_code, 0) << away.output;
+  EXPECT_NE(away.output.find("carbon 127.0.0.1:1: Connection refused"), std::string::npos) << away.output;
 }
 
 }  // namespace

@@ -18,8 +18,8 @@
 #include "fs/fs_error.h"
 #include "fs/remove_tree.h"
 #include "fs/resolve.h"
-#include "passes/copy_pass.h"
 #include "passes/pass_context.h"
+#include "passes/pass_table.h"
 #include "amqp/broker_admin.h"
 #include "distributed/control_client.h"
 #include "distributed/submitter.h"
@@ -29,8 +29,9 @@
 #include "report/pass_stats.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
+#include "stats/counter_sink.h"
 #include "stats/memcached_counters.h"
-#include "stats/prometheus.h"
+#include "stats/pass_counters.h"
 
 namespace lmover {
 
@@ -51,10 +52,10 @@ AmqpBroker broker_for(const BrokerSettings& broker) {
 // Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
 // reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
 Submitter::Progress progress_into(PassStats& stats) {
-  return [&stats, base = stats.to_json()](const json& totals, size_t) {
-    json sum = base;
-    add_counters(sum, totals);
-    stats.assign_json(sum);
+  return [&stats, base = stats.snapshot()](const CounterSet& totals, size_t) {
+    CounterSet sum = base;
+    sum += totals;
+    stats.assign(sum);
   };
 }
 
@@ -97,17 +98,17 @@ int run_worker(const BrokerPlan& plan) {
   };
   // --metrics-listen: the work this worker did, per pass, for Prometheus. A task redelivered
   // after another worker died is counted again here, by the worker that redid it; the
-  // submitter's counts (--json, memcached) count it once.
+  // submitter's counts (--json, memcached) count it once. So a worker pushes to no memcached or
+  // carbon: the submitter pushes each node's first reports there.
   auto tally = std::make_shared<WorkTally>();
-  std::optional<MetricsServer> metrics;
-  if (!plan.metrics_listen.empty()) {
-    std::string node = this_node();
-    try {
-      metrics.emplace(plan.metrics_listen, [tally, node] { return tally->snapshot(node); });
-    } catch (const std::exception& e) {
-      spdlog::error("{}", e.what());
-      return kExitFatal;
-    }
+  SinkSettings settings;
+  settings.metrics_listen = plan.metrics_listen;
+  Sinks sinks;
+  try {
+    sinks = make_sinks(settings, [tally, node = this_node()] { return tally->snapshot(node); });
+  } catch (const std::runtime_error& e) {
+    spdlog::error("{}", e.what());
+    return kExitFatal;
   }
   Worker worker(broker, QueueNames{plan.broker.prefix}, plan.threads, pass_runner_factory(budgets, tally));
   worker.grow_for_runs(!plan.threads_chosen);
@@ -116,14 +117,18 @@ int run_worker(const BrokerPlan& plan) {
   return kExitOk;
 }
 
-// What a submitter does once its copy run is complete, done by whoever saw the end (the submitter
-// or `wait`): the hard-link staging area goes, its stale groups marked for the next pass.
-void finish_copy_run(const json& spec, PassStats& stats, FailureLog& failures) {
+// What the submitter does once its run is complete, done by whoever saw the end (the submitter or
+// `wait`): the pass's finish hook, found in the pass table by the run's spec (a copy's hard-link
+// staging area goes, its stale groups marked for the next pass).
+void finish_run(const json& spec, PassStats& stats, FailureLog& failures) {
+  std::string name = spec.value("pass", "");
+  const PassInfo* info = find_pass(name);
+  if (!info) throw FsError("finish run", name, "no such pass in this lmover (a newer one submitted the run?)");
   UniqueFd src = open_root(spec.at("src").get<std::string>());
   UniqueFd dst = open_root(spec.at("dst").get<std::string>());
-  PassOptions options;  // the context keeps a reference: it must outlive it
+  PassOptions options = PassOptions::from_spec(spec);  // the context keeps a reference: it must outlive it
   PassContext ctx(src.get(), dst.get(), options, stats, failures);
-  CopyPass(ctx).finish();
+  info->make(ctx)->finish();
 }
 
 int wait_for_run(const BrokerPlan& plan) {
@@ -158,7 +163,7 @@ int wait_for_run(const BrokerPlan& plan) {
     }
     if (!result.interrupted) {
       if (lock) lock->keep(false);
-      if (result.spec.value("pass", "") == "copy" && !result.spec.value("dry_run", true)) finish_copy_run(result.spec, stats, failures);
+      finish_run(result.spec, stats, failures);
       drop_shared_budget(broker, result.spec, retry);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -183,7 +188,7 @@ int wait_for_run(const BrokerPlan& plan) {
 
 int show_status(const BrokerPlan& plan) {
   AmqpBroker broker = broker_for(plan.broker);
-  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const json&, size_t) {}, [](const std::string&, const std::string&) {});
+  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
   if (!plan.run.empty()) {
     fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
     return kExitOk;

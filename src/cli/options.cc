@@ -53,8 +53,7 @@ struct CommonFlags {
   uint64_t max_delete = 0;
   BrokerSettings broker;
   std::string lustre = "auto", layout = "copy", mdts;
-  std::string memcached, metric_prefix = "lmover", metrics_listen;
-  double report_interval = 30;
+  SinkSettings sinks;
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
   std::string dir_layout = "keep", hsm = "skip", hsm_rebind;
@@ -120,9 +119,9 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.skip_mtime_after) f.mtime_after = *c.skip_mtime_after;
   if (c.xattrs) f.no_xattrs = !*c.xattrs;
   if (c.lustre) f.lustre = *c.lustre;
-  if (c.memcached) f.memcached = *c.memcached;
-  if (c.metric_prefix) f.metric_prefix = *c.metric_prefix;
-  if (c.report_interval) f.report_interval = *c.report_interval;
+  if (c.memcached) f.sinks.memcached = *c.memcached;
+  if (c.metric_prefix) f.sinks.metric_prefix = *c.metric_prefix;
+  if (c.report_interval) f.sinks.interval = *c.report_interval;
   if (c.layout) f.layout = *c.layout;
   if (c.mdts) f.mdts = *c.mdts;
   if (c.mdt_depth) f.mdt_depth = *c.mdt_depth;
@@ -211,12 +210,14 @@ void add_lustre_flags(CLI::App& sub, CommonFlags& f) {
 void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   add_scope_flags(sub, f);
   add_lustre_flags(sub, f);
-  sub.add_option("--memcached", f.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
-  sub.add_option("--metrics-listen", f.metrics_listen,
+  sub.add_option("--memcached", f.sinks.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
+  sub.add_option("--metrics-listen", f.sinks.metrics_listen,
                  "ADDR:PORT to serve the counters (and, distributed, the queue depths) at /metrics (Prometheus)");
-  sub.add_option("--metric-prefix", f.metric_prefix, "first element of every counter's name (one per migration)")
+  sub.add_option("--carbon", f.sinks.carbon,
+                 "HOST:PORT of Graphite's carbon (plaintext): push this run's counters there directly");
+  sub.add_option("--metric-prefix", f.sinks.metric_prefix, "first element of every counter's name (one per migration)")
       ->capture_default_str();
-  sub.add_option("--report-interval", f.report_interval, "seconds between pushes of the counters to memcached")
+  sub.add_option("--report-interval", f.sinks.interval, "seconds between pushes of the counters (memcached, carbon)")
       ->check(CLI::Range(0.05, 86400.0))
       ->capture_default_str();
   sub.add_flag("-n,--dry-run", f.dry_run, "print what would be done, change nothing");
@@ -397,10 +398,7 @@ void take_flags(RunPlan& plan, const CommonFlags& flags) {
   plan.options.verify_content = flags.verify_content;
   plan.options.chunk_threshold = flags.chunk_threshold;
   plan.options.chunk_size = flags.chunk_size;
-  plan.memcached = flags.memcached;
-  plan.metrics_listen = flags.metrics_listen;
-  plan.metric_prefix = flags.metric_prefix;
-  plan.report_interval = flags.report_interval;
+  plan.sinks = flags.sinks;
 }
 
 // The flags that need parsing (files, dates, Lustre policies). Throws std::invalid_argument
@@ -426,7 +424,8 @@ void parse_pass_settings(RunPlan& plan, const CommonFlags& flags) {
   plan.lustre.hsm.rebind_path = flags.hsm_rebind;
   plan.lustre.hsm.batch = flags.hsm_batch;
   plan.lustre.hsm.restore_timeout = flags.hsm_restore_timeout;
-  if (!flags.memcached.empty()) parse_host_port(flags.memcached, 11211);
+  if (!flags.sinks.memcached.empty()) parse_host_port(flags.sinks.memcached, 11211);
+  if (!flags.sinks.carbon.empty()) parse_host_port(flags.sinks.carbon, 2003);
 }
 
 ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const CommonFlags& flags, const ConfigFile& config) {

@@ -32,9 +32,9 @@
 #include "distributed/task_queues.h"
 #include "distributed/unit_pool.h"
 #include "report/failure_log.h"
-#include "stats/counter_pusher.h"
-#include "stats/pass_counters.h"
-#include "stats/prometheus.h"
+#include "stats/counter_sink.h"
+#include "stats/memcached_counters.h"
+#include "stats/run_counters.h"
 #include "report/progress_line.h"
 #include "report/summary.h"
 
@@ -51,78 +51,6 @@ void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
   pass->finish();
   PassStats::add(ctx.stats().errors, broken);
 }
-
-// What --metrics-listen serves during a run: the passes done and the one going on, from this
-// process's counts (embedded) or the submitter's per-node sums (distributed), and in a
-// distributed run the task queues' depths.
-class RunMetrics {
- public:
-  // `broker`: the run's (nullptr: embedded).
-  RunMetrics(const RunPlan& plan, const Broker* broker) : node_(this_node()), embedded_(!broker) {
-    if (plan.metrics_listen.empty()) return;
-    MetricsServer::Gauges gauges;
-    if (!embedded_) {
-      gauges = [broker, queues = QueueNames{plan.broker.prefix}] {
-        std::vector<GaugeValue> out;
-        try {
-          for (const auto& [q, n] : task_queue_depths(*broker, queues)) {
-            out.push_back({"lmover_queue_ready_messages", "Messages ready in a task queue.", {{"queue", q}}, double(n)});
-          }
-        } catch (const BrokerError&) {
-        }
-        return out;
-      };
-    }
-    try {
-      server_.emplace(plan.metrics_listen, [this] { return counters(); }, gauges);
-    } catch (const std::runtime_error& e) {
-      throw FsError("listen for metrics", plan.metrics_listen, e.what());
-    }
-  }
-
-  // Shows one pass while it runs, and keeps its counts once it is over.
-  class Pass {
-   public:
-    Pass(RunMetrics& m, std::string name, const PassStats& stats, const NodeCounters& per_node) : m_(m) {
-      std::lock_guard lock(m_.mutex_);
-      m_.current_ = {std::move(name), &stats, &per_node};
-    }
-    ~Pass() {
-      std::lock_guard lock(m_.mutex_);
-      auto now = m_.current_counters();
-      m_.done_.insert(m_.done_.end(), now.begin(), now.end());
-      m_.current_ = {};
-    }
-
-   private:
-    RunMetrics& m_;
-  };
-
- private:
-  struct Current {
-    std::string pass;
-    const PassStats* stats = nullptr;
-    const NodeCounters* per_node = nullptr;
-  };
-  std::vector<CounterValue> current_counters() const {
-    if (!current_.stats) return {};
-    return embedded_ ? counters_of(node_, current_.pass, *current_.stats) : current_.per_node->snapshot(current_.pass);
-  }
-  std::vector<CounterValue> counters() {
-    std::lock_guard lock(mutex_);
-    std::vector<CounterValue> out = done_;
-    auto now = current_counters();
-    out.insert(out.end(), now.begin(), now.end());
-    return out;
-  }
-
-  std::string node_;
-  bool embedded_;
-  std::mutex mutex_;
-  Current current_;
-  std::vector<CounterValue> done_;
-  std::optional<MetricsServer> server_;  // last: it stops before what it reads goes
-};
 
 // Returns what the summary should say of the run beyond its counters.
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
@@ -257,7 +185,32 @@ struct RunSetup {
   const Broker* broker = nullptr;  // nullptr: embedded
   TargetLock* lock = nullptr;
   FailureLog& failures;
+  RunCounters counters{this_node()};  // what the sinks read: every pass so far
+  Sinks sinks;
 };
+
+// The run's statistics sinks, reading its counters and, distributed, the task queues' depths. A
+// dry run pushes nothing (its counters are what it would do). Throws FsError for a metrics
+// address it cannot listen on.
+void start_sinks(RunSetup& setup) {
+  SinkSettings settings = setup.plan.sinks;
+  if (setup.plan.options.dry_run) settings.memcached.clear(), settings.carbon.clear();
+  GaugeSource gauges;
+  if (const Broker* broker = setup.broker) {
+    gauges = [broker, queues = QueueNames{setup.plan.broker.prefix}] {
+      try {
+        return task_queue_gauges(*broker, queues);
+      } catch (const BrokerError&) {
+        return std::vector<GaugeValue>{};  // a broker away is said by the run itself
+      }
+    };
+  }
+  try {
+    setup.sinks = make_sinks(settings, setup.counters.source(), gauges);
+  } catch (const std::runtime_error& e) {
+    throw FsError("listen for metrics", settings.metrics_listen, e.what());
+  }
+}
 
 // The roots, checked for what the passes will do to them, and the options and threads the run
 // gets on them. Throws FsError.
@@ -287,35 +240,29 @@ void open_for_passes(RunSetup& setup, Summary& summary, std::vector<UnmatchedLin
   setup.options.pin_entries = pin_entries_for(roots.src.get());
 }
 
-// One pass, shown while it runs (progress line, --metrics-listen, memcached); returns what the
-// summary says of it beyond its counters.
-json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx, RunSetup& setup, RunMetrics& live) {
+// One pass, shown while it runs (progress line, the sinks); returns what the summary says of it
+// beyond its counters. Once it is over, the sinks push what they hold before the next one starts.
+json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx, RunSetup& setup) {
   const RunPlan& plan = setup.plan;
-  PassStats& stats = ctx.stats();
-  ProgressLine progress(name, stats, plan.progress);
+  ProgressLine progress(name, ctx.stats(), plan.progress);
   NodeCounters per_node;
-  RunMetrics::Pass shown(live, name, stats, per_node);
-  std::optional<CounterPusher> pusher;
-  if (!plan.memcached.empty() && !plan.options.dry_run) {
-    std::string node = this_node();
-    bool embedded = !setup.broker;
-    pusher.emplace(plan.memcached, plan.metric_prefix,
-                   std::chrono::milliseconds(static_cast<int64_t>(plan.report_interval * 1000)),
-                   [&stats, &per_node, name, node, embedded] {
-                     return embedded ? counters_of(node, name, stats) : per_node.snapshot(name);
-                   });
+  json details = json::object();
+  {
+    RunCounters::Pass shown(setup.counters, name, ctx.stats(), setup.broker ? &per_node : nullptr);
+    if (!setup.broker) {
+      run_embedded(kind, ctx, setup.threads);
+    } else {
+      details = run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source),
+                                setup.failures, setup.lock, per_node);
+    }
   }
-  if (!setup.broker) {
-    run_embedded(kind, ctx, setup.threads);
-    return json::object();
-  }
-  return run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source), setup.failures,
-                         setup.lock, per_node);
+  if (std::string failed = flush_all(setup.sinks); !failed.empty()) spdlog::warn("{}", failed);
+  return details;
 }
 
 // The passes in order, each into the summary; a delete that split link groups brings a copy
 // again ("relink") before what follows. Stops after a pass a signal interrupted.
-void run_passes(RunSetup& setup, RunMetrics& live, Summary& summary, int& code) {
+void run_passes(RunSetup& setup, Summary& summary, int& code) {
   const RunPlan& plan = setup.plan;
   std::vector<PassKind> passes = plan.passes;
   size_t relink_at = passes.size();  // none
@@ -327,7 +274,7 @@ void run_passes(RunSetup& setup, RunMetrics& live, Summary& summary, int& code) 
     PassStats stats;
     PassContext ctx(setup.roots.src.get(), setup.roots.dst.get(), setup.options, stats, setup.failures);
     auto start = std::chrono::steady_clock::now();
-    json details = run_one_pass(kind, name, ctx, setup, live);
+    json details = run_one_pass(kind, name, ctx, setup);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_pass(name, stats, seconds, details);
     // The delete removed names of target inodes that have others: those may now be a split link
@@ -368,12 +315,12 @@ int execute(const RunPlan& plan) {
     }
     RunSetup setup{plan, {}, {}, 1, broker ? &*broker : nullptr, nullptr, failures};
     open_for_passes(setup, summary, unmatched_excludes, code);
-    RunMetrics live(plan, setup.broker);
+    start_sinks(setup);
     std::optional<TargetLock> lock;  // a dry run, or a verify, writes nothing and needs none
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
     setup.lock = lock ? &*lock : nullptr;
-    run_passes(setup, live, summary, code);
+    run_passes(setup, summary, code);
   } catch (const FsError& e) {
     record_fatal(summary, e, code);
   } catch (const BrokerError& e) {

@@ -10,6 +10,7 @@
 #include "cli/broker_settings.h"
 #include "passes/pass_context.h"
 #include "passes/pass_table.h"
+#include "stats/counter_sink.h"
 
 namespace lmover {
 
@@ -29,11 +30,7 @@ struct RunPlan {
   // Distributed: run the passes on `lmover worker`s through this broker (empty: embedded engine).
   BrokerSettings broker;
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
-  // Statistics: counters pushed to memcached (HOST:PORT, "" = none) every report_interval seconds.
-  std::string memcached;
-  std::string metric_prefix = "lmover";
-  double report_interval = 30;
-  std::string metrics_listen;  // ADDR:PORT for Prometheus ("" = none)
+  SinkSettings sinks;  // where the counters go: memcached, Prometheus, Graphite
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.

@@ -1,12 +1,7 @@
 #include "cli/stats_commands.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <ctime>
@@ -22,44 +17,12 @@
 #include "amqp/amqp_session.h"
 #include "distributed/task_queues.h"
 #include "stats/counter_reader.h"
+#include "stats/counter_sink.h"
 
 namespace lmover {
 namespace {
 
 using json = nlohmann::json;
-
-// Sends `text` to carbon's plaintext receiver; "" or the failure, naming the address.
-std::string send_to_carbon(const std::string& address, const std::string& text) {
-  auto [host, port] = parse_host_port(address, 2003);
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
-    return fmt::format("carbon {}: {}", address, gai_strerror(rc));
-  }
-  int err = 0;
-  int fd = -1;
-  for (addrinfo* a = found; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) < 0) {
-      err = errno;
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) return fmt::format("carbon {}: {}", address, std::strerror(err ? err : errno));
-  for (size_t sent = 0; sent < text.size();) {
-    ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-    if (n < 0) {
-      err = errno;
-      close(fd);
-      return fmt::format("carbon {}: {}", address, std::strerror(err));
-    }
-    sent += static_cast<size_t>(n);
-  }
-  close(fd);
-  return "";
-}
 
 uint64_t value(const CounterTable& t, const std::string& node, const std::string& pass, const std::string& name) {
   auto n = t.find(node);
@@ -137,39 +100,38 @@ int show(const StatsPlan& plan, MemcachedCounters& client) {
   return kExitOk;
 }
 
-int graphite(const StatsPlan& plan, MemcachedCounters& client) {
+// The relay: a Graphite sink whose counters come from every node's in memcached.
+int graphite(const StatsPlan& plan) {
   if (plan.carbon.empty()) {
     spdlog::error("stats graphite needs --carbon HOST:PORT (or 'graphite' in the config file)");
     return kExitFatal;
   }
   catch_interrupts();
-  std::optional<AmqpBroker> broker;  // resolved once (its password file read once), when first needed
-  for (;;) {
-    auto table = read_counters(client, plan.metric_prefix);
-    int64_t now = std::time(nullptr);
-    std::string lines = table ? graphite_lines(*table, plan.metric_prefix, now) : "";
-    if (table && !plan.broker.empty()) {
-      std::map<std::string, uint64_t> ready;
+  GaugeSource gauges;
+  if (!plan.broker.empty()) {
+    // Resolved once (its password file read once), when first needed.
+    gauges = [&plan, broker = std::optional<AmqpBroker>()]() mutable {
       try {
         if (!broker) broker = broker_for(plan.broker);
-        ready = task_queue_depths(*broker, QueueNames{plan.broker.prefix});
+        return task_queue_gauges(*broker, QueueNames{plan.broker.prefix});
       } catch (const BrokerError& e) {
         spdlog::warn("queue depths left out: {}", e.what());
+        return std::vector<GaugeValue>{};
       }
-      lines += graphite_queue_lines(ready, plan.metric_prefix, now);
-    }
-    std::string failure = table ? send_to_carbon(plan.carbon, lines) : client.last_error();
-    if (plan.once) {
-      if (!failure.empty()) spdlog::error("{}", failure);
-      return failure.empty() ? kExitOk : kExitFatal;
-    }
-    if (!failure.empty()) spdlog::warn("{}; trying again in {} s", failure, plan.interval);
-    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(plan.interval);
-    while (std::chrono::steady_clock::now() < until) {
-      if (interrupt_signal()) return kExitOk;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    };
   }
+  SinkSettings settings;
+  settings.carbon = plan.carbon;
+  settings.metric_prefix = plan.metric_prefix;
+  settings.interval = plan.once ? 0 : plan.interval;  // --once: no thread, one push below
+  Sinks sinks = make_sinks(settings, memcached_source(plan.memcached, plan.metric_prefix), gauges);
+  if (plan.once) {
+    std::string failure = flush_all(sinks);
+    if (!failure.empty()) spdlog::error("{}", failure);
+    return failure.empty() ? kExitOk : kExitFatal;
+  }
+  while (!interrupt_signal()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return kExitOk;
 }
 
 }  // namespace
@@ -179,8 +141,9 @@ int execute(const StatsPlan& plan) {
     spdlog::error("stats {} needs --memcached HOST:PORT (or 'memcached' in the config file)", plan.command);
     return kExitFatal;
   }
+  if (plan.command == "graphite") return graphite(plan);
   MemcachedCounters client(plan.memcached);
-  return plan.command == "show" ? show(plan, client) : graphite(plan, client);
+  return show(plan, client);
 }
 
 }  // namespace lmover

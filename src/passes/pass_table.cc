@@ -37,10 +37,15 @@ const PassInfo& pass_info(PassKind kind) {
   throw std::invalid_argument("unknown pass kind");
 }
 
-const PassInfo& pass_info(const std::string& name) {
+const PassInfo* find_pass(const std::string& name) {
   for (const PassInfo& p : all_passes()) {
-    if (name == p.name) return p;
+    if (name == p.name) return &p;
   }
+  return nullptr;
+}
+
+const PassInfo& pass_info(const std::string& name) {
+  if (const PassInfo* p = find_pass(name)) return *p;
   throw std::invalid_argument("unknown pass '" + name + "'");
 }
 

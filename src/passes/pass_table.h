@@ -25,6 +25,7 @@ struct PassInfo {
 const std::vector<PassInfo>& all_passes();
 const PassInfo& pass_info(PassKind kind);
 const PassInfo& pass_info(const std::string& name);  // throws std::invalid_argument
+const PassInfo* find_pass(const std::string& name);  // nullptr: no such pass
 
 inline const char* pass_name(PassKind kind) { return pass_info(kind).name; }
 inline PassKind pass_kind(const std::string& name) { return pass_info(name).kind; }

@@ -7,7 +7,7 @@
 namespace lmover {
 
 CounterPusher::CounterPusher(std::string server, std::string metric_prefix, std::chrono::milliseconds interval,
-                             Source source, std::chrono::milliseconds final_wait)
+                             CounterSource source, std::chrono::milliseconds final_wait)
     : client_(server),
       prefix_(std::move(metric_prefix)),
       interval_(interval),
@@ -62,9 +62,35 @@ bool CounterPusher::push_once() {
   return true;
 }
 
+namespace {
+constexpr std::chrono::milliseconds kFirstRetry{200};
+}  // namespace
+
+void CounterPusher::push_rest(bool was_failing) {
+  auto give_up = std::chrono::steady_clock::now() + (was_failing ? std::chrono::milliseconds(0) : final_wait_);
+  while (failing_ && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(kFirstRetry);
+    push_and_say();
+  }
+}
+
+bool CounterPusher::push_and_say() {
+  bool ok = push_once();
+  if (ok && failing_) spdlog::info("memcached at {} answers again: counters caught up", client_.server());
+  if (!ok && !failing_) spdlog::warn("{}: counters kept here and pushed when it answers again", client_.last_error());
+  failing_ = !ok;
+  return ok;
+}
+
+std::string CounterPusher::flush() {
+  std::lock_guard push_lock(push_mutex_);
+  bool was_failing = failing_;
+  push_and_say();
+  push_rest(was_failing);
+  return failing_ ? client_.last_error() + ": counters not pushed yet" : "";
+}
+
 void CounterPusher::loop() {
-  using Clock = std::chrono::steady_clock;
-  constexpr std::chrono::milliseconds kFirstRetry{200};
   auto pause = std::chrono::milliseconds(0);  // a first push at once: a memcached that is away is known early
   bool stopping = false, was_failing = false;
   for (;;) {
@@ -73,22 +99,17 @@ void CounterPusher::loop() {
       wake_.wait_for(lock, pause, [this] { return stopping_; });
       stopping = stopping_;
     }
+    std::lock_guard push_lock(push_mutex_);
     was_failing = failing_;
-    bool ok = push_once();
-    if (ok && failing_) spdlog::info("memcached at {} answers again: counters caught up", client_.server());
-    if (!ok && !failing_) spdlog::warn("{}: counters kept here and pushed when it answers again", client_.last_error());
+    bool ok = push_and_say();
     // A failed push is retried soon, then less and less often, up to the interval.
-    pause = ok ? interval_ : failing_ ? std::min(interval_, pause * 2) : kFirstRetry;
-    failing_ = !ok;
+    pause = ok ? interval_ : was_failing ? std::min(interval_, pause * 2) : kFirstRetry;
     if (stopping) break;
   }
   // The end of the run: what is left goes out. A memcached that just stopped answering gets a few
   // more tries (at most final_wait_); one that was already away does not hold up the end of the pass.
-  auto give_up = Clock::now() + (was_failing ? std::chrono::milliseconds(0) : final_wait_);
-  while (failing_ && Clock::now() < give_up) {
-    std::this_thread::sleep_for(kFirstRetry);
-    failing_ = !push_once();
-  }
+  std::lock_guard push_lock(push_mutex_);
+  push_rest(was_failing);
   if (failing_) spdlog::warn("{}: the last counters of this run could not be pushed", client_.last_error());
 }
 

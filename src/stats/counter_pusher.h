@@ -8,9 +8,10 @@
 // Counted once: an increment that times out may still have been applied (a stopped memcached
 // reads it when it resumes), and sending it again would count it twice. So each push reads the
 // counter with its CAS token and stores the new sum only if nobody wrote in between; after a push
-// whose fate is unknown, the next read tells whether it landed (the value is the one we stored). The destructor pushes
-// the rest, retrying for at most `final_wait` if memcached answered until then (not at all if it
-// was already away: a pass never waits for its statistics).
+// whose fate is unknown, the next read tells whether it landed (the value is the one we stored).
+// flush() (at the end of each pass) and the destructor push the rest, retrying for at most
+// `final_wait` if memcached answered until then (not at all if it was already away: a pass never
+// waits for its statistics).
 #pragma once
 
 #include <chrono>
@@ -23,36 +24,35 @@
 #include <thread>
 #include <vector>
 
+#include "stats/counter_sink.h"
 #include "stats/memcached_counters.h"
 
 namespace lmover {
 
-struct CounterValue {
-  std::string node, pass, name;
-  uint64_t value;
-};
-
-class CounterPusher {
+class CounterPusher : public CounterSink {
  public:
-  // The counters now; called from the pusher's thread, so it must be thread-safe.
-  using Source = std::function<std::vector<CounterValue>()>;
-
-  CounterPusher(std::string server, std::string metric_prefix, std::chrono::milliseconds interval, Source source,
-                std::chrono::milliseconds final_wait = std::chrono::seconds(2));
-  ~CounterPusher();
+  CounterPusher(std::string server, std::string metric_prefix, std::chrono::milliseconds interval,
+                CounterSource source, std::chrono::milliseconds final_wait = std::chrono::seconds(2));
+  ~CounterPusher() override;
   CounterPusher(const CounterPusher&) = delete;
   CounterPusher& operator=(const CounterPusher&) = delete;
 
   static std::string key(const std::string& prefix, const CounterValue& c);
 
+  // Pushes everything there is now, from the caller's thread.
+  std::string flush() override;
+
  private:
   void loop();
-  bool push_once();  // true if everything there is went out
+  bool push_once();  // true if everything there is went out; with push_mutex_ held
+  bool push_and_say();  // push_once, logging when memcached goes away and comes back
+  // After a failed push: tries again for at most final_wait_ (not at all if it was failing before).
+  void push_rest(bool was_failing);
 
   MemcachedCounters client_;
   std::string prefix_;
   std::chrono::milliseconds interval_, final_wait_;
-  Source source_;
+  CounterSource source_;
   // Per key: how much of our count memcached holds, and the push whose fate is unknown (the sum
   // we asked it to store, and our count then), if any.
   struct KeyState {
@@ -64,6 +64,7 @@ class CounterPusher {
   std::map<std::string, KeyState> keys_;
   std::map<std::string, bool> nodes_known_;
   bool failing_ = false;
+  std::mutex push_mutex_;  // the client and the state above: the thread's pushes and flush()
 
   std::mutex mutex_;
   std::condition_variable wake_;

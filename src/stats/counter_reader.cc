@@ -1,6 +1,8 @@
 #include "stats/counter_reader.h"
 
 #include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "report/pass_stats.h"
@@ -45,21 +47,21 @@ std::optional<CounterTable> read_counters(MemcachedCounters& client, const std::
   return table;
 }
 
-std::string graphite_lines(const CounterTable& table, const std::string& metric_prefix, int64_t when) {
-  std::string out;
-  for (const auto& [node, passes] : table) {
-    for (const auto& [pass, counters] : passes) {
-      for (const auto& [name, value] : counters) out += fmt::format("{}.{}.{}.{} {} {}\n", metric_prefix, node, pass, name, value, when);
+CounterSource memcached_source(const std::string& server, const std::string& metric_prefix) {
+  // The sink calls its source from one thread at a time; the client is made for it alone.
+  auto client = std::make_shared<MemcachedCounters>(server);
+  return [client, metric_prefix] {
+    auto table = read_counters(*client, metric_prefix);
+    if (!table) throw std::runtime_error(client->last_error());
+    std::vector<CounterValue> out;
+    for (const auto& [node, passes] : *table) {
+      if (node == "total") continue;  // the sink sums the nodes itself
+      for (const auto& [pass, counters] : passes) {
+        for (const auto& [name, value] : counters) out.push_back({node, pass, name, value});
+      }
     }
-  }
-  return out;
-}
-
-std::string graphite_queue_lines(const std::map<std::string, uint64_t>& ready, const std::string& metric_prefix,
-                                 int64_t when) {
-  std::string out;
-  for (const auto& [queue, n] : ready) out += fmt::format("{}.queues.{}.ready {} {}\n", metric_prefix, metric_element(queue), n, when);
-  return out;
+    return out;
+  };
 }
 
 }  // namespace lmover

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "stats/counter_sink.h"
 #include "stats/memcached_counters.h"
 
 namespace lmover {
@@ -17,11 +18,8 @@ using CounterTable = std::map<std::string, std::map<std::string, std::map<std::s
 // nullopt when memcached cannot be reached (client.last_error() says why).
 std::optional<CounterTable> read_counters(MemcachedCounters& client, const std::string& metric_prefix);
 
-// Graphite's plaintext lines for `table` at time `when`: "<prefix>.<node>.<pass>.<counter> <value> <when>\n".
-std::string graphite_lines(const CounterTable& table, const std::string& metric_prefix, int64_t when);
-
-// Lines for task queue depths: "<prefix>.queues.<queue>.ready <n> <when>\n".
-std::string graphite_queue_lines(const std::map<std::string, uint64_t>& ready, const std::string& metric_prefix,
-                                 int64_t when);
+// Every node's counters in the memcached at `server` (the "total" pseudo-node left out), as a sink
+// reads them: the relay's source. Throws std::runtime_error naming the server when it cannot be read.
+CounterSource memcached_source(const std::string& server, const std::string& metric_prefix);
 
 }  // namespace lmover

@@ -1,7 +1,6 @@
-// Where a pass's counters come from for the statistics sinks: the pass's own PassStats in an
-// embedded run (this node did all of it), or, in a distributed run, the submitter's per-node sums
-// of first reports (each task counted once, on the node whose report counted, even when a killed
-// worker's task ran again elsewhere).
+// A pass's counters as the statistics sinks read them (CounterValue rows), and the sums by node or
+// by pass that a distributed run keeps: a submitter's per node (NodeCounters), a worker's per pass
+// (WorkTally). RunCounters (run_counters.h) chooses between them.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +11,7 @@
 #include <vector>
 
 #include "report/pass_stats.h"
-#include "stats/counter_pusher.h"
+#include "stats/counter_sink.h"
 
 namespace lmover {
 

@@ -54,7 +54,7 @@ std::string prometheus_text(const std::vector<CounterValue>& counters, const std
   return out;
 }
 
-MetricsServer::MetricsServer(const std::string& address, Counters counters, Gauges gauges)
+MetricsServer::MetricsServer(const std::string& address, CounterSource counters, GaugeSource gauges)
     : server_(std::make_unique<httplib::Server>()) {
   auto [host, port] = parse_host_port(address, 9310);
   server_->Get("/metrics", [counters, gauges](const httplib::Request&, httplib::Response& res) {

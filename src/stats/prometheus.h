@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "stats/counter_pusher.h"
+#include "stats/counter_sink.h"
 
 namespace httplib {
 class Server;
@@ -19,23 +19,15 @@ class Server;
 
 namespace lmover {
 
-struct GaugeValue {
-  std::string name, help;
-  std::vector<std::pair<std::string, std::string>> labels;
-  double value;
-};
-
 // The exposition text for `counters` and `gauges`: HELP and TYPE once per metric family.
 std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges);
 
-class MetricsServer {
+// The Prometheus sink: scraped, so nothing to flush.
+class MetricsServer : public CounterSink {
  public:
-  using Counters = std::function<std::vector<CounterValue>()>;
-  using Gauges = std::function<std::vector<GaugeValue>()>;
-
   // Listens on `address` (ADDR:PORT) at once; throws std::runtime_error naming it if it cannot.
-  MetricsServer(const std::string& address, Counters counters, Gauges gauges = {});
-  ~MetricsServer();
+  MetricsServer(const std::string& address, CounterSource counters, GaugeSource gauges = {});
+  ~MetricsServer() override;
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
