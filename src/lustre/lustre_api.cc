@@ -234,6 +234,8 @@ LustreApi::LustreApi(void* handle, std::string library, std::unique_ptr<Symbols>
 
 LustreApi::~LustreApi() { dlclose(handle_); }
 
+void* LustreApi::optional_symbol(const char* name) const { return dlsym(handle_, name); }
+
 std::optional<Layout> LustreApi::layout_of(int fd) const {
   std::unique_ptr<llapi_layout, LayoutDeleter> l(sym_->layout_get_by_fd(fd, 0), LayoutDeleter{sym_->layout_free});
   if (!l) return std::nullopt;

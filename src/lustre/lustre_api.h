@@ -65,6 +65,9 @@ class LustreApi {
   LustreApi& operator=(const LustreApi&) = delete;
 
   const std::string& library() const { return library_; }
+  // A symbol of the library that not every run needs (the changelog's: ChangelogApi), so that a
+  // library without it still serves the rest; nullptr when it lacks it.
+  void* optional_symbol(const char* name) const;
 
   // The layout of the open file or directory `fd`. nullopt with errno set when it has none that
   // can be read (ENODATA: a directory without a default layout; ENOTTY: not on Lustre).
