@@ -15,6 +15,15 @@ uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key) {
   return id;
 }
 
+bool Task::walks_into(std::string_view name) const {
+  if (!shallow) return true;
+  if (kind != TaskKind::kDirectory) return false;
+  for (const std::string& n : names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
 Task Task::root() {
   Task t;
   t.kind = TaskKind::kDirectory;
@@ -52,6 +61,7 @@ Task Task::child_batch(std::string in_dir, std::vector<std::string> entry_names)
   t.dir = std::move(in_dir);
   t.names = std::move(entry_names);
   t.target_is_new = target_is_new;
+  t.shallow = shallow;
   return t;
 }
 

@@ -189,6 +189,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
     action = CopyAction::kUpdateMetadata;
   }
   if (action == CopyAction::kNone) {
+    if (!parent.walks_into(name)) return;  // unchanged itself: reached by its own place if its entries changed
     Task child = parent.child_directory(std::move(rel));
     dirs.hand_on_child(name, child, std::move(src_dir));
     return sink.submit(std::move(child));
@@ -196,6 +197,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   ctx_.note(action == CopyAction::kUpdateMetadata ? "update-metadata" : "mkdir", rel);
   if (ctx_.dry_run()) {
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().dirs_created);
+    if (action == CopyAction::kUpdateMetadata && !parent.walks_into(name)) return;
     return sink.submit(parent.child_directory(std::move(rel)));
   }
   if (action == CopyAction::kReplace) {
@@ -241,6 +243,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, child_dirs.dst.get()}, src, xattrs, current, plan);
   wrote = copy_project_id(child_dirs.src.get(), src, child_dirs.dst.get(), rel) || wrote;
   if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
+  if (!created && !parent.walks_into(name)) return;  // its own metadata was the change
   Task child = parent.child_directory(std::move(rel), created);
   std::move(child_dirs).hand_on(child);
   sink.submit(std::move(child));
@@ -397,6 +400,26 @@ SourceSnapshot CopyPass::apply_action(CopyAction action, EntryLocation from, con
     case CopyAction::kNone: break;
   }
   return {};
+}
+
+// A directory whose names changed: its entries, one level. An entry: settled by its parent and
+// name (a directory's own metadata, not its contents). A directory new or renamed on the source:
+// made and walked whole. The root's own metadata is prepare()'s.
+std::optional<Task> CopyPass::task_for(const ChangedPlace& place, bool is_dir, const Task& parent) const {
+  switch (place.kind) {
+    case ChangedPlace::Kind::kListing:
+      if (is_dir) return listing_task(parent, place.rel);
+      return std::nullopt;
+    case ChangedPlace::Kind::kEntry:
+      if (place.rel.empty()) return std::nullopt;
+      return entry_task(parent, place.rel, false);
+    case ChangedPlace::Kind::kSubtree:
+      if (place.rel.empty()) return subtree_task(parent, place.rel);
+      return entry_task(parent, place.rel, true);
+    case ChangedPlace::Kind::kTimes:
+      return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace lmover

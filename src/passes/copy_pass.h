@@ -35,6 +35,9 @@ class CopyPass : public Pass {
   void handle(const Task& task, TaskSink& sink) override;
   // After the walk: removes the hard-link farm.
   void finish() override;
+  // Changelog-driven (changed_places.h): see the .cc for what each kind of place becomes.
+  std::optional<Task> task_for(const ChangedPlace& place, bool is_dir, const Task& parent) const override;
+  bool incremental() const override { return true; }
 
  private:
   // Whether entries created in a target directory may inherit xattrs (it has a default ACL).

@@ -48,6 +48,7 @@ void DeletePass::handle(const Task& task, TaskSink& sink) {
 
 void DeletePass::descend_if_both_directories(const DirPair& dirs, const char* name, std::string rel,
                                              const Task& task, TaskSink& sink) {
+  if (!task.walks_into(name)) return;  // a directory on both sides is reached by its own place if it changed
   if (DirPair::can_hand_on()) {
     // Opening both sides answers "both still directories?" (O_DIRECTORY|O_NOFOLLOW) in the same
     // lookups as two stats, and the child's task gets them open.
@@ -141,6 +142,20 @@ void DeletePass::prune_directory(const Task& task, TaskSink& sink) {
       ctx_.fail(e);
     }
   }
+}
+
+// What the target has beyond the source is found by listing both sides of a directory: one level
+// where names changed, the whole subtree of a directory new or renamed on the source (the target
+// may hold an older one under that name). A changed entry deletes nothing.
+std::optional<Task> DeletePass::task_for(const ChangedPlace& place, bool is_dir, const Task& parent) const {
+  if (!is_dir) return std::nullopt;
+  switch (place.kind) {
+    case ChangedPlace::Kind::kListing: return listing_task(parent, place.rel);
+    case ChangedPlace::Kind::kSubtree: return subtree_task(parent, place.rel);
+    case ChangedPlace::Kind::kEntry:
+    case ChangedPlace::Kind::kTimes: return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 }  // namespace lmover

@@ -40,6 +40,10 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
     PassStats::add(ctx_.stats().dir_times_set);
   }
 
+  if (task.shallow) {  // its own times, and those of the subdirectories it walks whole
+    for (const std::string& name : task.names) sink.submit(task.child_directory(join_rel(task.dir, name)));
+    return;
+  }
   DirReader reader(dirs.src.get(), task.dir);
   DirEntry e;
   while (reader.next(e)) {
@@ -61,6 +65,14 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
       ctx_.fail_unless_vanished(err);
     }
   }
+}
+
+// A directory's times: its own where its names, its metadata or an entry in it changed (kTimes),
+// every one below it in a directory new or renamed on the source.
+std::optional<Task> DirtimePass::task_for(const ChangedPlace& place, bool is_dir, const Task& parent) const {
+  if (!is_dir) return std::nullopt;
+  if (place.kind == ChangedPlace::Kind::kSubtree) return subtree_task(parent, place.rel);
+  return listing_task(parent, place.rel);
 }
 
 }  // namespace lmover

@@ -13,6 +13,9 @@ class DirtimePass : public Pass {
  public:
   explicit DirtimePass(const PassContext& ctx) : ctx_(ctx) {}
   void handle(const Task& task, TaskSink& sink) override;
+  // Changelog-driven (changed_places.h): see the .cc for what each kind of place becomes.
+  std::optional<Task> task_for(const ChangedPlace& place, bool is_dir, const Task& parent) const override;
+  bool incremental() const override { return true; }
 
  private:
   void set_directory_times(const Task& task, TaskSink& sink);

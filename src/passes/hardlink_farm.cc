@@ -114,10 +114,20 @@ void HardlinkFarm::link_into_place(int farm, const char* key, EntryLocation dst,
     check(linkat(farm, key, dst.dir_fd, staged.c_str(), 0), "link", rel);
     unsettle_other_names(dst.dir_fd, dst.name, rel);
     rename_into_place(dst.dir_fd, staged, dst.name, rel);
+    // A rename onto another name of the same inode succeeds and does nothing (rename(2)), leaving
+    // the staged name: the case when another task linked this name to the group meanwhile (a
+    // changelog-driven pass can reach one name from two places).
+    unlinkat(dst.dir_fd, staged.c_str(), 0);
     PassStats::add(ctx_.stats().links_made);
     return;
   }
-  check(linkat(farm, key, dst.dir_fd, dst.name, 0), "link", rel);
+  if (linkat(farm, key, dst.dir_fd, dst.name, 0) < 0) {
+    int err = errno;
+    auto there = err == EEXIST ? stat_if_exists(dst.dir_fd, dst.name, rel) : std::nullopt;
+    auto farmed = there ? stat_if_exists(farm, key, rel) : std::nullopt;
+    if (!(there && farmed && there->dev == farmed->dev && there->ino == farmed->ino)) throw FsError("link", rel, err);
+    return;  // linked by another task meanwhile
+  }
   PassStats::add(ctx_.stats().links_made);
 }
 
