@@ -39,6 +39,10 @@ std::vector<std::string> list_dir(int fd) {
 
 std::string proc_path(int dir_fd, const std::string& name) { return fmt::format("/proc/self/fd/{}/{}", dir_fd, name); }
 
+void strip(std::map<std::string, std::string>& xattrs, const std::vector<std::string>& ignored) {
+  for (const std::string& key : ignored) xattrs.erase(key);
+}
+
 std::map<std::string, std::string> xattrs_of(int dir_fd, const std::string& name) {
   std::map<std::string, std::string> out;
   std::string path = proc_path(dir_fd, name);
@@ -106,7 +110,8 @@ struct Walker {
     }
     if (!options.xattrs) {
       if (!xattrs_of(b_dir, name).empty()) diff(rel, "xattrs/ACLs on the target of a --no-xattrs copy");
-    } else if (xattrs_of(a_dir, name) != xattrs_of(b_dir, name)) {
+    } else if (auto xa = xattrs_of(a_dir, name), xb = xattrs_of(b_dir, name);
+               (strip(xa, options.ignored_xattrs), strip(xb, options.ignored_xattrs), xa != xb)) {
       diff(rel, "xattrs/ACLs differ");
     }
     bool dir = S_ISDIR(a.st_mode);

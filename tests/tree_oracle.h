@@ -13,6 +13,10 @@ struct OracleOptions {
   bool dir_times = true;  // false between a copy and its dirtime pass
   bool holes = true;      // the target must not use more blocks than the source
   bool xattrs = true;     // false (--no-xattrs): the target must have none at all
+  // xattrs left out on both sides: the fake liblustreapi's stand-ins for what Lustre keeps itself
+  // (trusted.lov, trusted.lmv, trusted.hsm), which a real client never lists as user xattrs, and
+  // the data version lmover keeps on a Lustre target (trusted.lmover.dv).
+  std::vector<std::string> ignored_xattrs;
 };
 
 std::vector<std::string> compare_trees(const std::string& src, const std::string& dst, const OracleOptions& options = {});

@@ -40,6 +40,7 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "memcached") c.memcached = text();
     else if (k == "graphite") c.graphite = text();
     else if (k == "lustre") c.lustre = text();
+    else if (k == "changelog") c.changelog = text();
     else if (k == "metric_prefix") c.metric_prefix = text();
     else if (k == "report_interval") {
       auto v = node.value<double>();

@@ -23,6 +23,7 @@ struct ConfigFile {
   std::optional<unsigned> threads;
   std::optional<bool> xattrs;  // false: --no-xattrs
   std::optional<std::string> lustre, layout, mdts;  // --lustre, --layout, --mdts ("0,1")
+  std::optional<std::string> changelog;  // --changelog: the changelog user(s)
   std::optional<std::string> dir_layout, hsm, hsm_rebind;  // --dir-layout, --hsm, --hsm-rebind
   std::optional<unsigned> hsm_batch, hsm_restore_timeout;
   std::optional<unsigned> mdt_depth;

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/config_file.h"
+#include "lustre/changes.h"
 #include "stats/memcached_counters.h"
 #include "fs/fs_error.h"
 
@@ -53,6 +54,7 @@ struct CommonFlags {
   uint64_t max_delete = 0;
   BrokerSettings broker;
   std::string lustre = "auto", layout = "copy", mdts;
+  std::string changelog, incremental;  // --changelog USER; --incremental ("yes" | "auto"; "": off)
   SinkSettings sinks;
   unsigned mdt_depth = 1;
   int dir_stripes = 0;
@@ -119,6 +121,7 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.skip_mtime_after) f.mtime_after = *c.skip_mtime_after;
   if (c.xattrs) f.no_xattrs = !*c.xattrs;
   if (c.lustre) f.lustre = *c.lustre;
+  if (c.changelog) f.changelog = *c.changelog;
   if (c.memcached) f.sinks.memcached = *c.memcached;
   if (c.metric_prefix) f.sinks.metric_prefix = *c.metric_prefix;
   if (c.report_interval) f.sinks.interval = *c.report_interval;
@@ -169,6 +172,12 @@ void add_scope_flags(CLI::App& sub, CommonFlags& f) {
 
 // Lustre: layouts, MDT placement, directory striping, HSM.
 void add_lustre_flags(CLI::App& sub, CommonFlags& f) {
+  sub.add_option("--changelog", f.changelog,
+                 "changelog user registered on every MDT of SRC (cl1, or MDT0000=cl1,MDT0001=cl2): a pass that "
+                 "completes keeps a bookmark beside DST for --incremental");
+  sub.add_flag("--incremental{yes}", f.incremental,
+               "(copy, delete, dirtime, sync; with --changelog) visit only what the changelog names since the "
+               "bookmark; =auto: walk the whole tree when the log cannot be trusted (and say why)");
   sub.add_option("--lustre", f.lustre,
                  "auto: layouts and MDT placement through liblustreapi when SRC or DST is on Lustre; on: insist; off: never")
       ->capture_default_str();
@@ -401,6 +410,28 @@ void take_flags(RunPlan& plan, const CommonFlags& flags) {
   plan.sinks = flags.sinks;
 }
 
+// --changelog and --incremental, refused where they cannot apply. Throws std::invalid_argument.
+void parse_changelog_settings(RunPlan& plan, const CommonFlags& flags) {
+  using Incremental = ChangelogSettings::Incremental;
+  plan.changelog.users = flags.changelog;
+  if (!flags.changelog.empty()) ChangelogUsers::parse(flags.changelog);  // said now, not after the walk
+  const Filters& filters = plan.options.filters;
+  if (!flags.changelog.empty() && (filters.limited() || filters.atime_before() || filters.mtime_after())) {
+    // Such a pass leaves entries out on purpose: it cannot vouch for the target as a bookmark does.
+    throw std::invalid_argument("--changelog does not go with --only-from or --skip-atime-before/--skip-mtime-after");
+  }
+  if (flags.incremental.empty()) return;
+  if (flags.incremental != "yes" && flags.incremental != "auto") {
+    throw std::invalid_argument("--incremental takes no value or =auto, not '" + flags.incremental + "'");
+  }
+  if (flags.changelog.empty()) throw std::invalid_argument("--incremental needs --changelog USER (the changelog it reads)");
+  for (PassKind k : plan.passes) {
+    if (!pass_info(k).writes) throw std::invalid_argument(std::string("--incremental does not apply to ") + pass_name(k));
+  }
+  if (!plan.broker.empty()) throw std::invalid_argument("--incremental runs on the embedded engine for now, not over a broker");
+  plan.changelog.incremental = flags.incremental == "auto" ? Incremental::kAuto : Incremental::kYes;
+}
+
 // The flags that need parsing (files, dates, Lustre policies). Throws std::invalid_argument
 // (or FsError for a list file) naming what is wrong.
 void parse_pass_settings(RunPlan& plan, const CommonFlags& flags) {
@@ -426,6 +457,7 @@ void parse_pass_settings(RunPlan& plan, const CommonFlags& flags) {
   plan.lustre.hsm.restore_timeout = flags.hsm_restore_timeout;
   if (!flags.sinks.memcached.empty()) parse_host_port(flags.sinks.memcached, 11211);
   if (!flags.sinks.carbon.empty()) parse_host_port(flags.sinks.carbon, 2003);
+  parse_changelog_settings(plan, flags);
 }
 
 ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const CommonFlags& flags, const ConfigFile& config) {

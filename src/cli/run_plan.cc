@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/broker_commands.h"
+#include "cli/changelog_run.h"
 #include "cli/concurrency.h"
 #include "cli/interrupt.h"
 #include "cli/list_checks.h"
@@ -25,6 +26,7 @@
 #include "engine/thread_engine.h"
 #include "fs/fs_error.h"
 #include "lustre/mdc_slots.h"
+#include "passes/changed_places.h"
 #include "passes/copy_pass.h"
 #include "amqp/amqp_session.h"
 #include "distributed/broker_retry.h"
@@ -43,12 +45,15 @@ namespace {
 
 using json = nlohmann::json;
 
-void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads) {
+// `places`: a changelog-driven run visits those only (ChangedPlacesPass); nullptr: the whole tree.
+void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads, const PlaceSpool* places) {
   ThreadEngine engine(threads);
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);
-  pass->prepare();
-  uint64_t broken = engine.run(*pass, Task::root(), &interrupt_requested());
-  pass->finish();
+  std::optional<ChangedPlacesPass> scoped;
+  Pass* run = places ? &scoped.emplace(*pass, ctx, *places) : pass.get();
+  run->prepare();
+  uint64_t broken = engine.run(*run, Task::root(), &interrupt_requested());
+  run->finish();
   PassStats::add(ctx.stats().errors, broken);
 }
 
@@ -187,6 +192,7 @@ struct RunSetup {
   FailureLog& failures;
   RunCounters counters{this_node()};  // what the sinks read: every pass so far
   Sinks sinks;
+  const ChangelogRun* changelog = nullptr;  // --incremental: what each pass visits (nullptr: the whole tree)
 };
 
 // The run's statistics sinks, reading its counters and, distributed, the task queues' depths. A
@@ -250,7 +256,7 @@ json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx
   {
     RunCounters::Pass shown(setup.counters, name, ctx.stats(), setup.broker ? &per_node : nullptr);
     if (!setup.broker) {
-      run_embedded(kind, ctx, setup.threads);
+      run_embedded(kind, ctx, setup.threads, setup.changelog ? setup.changelog->places_for(kind) : nullptr);
     } else {
       details = run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source),
                                 setup.failures, setup.lock, per_node);
@@ -320,7 +326,11 @@ int execute(const RunPlan& plan) {
     bool writes = std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
     setup.lock = lock ? &*lock : nullptr;
+    const LustreApi* api = setup.options.lustre ? &setup.options.lustre->api() : nullptr;
+    ChangelogRun changelog(plan, setup.roots.src_path, api, setup.threads, summary);
+    setup.changelog = &changelog;
     run_passes(setup, summary, code);
+    changelog.finish(code == kExitOk && !interrupt_signal());
   } catch (const FsError& e) {
     record_fatal(summary, e, code);
   } catch (const BrokerError& e) {

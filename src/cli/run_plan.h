@@ -14,6 +14,13 @@
 
 namespace lmover {
 
+// --changelog USER (or MDT=USER,...) and --incremental[=auto]: see changelog_run.h.
+struct ChangelogSettings {
+  std::string users;  // "": the changelog is not used
+  enum class Incremental { kNo, kYes, kAuto } incremental = Incremental::kNo;
+  bool enabled() const { return !users.empty(); }
+};
+
 struct RunPlan {
   std::string command;  // copy | delete | dirtime | sync
   std::vector<PassKind> passes;
@@ -31,6 +38,7 @@ struct RunPlan {
   BrokerSettings broker;
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
   SinkSettings sinks;  // where the counters go: memcached, Prometheus, Graphite
+  ChangelogSettings changelog;
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.

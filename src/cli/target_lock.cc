@@ -50,10 +50,12 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
   return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+}  // namespace
+
 // The lock is keyed by what DST resolves to, not by how it was spelt: `dst`, `dstlink` (a symlink
 // to it), `dst/.` and `./` are one target and must meet at one lock, which is never beneath DST
 // (a delete pass would remove it). A DST that does not exist yet resolves through its parent.
-std::string lock_path_for(const std::string& dst) {
+std::string path_beside(const std::string& dst, const std::string& suffix) {
   std::string trimmed = dst;
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   if (char* real = realpath(trimmed.c_str(), nullptr)) {
@@ -65,8 +67,12 @@ std::string lock_path_for(const std::string& dst) {
   }
   auto [parent, name] = split_parent(trimmed);
   if (name.empty() || name == "/" || name == "." || name == "..") name = "root";
-  return (parent == "/" ? "" : parent) + "/." + name + ".lmover-lock";
+  return (parent == "/" ? "" : parent) + "/." + name + "." + suffix;
 }
+
+namespace {
+
+std::string lock_path_for(const std::string& dst) { return path_beside(dst, "lmover-lock"); }
 
 struct Holder {
   json doc;

@@ -23,6 +23,10 @@
 
 namespace lmover {
 
+// `<parent of DST>/.<name of DST>.<suffix>`, for what lives beside a target (its lock, its changelog
+// bookmark), keyed by what DST resolves to, so every spelling of it meets at one file.
+std::string path_beside(const std::string& dst, const std::string& suffix);
+
 class TargetLock {
  public:
   // Takes the lock of `dst` for `command` ("copy", "sync", "wait", ...). `adopt_run`: the
