@@ -171,6 +171,11 @@ std::string ChangelogRun::scan(unsigned threads) {
   return "";
 }
 
+std::unique_ptr<LinkFollower> ChangelogRun::follow_links(PassKind kind) const {
+  if (!spool_ || kind != PassKind::kCopy) return nullptr;
+  return std::make_unique<LinkFollower>(*source_, path_beside(plan_.dst, "lmover-links"));
+}
+
 void ChangelogRun::record_start() {
   int err = 0;
   std::string where;

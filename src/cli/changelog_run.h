@@ -52,6 +52,8 @@ class ChangelogRun {
   const PlaceSpool* places_for(PassKind kind) const {
     return kind == PassKind::kDirtime && dirtime_whole_ ? nullptr : spool_.get();
   }
+  // What follows the hard-link groups a changelog-driven copy meets (nullptr for other passes).
+  std::unique_ptr<LinkFollower> follow_links(PassKind kind) const;
   // After the passes: `complete` when every one completed without a failure.
   void finish(bool complete);
 

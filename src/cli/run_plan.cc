@@ -45,15 +45,34 @@ namespace {
 
 using json = nlohmann::json;
 
-// `places`: a changelog-driven run visits those only (ChangedPlacesPass); nullptr: the whole tree.
-void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads, const PlaceSpool* places) {
+// A changelog-driven pass: the places the changelog names, in ChangedPlacesPass's phases; the
+// hard-link groups a copy meets in the first two are followed to all their names in the last.
+uint64_t run_phases(ThreadEngine& engine, Pass& pass, const PassContext& ctx, const PlaceSpool& places,
+                    std::unique_ptr<LinkFollower> links) {
+  uint64_t broken = 0;
+  if (links) ctx.watch_links([&links](std::string_view rel) { links->met(rel); });
+  for (int phase = 0; phase < ChangedPlacesPass::kPhases && !interrupt_signal(); ++phase) {
+    const PlaceSpool* linked = nullptr;
+    if (phase == ChangedPlacesPass::kPhases - 1 && links) {
+      ctx.watch_links({});
+      linked = &links->close();
+    }
+    ChangedPlacesPass scoped(pass, ctx, places, phase, linked);
+    broken += engine.run(scoped, Task::root(), &interrupt_requested());
+  }
+  ctx.watch_links({});
+  return broken;
+}
+
+// `changelog`: a changelog-driven run (nullptr, or no places for this pass: the whole tree).
+void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads, const ChangelogRun* changelog) {
   ThreadEngine engine(threads);
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);
-  std::optional<ChangedPlacesPass> scoped;
-  Pass* run = places ? &scoped.emplace(*pass, ctx, *places) : pass.get();
-  run->prepare();
-  uint64_t broken = engine.run(*run, Task::root(), &interrupt_requested());
-  run->finish();
+  const PlaceSpool* places = changelog ? changelog->places_for(kind) : nullptr;
+  pass->prepare();
+  uint64_t broken = places ? run_phases(engine, *pass, ctx, *places, changelog->follow_links(kind))
+                           : engine.run(*pass, Task::root(), &interrupt_requested());
+  pass->finish();
   PassStats::add(ctx.stats().errors, broken);
 }
 
@@ -256,7 +275,7 @@ json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx
   {
     RunCounters::Pass shown(setup.counters, name, ctx.stats(), setup.broker ? &per_node : nullptr);
     if (!setup.broker) {
-      run_embedded(kind, ctx, setup.threads, setup.changelog ? setup.changelog->places_for(kind) : nullptr);
+      run_embedded(kind, ctx, setup.threads, setup.changelog);
     } else {
       details = run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source),
                                 setup.failures, setup.lock, per_node);

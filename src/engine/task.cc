@@ -15,15 +15,6 @@ uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key) {
   return id;
 }
 
-bool Task::walks_into(std::string_view name) const {
-  if (!shallow) return true;
-  if (kind != TaskKind::kDirectory) return false;
-  for (const std::string& n : names) {
-    if (n == name) return true;
-  }
-  return false;
-}
-
 Task Task::root() {
   Task t;
   t.kind = TaskKind::kDirectory;

@@ -32,18 +32,15 @@ struct Task {
   TaskKind kind = TaskKind::kDirectory;
   uint64_t id = 0;
   std::string dir;                 // the directory, relative to the roots ("" = root)
-  // batch: entry names inside `dir`; shallow directory: its subdirectories to walk whole all the same
-  std::vector<std::string> names;
+  std::vector<std::string> names;  // batch: entry names inside `dir`
   // A hint from the pass to itself: the target directory was created by this very pass, so its
   // entries need not be looked up on the target. Receivers must stay correct if it is stale.
   bool target_is_new = false;
   // The task covers its own directory's entries (or its batch's names) and no deeper: a
   // subdirectory that exists on both sides is settled but not descended; one made by this task is
-  // walked whole. What a changelog-driven pass (passes/changed_places.h) visits: each changed
-  // directory is an item of its own. Batches inherit it; a child directory never has it.
+  // walked whole. What a changelog-driven pass (passes/changed_places.h) visits: every changed
+  // entry and directory is a place of its own. Batches inherit it; a child directory never has it.
   bool shallow = false;
-  // Whether a directory task walks its subdirectory `name` (always, unless shallow and not named).
-  bool walks_into(std::string_view name) const;
   // chunk: bytes [offset, offset + length) of file names[0], written into names[1] (its part
   // file on the target), piece `index` of them all.
   uint64_t offset = 0, length = 0;

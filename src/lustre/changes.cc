@@ -104,7 +104,7 @@ std::string ChangelogUsers::of(unsigned index) const {
 }
 
 ChangelogSource::ChangelogSource(const LustreApi& api, const std::string& src_path, ChangelogUsers users)
-    : users_(std::move(users)) {
+    : users_(std::move(users)), src_path_(src_path) {
   std::string why;
   api_ = ChangelogApi::from(api, &why);
   if (!api_) throw FsError("--changelog", src_path, why);
@@ -162,6 +162,21 @@ std::map<std::string, uint64_t> ChangelogSource::ends(const std::map<std::string
 
 int ChangelogSource::clear(const std::string& mdt, uint64_t index) const {
   return api_->clear(mdt, user_of(mdt), index);
+}
+
+std::optional<std::pair<Fid, std::vector<std::string>>> ChangelogSource::names_of(const std::string& rel) const {
+  auto fid = api_->fid_of(rel.empty() ? src_path_ : src_path_ + "/" + rel);
+  if (!fid) return std::nullopt;
+  std::vector<std::string> paths, names;
+  if (int rc = api_->paths_of(mount_, *fid, &paths); rc < 0) {
+    errno = -rc;
+    return std::nullopt;
+  }
+  std::string prefix = src_in_fs_.empty() ? "" : src_in_fs_ + "/";
+  for (const std::string& p : paths) {
+    if (p.compare(0, prefix.size(), prefix) == 0 && p.size() > prefix.size()) names.push_back(p.substr(prefix.size()));
+  }
+  return std::make_pair(*fid, std::move(names));
 }
 
 }  // namespace lmover

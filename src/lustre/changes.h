@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,9 +99,14 @@ class ChangelogSource {
   // Clears `mdt`'s records up to `index` for its user: 0 or a negative errno.
   int clear(const std::string& mdt, uint64_t index) const;
 
+  // The FID of the entry `rel` (relative to SRC), and every name beneath SRC it has (its hard
+  // links). nullopt with errno set when it cannot be read (ENOENT: gone).
+  std::optional<std::pair<Fid, std::vector<std::string>>> names_of(const std::string& rel) const;
+
  private:
   std::unique_ptr<ChangelogApi> api_;
   ChangelogUsers users_;
+  std::string src_path_;
   std::string mount_, fsname_, src_in_fs_;
   std::vector<std::string> mdts_;
   std::vector<std::string> user_by_mdt_;

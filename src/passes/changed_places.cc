@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "fs/fs_error.h"
 #include "fs/resolve.h"
 
@@ -14,7 +16,8 @@ namespace {
 
 // What the root task's children carry: which slice of the spool they stand for.
 struct SliceOfPlaces : TaskAttachment {
-  explicit SliceOfPlaces(size_t i) : index(i) {}
+  SliceOfPlaces(const PlaceSpool& s, size_t i) : spool(s), index(i) {}
+  const PlaceSpool& spool;
   size_t index;
 };
 
@@ -110,8 +113,6 @@ std::vector<ChangedPlace> PlaceSpool::read(size_t slice) const {
 
 bool PlaceSpool::covered(const ChangedPlace& place) const {
   const std::string& rel = place.rel;
-  bool entry = place.kind == ChangedPlace::Kind::kEntry || place.kind == ChangedPlace::Kind::kSubtree;
-  if (entry && !rel.empty() && listings_.count(parent_and_name(rel).first)) return true;
   if (place.kind == ChangedPlace::Kind::kTimes && listings_.count(rel)) return true;
   if (subtrees_.empty()) return false;
   if (place.kind != ChangedPlace::Kind::kSubtree && subtrees_.count(rel)) return true;
@@ -123,24 +124,25 @@ bool PlaceSpool::covered(const ChangedPlace& place) const {
   return false;
 }
 
-std::vector<std::string> PlaceSpool::subtrees_below(const std::string& dir) const {
-  std::vector<std::string> out;
-  std::string prefix = dir.empty() ? "" : dir + "/";
-  for (auto it = subtrees_.lower_bound(prefix); it != subtrees_.end() && it->compare(0, prefix.size(), prefix) == 0; ++it) {
-    std::string rest = it->substr(prefix.size());
-    if (!rest.empty() && rest.find('/') == std::string::npos) out.push_back(rest);
+int ChangedPlacesPass::phase_of(ChangedPlace::Kind kind) {
+  switch (kind) {
+    case ChangedPlace::Kind::kSubtree: return 0;
+    case ChangedPlace::Kind::kListing:
+    case ChangedPlace::Kind::kTimes: return 1;
+    case ChangedPlace::Kind::kEntry: return 2;
   }
-  return out;
+  return 2;
 }
 
 void ChangedPlacesPass::handle(const Task& task, TaskSink& sink) {
   if (auto* slice = dynamic_cast<const SliceOfPlaces*>(task.attachment.get())) {
-    return expand_slice(slice->index, task, sink);
+    return expand_slice(slice->spool, slice->index, task, sink);
   }
   if (task.id != Task::root().id) return inner_.handle(task, sink);
-  for (size_t i = 0; i < spool_.slices(); ++i) {
-    Task t = task.child_directory("changed places, slice " + std::to_string(i));  // an id of its own
-    t.attachment = std::make_shared<SliceOfPlaces>(i);
+  const PlaceSpool* from = phase_ == kPhases - 1 ? more_ : &spool_;
+  for (size_t i = 0; from && i < from->slices(); ++i) {
+    Task t = task.child_directory(fmt::format("changed places, slice {}", i));  // an id of its own
+    t.attachment = std::make_shared<SliceOfPlaces>(*from, i);
     sink.submit(std::move(t));
   }
 }
@@ -153,15 +155,16 @@ bool ChangedPlacesPass::excluded(const std::string& rel) const {
   return false;
 }
 
-void ChangedPlacesPass::expand_slice(size_t slice, const Task& task, TaskSink& sink) {
+void ChangedPlacesPass::expand_slice(const PlaceSpool& from, size_t slice, const Task& task, TaskSink& sink) {
   std::vector<ChangedPlace> places;
   try {
-    places = spool_.read(slice);
+    places = from.read(slice);
   } catch (const FsError& e) {
     return ctx_.fail(e);
   }
   for (const ChangedPlace& place : places) {
-    if (spool_.covered(place) || excluded(place.rel)) continue;
+    bool linked = &from == more_;  // the last phase: every place of the follower's
+    if ((!linked && phase_of(place.kind) != phase_) || spool_.covered(place) || excluded(place.rel)) continue;
     int err = 0;
     auto meta = stat_beneath(ctx_.src_root(), place.rel, &err);
     if (!meta) {
@@ -171,17 +174,24 @@ void ChangedPlacesPass::expand_slice(size_t slice, const Task& task, TaskSink& s
       ctx_.fail(FsError("stat", place.rel, err));
       continue;
     }
-    if (auto t = inner_.task_for(place, meta->type == EntryType::kDirectory, task)) {
-      if (place.kind == ChangedPlace::Kind::kListing && t->kind == TaskKind::kDirectory) {
-        for (std::string& name : spool_.subtrees_below(place.rel)) {  // a renamed file is no subtree
-          int ignored = 0;
-          auto below = stat_beneath(ctx_.src_root(), join_rel(place.rel, name), &ignored);
-          if (below && below->type == EntryType::kDirectory) t->names.push_back(std::move(name));
-        }
-      }
-      sink.submit(std::move(*t));
-    }
+    if (auto t = inner_.task_for(place, meta->type == EntryType::kDirectory, task)) sink.submit(std::move(*t));
   }
+}
+
+LinkFollower::~LinkFollower() { ::unlink(spool_.path().c_str()); }
+
+void LinkFollower::met(std::string_view rel) {
+  auto names = source_.names_of(std::string(rel));
+  if (!names) return;  // gone since: the group is what its names left say
+  std::lock_guard lock(mutex_);
+  if (!groups_.insert(names->first.text()).second) return;
+  for (const std::string& name : names->second) spool_.add({ChangedPlace::Kind::kEntry, name});
+}
+
+const PlaceSpool& LinkFollower::close() {
+  std::lock_guard lock(mutex_);
+  spool_.close();
+  return spool_;
 }
 
 }  // namespace lmover

@@ -4,18 +4,22 @@
 // PlaceSpool keeps the places on disk as they are found (nothing holds them all in memory), in
 // slices of kSliceSize. ChangedPlacesPass runs a pass over them on any engine: the root task
 // becomes one task per slice, and a slice's task becomes, for each of its places, the task the
-// pass asks for (Pass::task_for): so the engine's queue holds slices, not places. Directories new
-// or renamed on the source are walked whole, and every place at or beneath one is left to that walk
-// (the target may not have their directories yet); an entry whose directory is listed is left to
-// that listing, which also walks whole the new or renamed directories right below it (a name
-// reached from two places at once would be settled twice concurrently);
-// excluded places are left alone. Held in memory: one path per changed directory (listed, or new or
-// renamed), not per changed entry.
+// pass asks for (Pass::task_for): so the engine's queue holds slices, not places.
+//
+// A run visits the places in phases, one engine run each, so that no name is settled by two
+// tasks at once (a listing and an entry's own place can name the same one) without any table of
+// names: first the directories new or renamed on the source (walked whole; every place at or
+// beneath one is left to that walk, since the target may not have its directories yet), then the
+// listings (a copy acts on the names the target lacks, a delete on those the source lacks) and
+// directory times, then the changed entries (one made by a listing is then found settled), then
+// the other names of the hard-link groups the first two met (LinkFollower). Held
+// in memory: one path per changed directory (listed, new or renamed), not per changed entry.
+// Excluded places are left alone.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <set>
+#include <mutex>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -29,7 +33,9 @@ namespace lmover {
 
 class PlaceSpool {
  public:
-  static constexpr size_t kSliceSize = 1000;
+  // Small: a slice is expanded by one thread, a lookup per place, so slices are what spreads the
+  // expansion over the threads; the offsets held are 8 bytes a slice.
+  static constexpr size_t kSliceSize = 64;
 
   // Creates `path` afresh (the caller removes it). Throws FsError.
   explicit PlaceSpool(std::string path);
@@ -47,10 +53,8 @@ class PlaceSpool {
   // The places of slice `i`. Thread-safe after close(). Throws FsError.
   std::vector<ChangedPlace> read(size_t slice) const;
   // Whether `place` is left to another: the walk of a new or renamed directory at or above it, or,
-  // for an entry or a new or renamed directory, its parent's listing.
+  // for a directory's times, its listing.
   bool covered(const ChangedPlace& place) const;
-  // The new or renamed directories right below `dir`, by name: its listing walks them whole.
-  std::vector<std::string> subtrees_below(const std::string& dir) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -62,27 +66,57 @@ class PlaceSpool {
   uint64_t written_ = 0, places_ = 0;
   std::vector<uint64_t> offsets_;  // where each slice begins; a slice ends where the next begins
   std::unordered_set<std::string> recent_;  // the dedupe window: kind + path
-  std::set<std::string> subtrees_;  // held whole: one per directory made or renamed on the source
+  std::unordered_set<std::string> subtrees_;  // one per directory (or file) made or renamed on the source
   std::unordered_set<std::string> listings_;  // every directory whose names changed
+};
+
+// The other names of the hard-linked files that a changelog-driven copy settles in its first two
+// phases (a walk of a renamed directory, a listing's new names): every name of a group must be
+// settled in the pass that touches it, or the group splits on the target, and no record names the
+// names outside the walk. Each group is resolved once, by FID (fid2path: all its links), into a
+// spool of entry places that a fourth phase visits, after the third (whose own entries may be among
+// them: settled by then, they are found so). Thread-safe.
+class LinkFollower {
+ public:
+  LinkFollower(const ChangelogSource& source, std::string spool_path) : source_(source), spool_(std::move(spool_path)) {}
+  ~LinkFollower();
+  void met(std::string_view rel);
+  // Done meeting: the places for the fourth phase.
+  const PlaceSpool& close();
+
+ private:
+  const ChangelogSource& source_;
+  std::mutex mutex_;
+  std::unordered_set<std::string> groups_;  // FIDs resolved already: one per hard-linked file met
+  PlaceSpool spool_;
 };
 
 class ChangedPlacesPass : public Pass {
  public:
-  // `inner` does the work; `ctx` is its context (filters, roots, stats).
-  ChangedPlacesPass(Pass& inner, const PassContext& ctx, const PlaceSpool& spool)
-      : inner_(inner), ctx_(ctx), spool_(spool) {}
+  // New or renamed directories; listings and directory times; changed entries; the other names of
+  // the hard-link groups met in the first two (a LinkFollower's).
+  static constexpr int kPhases = 4;
+  // The phase (0 to kPhases - 1) a place is visited in.
+  static int phase_of(ChangedPlace::Kind kind);
 
-  void prepare() override { inner_.prepare(); }
-  void finish() override { inner_.finish(); }
+  // Phase `phase` of `inner` over `spool`, or in the last phase over `more` (a LinkFollower's;
+  // nothing when null); `ctx` is inner's context (filters, roots, stats). prepare() and finish()
+  // are the caller's, once around all the phases.
+  ChangedPlacesPass(Pass& inner, const PassContext& ctx, const PlaceSpool& spool, int phase,
+                    const PlaceSpool* more = nullptr)
+      : inner_(inner), ctx_(ctx), spool_(spool), phase_(phase), more_(more) {}
+
   void handle(const Task& task, TaskSink& sink) override;
 
  private:
-  void expand_slice(size_t slice, const Task& task, TaskSink& sink);
+  void expand_slice(const PlaceSpool& from, size_t slice, const Task& task, TaskSink& sink);
   bool excluded(const std::string& rel) const;  // itself or a directory above it
 
   Pass& inner_;
   const PassContext& ctx_;
   const PlaceSpool& spool_;
+  int phase_;
+  const PlaceSpool* more_;
 };
 
 }  // namespace lmover

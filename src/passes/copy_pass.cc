@@ -1,5 +1,7 @@
 #include "passes/copy_pass.h"
 
+#include <unordered_set>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -113,10 +115,19 @@ void CopyPass::handle(const Task& task, TaskSink& sink) {
 
 void CopyPass::copy_directory(const Task& task, TaskSink& sink) {
   DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
+  // A changelog-driven listing acts on the names the target lacks: every other name that changed
+  // is a place of its own (ChangedPlacesPass), so an unchanged one costs no lookup here.
+  std::unordered_set<std::string> on_target;
+  if (task.shallow && dirs.dst.valid()) {
+    DirReader target(dirs.dst.get(), task.dir);
+    DirEntry e;
+    while (target.next(e)) on_target.emplace(e.name);
+  }
   DirReader reader(dirs.src.get(), task.dir);
   std::vector<std::string> batch;
   DirEntry entry;
   while (reader.next(entry)) {
+    if (!on_target.empty() && on_target.count(entry.name)) continue;
     std::string rel = join_rel(task.dir, entry.name);
     if (ctx_.filters().excluded(rel)) {
       PassStats::add(ctx_.stats().excluded);
@@ -189,7 +200,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
     action = CopyAction::kUpdateMetadata;
   }
   if (action == CopyAction::kNone) {
-    if (!parent.walks_into(name)) return;  // unchanged itself: reached by its own place if its entries changed
+    if (parent.shallow) return;  // unchanged itself: reached by its own place if its entries changed
     Task child = parent.child_directory(std::move(rel));
     dirs.hand_on_child(name, child, std::move(src_dir));
     return sink.submit(std::move(child));
@@ -197,7 +208,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   ctx_.note(action == CopyAction::kUpdateMetadata ? "update-metadata" : "mkdir", rel);
   if (ctx_.dry_run()) {
     PassStats::add(action == CopyAction::kUpdateMetadata ? ctx_.stats().metadata_updated : ctx_.stats().dirs_created);
-    if (action == CopyAction::kUpdateMetadata && !parent.walks_into(name)) return;
+    if (action == CopyAction::kUpdateMetadata && parent.shallow) return;
     return sink.submit(parent.child_directory(std::move(rel)));
   }
   if (action == CopyAction::kReplace) {
@@ -243,7 +254,7 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
   bool wrote = apply_metadata(NodeRef{dirs.dst.get(), name, rel, child_dirs.dst.get()}, src, xattrs, current, plan);
   wrote = copy_project_id(child_dirs.src.get(), src, child_dirs.dst.get(), rel) || wrote;
   if (!created) PassStats::add(wrote ? ctx_.stats().metadata_updated : ctx_.stats().unchanged);
-  if (!created && !parent.walks_into(name)) return;  // its own metadata was the change
+  if (!created && parent.shallow) return;  // its own metadata was the change
   Task child = parent.child_directory(std::move(rel), created);
   std::move(child_dirs).hand_on(child);
   sink.submit(std::move(child));
@@ -395,6 +406,7 @@ SourceSnapshot CopyPass::apply_action(CopyAction action, EntryLocation from, con
       // say so unless the source changed since (a rewrite that put the mtime back).
       bool has_content = dst && !ctx_.options().rewrite && same_content(src, *dst) &&
                          (newer(dst->ctime, src.ctime) || same_data(ctx_, from, src, to, rel));
+      ctx_.settling_link_group(rel);
       return farm_.settle(from, src, to, dst, has_content, rel);
     }
     case CopyAction::kNone: break;

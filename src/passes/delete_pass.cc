@@ -48,7 +48,7 @@ void DeletePass::handle(const Task& task, TaskSink& sink) {
 
 void DeletePass::descend_if_both_directories(const DirPair& dirs, const char* name, std::string rel,
                                              const Task& task, TaskSink& sink) {
-  if (!task.walks_into(name)) return;  // a directory on both sides is reached by its own place if it changed
+  if (task.shallow) return;  // a directory on both sides is reached by its own place if it changed
   if (DirPair::can_hand_on()) {
     // Opening both sides answers "both still directories?" (O_DIRECTORY|O_NOFOLLOW) in the same
     // lookups as two stats, and the child's task gets them open.

@@ -40,10 +40,7 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
     PassStats::add(ctx_.stats().dir_times_set);
   }
 
-  if (task.shallow) {  // its own times, and those of the subdirectories it walks whole
-    for (const std::string& name : task.names) sink.submit(task.child_directory(join_rel(task.dir, name)));
-    return;
-  }
+  if (task.shallow) return;  // its own times: changed subdirectories are places of their own
   DirReader reader(dirs.src.get(), task.dir);
   DirEntry e;
   while (reader.next(e)) {

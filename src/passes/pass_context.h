@@ -101,6 +101,15 @@ class PassContext {
   // under its own counter).
   void differ(std::string_view rel, std::string_view what) const;
 
+  // A changelog-driven copy must settle every name of a hard-link group it touches in one pass,
+  // and a walk or a listing meets only some of them: it says so here (LinkFollower). Set between
+  // runs of the engine, never while tasks run; empty: nobody asks.
+  using LinkWatch = std::function<void(std::string_view rel)>;
+  void watch_links(LinkWatch watch) const { link_watch_ = std::move(watch); }
+  void settling_link_group(std::string_view rel) const {
+    if (link_watch_) link_watch_(rel);
+  }
+
  private:
   // Whether `rel` still names an entry on the source (errors other than "not there" say yes).
   bool source_exists(std::string_view rel) const;
@@ -110,6 +119,7 @@ class PassContext {
   const PassOptions& options_;
   PassStats& stats_;
   FailureLog& failures_;
+  mutable LinkWatch link_watch_;
 };
 
 // The name lmover reserves at the top of the target for its hard-link staging area.
