@@ -110,7 +110,7 @@ static size_t unhex(const char *s, char *out) {
 /* ---- users ---- */
 
 /* The cleared index of `user` on `device`, or -1 if it is not registered. */
-static long long user_cleared(const char *device, const char *user) {
+__attribute__((unused)) static long long user_cleared(const char *device, const char *user) {
   char path[PATH_MAX], name[64];
   long long cleared;
   file_of(path, sizeof path, device, "users");
@@ -127,7 +127,7 @@ static long long user_cleared(const char *device, const char *user) {
 /* ---- reading ---- */
 
 struct fake_reader {
-  int magic;
+  unsigned magic;
   int flags;
   char **lines;
   size_t n, next;
@@ -200,8 +200,11 @@ int llapi_changelog_recv(void *priv, struct changelog_rec **rech) {
   h.cr_type = type;
   h.cr_index = (uint64_t)index;
   h.cr_time = 0;
-  parse_fid(tfid, &h.cr_tfid);
-  parse_fid(pfid, &h.cr_pfid);
+  struct lu_fid f;
+  parse_fid(tfid, &f);
+  memcpy(&h.cr_tfid, &f, sizeof f);
+  parse_fid(pfid, &f);
+  memcpy(&h.cr_pfid, &f, sizeof f);
   size_t at = sizeof h;
   if (rename) {
     h.cr_flags |= CLF_RENAME;
@@ -328,6 +331,7 @@ int llapi_path2fid(const char *path, struct lu_fid *fid) {
 /* The mount's names by inode, in walk order (a file's links in a stable order). */
 struct name_entry {
   ino_t ino;
+  size_t seq; /* walk order: a file's links keep it */
   char *path;
 };
 static struct name_entry *names;
@@ -344,9 +348,17 @@ static int index_one(const char *path, const struct stat *st, int flag, struct F
   const char *rel = path + mount_len;
   while (*rel == '/') ++rel;
   names[names_n].ino = st->st_ino;
+  names[names_n].seq = names_n;
   names[names_n].path = strdup(rel);
   ++names_n;
   return 0;
+}
+
+/* By inode, then in walk order (a file's links in a stable order). */
+static int by_ino(const void *a, const void *b) {
+  const struct name_entry *x = a, *y = b;
+  if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void index_mount(void) {
@@ -356,6 +368,18 @@ static void index_mount(void) {
   const char *root = env_or("FAKE_LUSTRE_INDEX_ROOT", mount_dir());
   mount_len = strlen(root);
   nftw(root, index_one, 64, FTW_PHYS | FTW_MOUNT);
+  qsort(names, names_n, sizeof *names, by_ino);
+}
+
+/* The first index entry of `ino`, or names_n. */
+static size_t first_of(ino_t ino) {
+  size_t lo = 0, hi = names_n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (names[mid].ino < ino) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /* As the kernel's OBD_IOC_FID2PATH: link number *linkno of the entry, relative to the root ("" for
@@ -373,8 +397,7 @@ int llapi_fid2path(const char *device, const char *fidstr, char *path, int pathl
   int want = linkno ? *linkno : 0, seen = 0;
   const char *found = NULL;
   bool more = false;
-  for (size_t i = 0; i < names_n; ++i) {
-    if (names[i].ino != ino) continue;
+  for (size_t i = first_of(ino); i < names_n && names[i].ino == ino; ++i) {
     if (seen == want) found = names[i].path;
     else if (seen > want) more = true;
     ++seen;
