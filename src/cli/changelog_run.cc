@@ -53,8 +53,8 @@ std::string when(int64_t t) {
 
 }  // namespace
 
-ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, const LustreApi* api, unsigned threads,
-                           Summary& summary)
+ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int src_root, const LustreApi* api,
+                           unsigned threads, Summary& summary)
     : plan_(plan), summary_(summary), path_(path_beside(plan.dst, "lmover-changelog")), bookmark_(load(path_)) {
   bool verify_only = true;
   for (PassKind k : plan.passes) verify_only = verify_only && !pass_info(k).writes;
@@ -71,7 +71,7 @@ ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, con
   }
   if (settings.incremental != ChangelogSettings::Incremental::kNo) {
     std::string why = why_untrusted();
-    if (why.empty()) why = scan(threads);
+    if (why.empty()) why = scan(threads, src_root);
     if (!why.empty()) {
       if (settings.incremental == ChangelogSettings::Incremental::kYes) {
         throw FsError("--incremental", path_, "the changelog cannot be trusted: " + why +
@@ -138,7 +138,7 @@ std::string ChangelogRun::why_untrusted() const {
   return "";
 }
 
-std::string ChangelogRun::scan(unsigned threads) {
+std::string ChangelogRun::scan(unsigned threads, int src_root) {
   spool_ = std::make_unique<PlaceSpool>(path_beside(plan_.dst, "lmover-changes"));
   // With dirtime: from where directory times are settled (older, or as old as the entries' mark).
   std::map<std::string, uint64_t> from = marks();
@@ -152,7 +152,7 @@ std::string ChangelogRun::scan(unsigned threads) {
     }
   }
   auto start = std::chrono::steady_clock::now();
-  auto found = source_->scan(from, threads, [this](const ChangedPlace& p) { spool_->add(p); });
+  auto found = source_->scan(from, threads, src_root, [this](const ChangedPlace& p) { spool_->add(p); });
   if (found.err == -ENOENT && found.where.find("-MDT") != std::string::npos) {
     return fmt::format("changelog user {} is not registered on {} (deregistered? the MDS drops idle users: changelog_gc)",
                        source_->user_of(found.where), found.where);

@@ -42,7 +42,7 @@ class ChangelogRun {
  public:
   // Before the passes, with the target's lock held. `api`: the run's liblustreapi (nullptr: none).
   // Throws FsError (exit 2) when --incremental is refused, naming the changelog and why.
-  ChangelogRun(const RunPlan& plan, const std::string& src_path, const LustreApi* api, unsigned threads,
+  ChangelogRun(const RunPlan& plan, const std::string& src_path, int src_root, const LustreApi* api, unsigned threads,
                Summary& summary);
   ~ChangelogRun();
   ChangelogRun(const ChangelogRun&) = delete;
@@ -62,7 +62,7 @@ class ChangelogRun {
   std::string why_untrusted() const;
   void record_start();  // a full pass: each MDT's end now
   // An incremental pass: the places, or why the log cannot be trusted after all.
-  std::string scan(unsigned threads);
+  std::string scan(unsigned threads, int src_root);
   void write(const nlohmann::json& doc) const;
   // The bookmark's marks per MDT: "index" (entries), or "dirtime" (directory times; absent for an
   // MDT where they are not settled).

@@ -346,7 +346,7 @@ int execute(const RunPlan& plan) {
     if (!plan.options.dry_run && writes) lock.emplace(plan.dst, plan.command);
     setup.lock = lock ? &*lock : nullptr;
     const LustreApi* api = setup.options.lustre ? &setup.options.lustre->api() : nullptr;
-    ChangelogRun changelog(plan, setup.roots.src_path, api, setup.threads, summary);
+    ChangelogRun changelog(plan, setup.roots.src_path, setup.roots.src.get(), api, setup.threads, summary);
     setup.changelog = &changelog;
     run_passes(setup, summary, code);
     changelog.finish(code == kExitOk && !interrupt_signal());

@@ -44,6 +44,10 @@ struct ChangedPlace {
   };
   Kind kind = Kind::kEntry;
   std::string rel;
+  // What the source entry was when the place was found (one lookup then, not one per pass):
+  // unknown until looked at. A pass judges the entry as it finds it all the same.
+  enum class Type : uint8_t { kUnknown = '?', kDirectory = 'd', kOther = 'f' };
+  Type type = Type::kUnknown;
   bool operator==(const ChangedPlace&) const = default;
 };
 
@@ -92,8 +96,9 @@ class ChangelogSource {
     std::string where;
   };
   // Reads every MDT's records after `after` (its bookmark), and calls `place` (from many threads,
-  // one at a time) for each place beneath SRC. `threads`: fid2path calls in flight.
-  Scan scan(const std::map<std::string, uint64_t>& after, unsigned threads,
+  // one at a time) for each place beneath SRC that is still there, looked at beneath `src_root`
+  // (SRC open) for its type. `threads`: fid2path calls and lookups in flight.
+  Scan scan(const std::map<std::string, uint64_t>& after, unsigned threads, int src_root,
             const std::function<void(const ChangedPlace&)>& place) const;
 
   // Clears `mdt`'s records up to `index` for its user: 0 or a negative errno.

@@ -9,6 +9,8 @@
 
 #include "lustre/changes.h"
 
+#include "fs/resolve.h"
+
 namespace lmover {
 namespace {
 
@@ -41,7 +43,7 @@ std::optional<std::string> beneath(const std::string& src_in_fs, const std::stri
 
 }  // namespace
 
-ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t>& after, unsigned threads,
+ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t>& after, unsigned threads, int src_root,
                                             const std::function<void(const ChangedPlace&)>& place) const {
   std::mutex emit;  // `place` is called one at a time, and the counts below are kept under it
   Scan total;
@@ -58,6 +60,18 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
       for (size_t i; (i = next++) < wants.size();) {
         std::vector<std::string> paths;
         int rc = api_->paths_of(mount_, wants[i].fid, &paths);
+        std::vector<ChangedPlace> found;
+        for (const std::string& p : paths) {
+          auto rel = beneath(src_in_fs_, p);
+          if (!rel) continue;
+          // Looked at here, on many threads, once for all the passes.
+          int err = 0;
+          auto meta = stat_beneath(src_root, *rel, &err);
+          if (!meta && (err == ENOENT || err == ENOTDIR || err == ELOOP)) continue;  // gone since
+          using Type = ChangedPlace::Type;
+          Type type = !meta ? Type::kUnknown : meta->type == EntryType::kDirectory ? Type::kDirectory : Type::kOther;
+          found.push_back(ChangedPlace{wants[i].kind, std::move(*rel), type});
+        }
         std::lock_guard lock(emit);
         ++total.fids;
         if (rc == -ENOENT || rc == -ESTALE) {
@@ -68,11 +82,9 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
           if (total.err == 0) total.err = rc, total.where = "fid2path " + wants[i].fid.text();
           return;
         }
-        for (const std::string& p : paths) {
-          if (auto rel = beneath(src_in_fs_, p)) {
-            ++total.places;
-            place(ChangedPlace{wants[i].kind, std::move(*rel)});
-          }
+        for (const ChangedPlace& p : found) {
+          ++total.places;
+          place(p);
         }
       }
     };

@@ -58,7 +58,7 @@ void PlaceSpool::add(const ChangedPlace& place) {
   // Writing the entry (a staged copy renamed into place, a link) moves its directory's mtime on
   // the target: dirtime sets it again.
   if (place.kind == ChangedPlace::Kind::kEntry && !place.rel.empty()) {
-    add({ChangedPlace::Kind::kTimes, parent_and_name(place.rel).first});
+    add({ChangedPlace::Kind::kTimes, parent_and_name(place.rel).first, ChangedPlace::Type::kDirectory});
   }
   std::string key = char(place.kind) + place.rel;
   if (recent_.count(key)) return;
@@ -70,6 +70,7 @@ void PlaceSpool::add(const ChangedPlace& place) {
   ++places_;
   uint32_t len = static_cast<uint32_t>(place.rel.size());
   buffer_ += char(place.kind);
+  buffer_ += char(place.type);
   buffer_.append(reinterpret_cast<const char*>(&len), sizeof len);
   buffer_ += place.rel;
   if (buffer_.size() >= kFlushAt) flush();
@@ -88,7 +89,7 @@ void PlaceSpool::flush() {
 void PlaceSpool::close() {
   // The root's times, always: a copy that settles a hard-link group makes and removes its staging
   // area there.
-  add({ChangedPlace::Kind::kTimes, ""});
+  add({ChangedPlace::Kind::kTimes, "", ChangedPlace::Type::kDirectory});
   flush();
   recent_.clear();
 }
@@ -102,11 +103,13 @@ std::vector<ChangedPlace> PlaceSpool::read(size_t slice) const {
     done += static_cast<size_t>(n);
   }
   std::vector<ChangedPlace> out;
-  for (size_t at = 0; at + 5 <= bytes.size();) {
+  // Each place: its kind, its type, the length of its path, the path.
+  constexpr size_t kHead = 2 + sizeof(uint32_t);
+  for (size_t at = 0; at + kHead <= bytes.size();) {
     uint32_t len;
-    std::memcpy(&len, bytes.data() + at + 1, sizeof len);
-    out.push_back({ChangedPlace::Kind(bytes[at]), bytes.substr(at + 5, len)});
-    at += 5 + len;
+    std::memcpy(&len, bytes.data() + at + 2, sizeof len);
+    out.push_back({ChangedPlace::Kind(bytes[at]), bytes.substr(at + kHead, len), ChangedPlace::Type(bytes[at + 1])});
+    at += kHead + len;
   }
   return out;
 }
@@ -165,16 +168,20 @@ void ChangedPlacesPass::expand_slice(const PlaceSpool& from, size_t slice, const
   for (const ChangedPlace& place : places) {
     bool linked = &from == more_;  // the last phase: every place of the follower's
     if ((!linked && phase_of(place.kind) != phase_) || spool_.covered(place) || excluded(place.rel)) continue;
-    int err = 0;
-    auto meta = stat_beneath(ctx_.src_root(), place.rel, &err);
-    if (!meta) {
-      // Not there as named any more (gone, or a directory on the way replaced): the record that did
-      // it also named the parent, whose listing brings the target along.
-      if (err == ENOENT || err == ENOTDIR || err == ELOOP) continue;
-      ctx_.fail(FsError("stat", place.rel, err));
-      continue;
+    bool is_dir = place.type == ChangedPlace::Type::kDirectory;
+    if (place.type == ChangedPlace::Type::kUnknown) {  // not looked at when found (a followed link)
+      int err = 0;
+      auto meta = stat_beneath(ctx_.src_root(), place.rel, &err);
+      if (!meta) {
+        // Not there as named any more (gone, or a directory on the way replaced): the record that did
+        // it also named the parent, whose listing brings the target along.
+        if (err == ENOENT || err == ENOTDIR || err == ELOOP) continue;
+        ctx_.fail(FsError("stat", place.rel, err));
+        continue;
+      }
+      is_dir = meta->type == EntryType::kDirectory;
     }
-    if (auto t = inner_.task_for(place, meta->type == EntryType::kDirectory, task)) sink.submit(std::move(*t));
+    if (auto t = inner_.task_for(place, is_dir, task)) sink.submit(std::move(*t));
   }
 }
 

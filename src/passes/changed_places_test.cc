@@ -19,7 +19,7 @@ TEST(PlaceSpool, SlicesHoldEveryPlaceOnceInOrder) {
   std::string path = spool_path();
   {
     PlaceSpool spool(path);
-    for (int i = 0; i < 2500; ++i) spool.add({K::kListing, "dir/" + std::to_string(i)});
+    for (int i = 0; i < 2500; ++i) spool.add({K::kListing, "dir/" + std::to_string(i), ChangedPlace::Type::kDirectory});
     spool.add({K::kListing, "dir/7"});  // a repeat: dropped
     spool.add({K::kEntry, std::string("odd/na\nme\0x", 12)});
     spool.close();
@@ -29,17 +29,18 @@ TEST(PlaceSpool, SlicesHoldEveryPlaceOnceInOrder) {
     ASSERT_EQ(spool.slices(), slices);
     auto first = spool.read(0);
     ASSERT_EQ(first.size(), PlaceSpool::kSliceSize);
-    EXPECT_EQ(first[0], (ChangedPlace{K::kListing, "dir/0"}));
+    EXPECT_EQ(first[0], (ChangedPlace{K::kListing, "dir/0", ChangedPlace::Type::kDirectory}));  // the type kept
     std::vector<ChangedPlace> all;
     for (size_t i = 0; i < slices; ++i) {
       auto part = spool.read(i);
       all.insert(all.end(), part.begin(), part.end());
     }
     ASSERT_EQ(all.size(), 2503u);
-    EXPECT_EQ(all[1000], (ChangedPlace{K::kListing, "dir/1000"}));
-    EXPECT_EQ(all[2500], (ChangedPlace{K::kTimes, "odd"}));  // the entry's directory's times, first
+    EXPECT_EQ(all[1000], (ChangedPlace{K::kListing, "dir/1000", ChangedPlace::Type::kDirectory}));
+    constexpr auto kDir = ChangedPlace::Type::kDirectory;
+    EXPECT_EQ(all[2500], (ChangedPlace{K::kTimes, "odd", kDir}));  // the entry's directory's times, first
     EXPECT_EQ(all[2501], (ChangedPlace{K::kEntry, std::string("odd/na\nme\0x", 12)}));
-    EXPECT_EQ(all[2502], (ChangedPlace{K::kTimes, ""}));
+    EXPECT_EQ(all[2502], (ChangedPlace{K::kTimes, "", kDir}));
   }
   ::unlink(path.c_str());
 }
