@@ -41,14 +41,22 @@ cleanup() {
 trap cleanup EXIT
 
 export LMOVER_LUSTREAPI=$fake FAKE_LUSTRE_MOUNT=$base/slow FAKE_LUSTRE_INDEX_ROOT=$base/fs FAKE_LUSTRE_MDTS=2
-export FAKE_LUSTRE_CHANGELOG=$base/mds FAKE_LUSTRE_FID2PATH_US=$fid2path_us
+export FAKE_LUSTRE_CHANGELOG=$base/mds FAKE_LUSTRE_FID2PATH_US=$fid2path_us FAKE_LUSTRE_INDEX_FILE=$base/mds/index
 
-# The MDS's part: TREE, or CHANGE N: changes the backing tree and logs what mdd would log.
+# The MDS's part: TREE, or CHANGE N: changes the backing tree, logs what mdd would log, and keeps
+# the FID index fid2path answers from (mds/index), as the MDS keeps its own.
 mds() {
   python3 - "$base/fs/data" "$base/mds" "$@" <<'EOF'
 import os, random, sys
 root, mds, what = sys.argv[1], sys.argv[2], sys.argv[3]
 state = os.path.join(mds, "state")
+mount = os.path.dirname(root)
+index = {}  # path relative to the mount -> inode
+if os.path.exists(os.path.join(mds, "index")):
+    for line in open(os.path.join(mds, "index")):
+        ino, path = line.rstrip("\n").split("\t", 1); index[path] = int(ino)
+def indexed(p): index[os.path.relpath(p, mount) if p != mount else ""] = os.lstat(p).st_ino
+def unindexed(p): index.pop(os.path.relpath(p, mount), None)
 def fid(p):
     st = os.lstat(p)
     return "[%#x:%#x:0x0]" % (0x200000400 + (st.st_ino >> 32), st.st_ino & 0xffffffff)
@@ -62,13 +70,13 @@ def log(t, tfid, pfid, name=""):
     nxt[i] += 1
 if what == "TREE":
     files = int(sys.argv[4]); random.seed(1)
-    os.makedirs(root)
+    os.makedirs(root); indexed(mount); indexed(root)
     for d in range((files + 99) // 100):
-        dp = os.path.join(root, "d%05d" % d); os.mkdir(dp); log(2, fid(dp), fid(root), os.path.basename(dp))
+        dp = os.path.join(root, "d%05d" % d); os.mkdir(dp); indexed(dp); log(2, fid(dp), fid(root), os.path.basename(dp))
         for f in range(min(100, files - d * 100)):
             fp = os.path.join(dp, "f%03d" % f)
             with open(fp, "wb") as out: out.write(os.urandom(random.randint(0, 4096)))
-            log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
+            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
 else:
     n = int(sys.argv[4]); random.seed(int.from_bytes(os.urandom(4), "little"))
     dirs = sorted(os.listdir(root))
@@ -82,10 +90,13 @@ else:
         elif kind == 2:  # created
             fp = os.path.join(dp, "new%d_%d" % (os.getpid(), k))
             with open(fp, "wb") as out: out.write(os.urandom(random.randint(0, 4096)))
-            log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
+            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
         elif names:  # removed
-            fp = os.path.join(dp, random.choice(names)); t = fid(fp); os.unlink(fp); log(6, t, fid(dp), os.path.basename(fp))
+            fp = os.path.join(dp, random.choice(names)); t = fid(fp); os.unlink(fp); unindexed(fp)
+            log(6, t, fid(dp), os.path.basename(fp))
 open(state, "w").write("%d %d" % tuple(nxt))
+with open(os.path.join(mds, "index"), "w") as out:
+    for path, ino in index.items(): out.write("%d\t%s\n" % (ino, path))
 EOF
 }
 

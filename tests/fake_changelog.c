@@ -15,7 +15,10 @@
  * fid2path indexes the mount once per process (the tests mutate before lmover runs); for benches,
  * $FAKE_LUSTRE_INDEX_ROOT indexes another view of the same files instead (the directory a FUSE
  * delay layer mirrors: the MDS resolves FIDs itself, without client lookups), and
- * $FAKE_LUSTRE_FID2PATH_US sleeps that long in each fid2path call (its round trip to the MDS).
+ * $FAKE_LUSTRE_FID2PATH_US sleeps that long in each fid2path call (its round trip to the MDS);
+ * $FAKE_LUSTRE_INDEX_FILE, lines "INO<tab>PATH" (relative to the mount, "" for its root), replaces
+ * the walk: an index the bench's MDS keeps as it changes the tree, as a real MDS resolves FIDs
+ * from its own, so that a bench does not time the fake's walk.
  * Built with -DFAKE_NO_START_USER it lacks llapi_changelog_start_user, as libraries before LU-19296 (2026) do. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -338,19 +341,14 @@ static struct name_entry *names;
 static size_t names_n, names_cap;
 static size_t mount_len;
 
+static void add_name(ino_t ino, const char *rel);
+
 static int index_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)flag;
   (void)ftw;
-  if (names_n == names_cap) {
-    names_cap = names_cap ? names_cap * 2 : 1024;
-    names = realloc(names, names_cap * sizeof *names);
-  }
   const char *rel = path + mount_len;
   while (*rel == '/') ++rel;
-  names[names_n].ino = st->st_ino;
-  names[names_n].seq = names_n;
-  names[names_n].path = strdup(rel);
-  ++names_n;
+  add_name(st->st_ino, rel);
   return 0;
 }
 
@@ -361,13 +359,44 @@ static int by_ino(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static void add_name(ino_t ino, const char *rel) {
+  if (names_n == names_cap) {
+    names_cap = names_cap ? names_cap * 2 : 1024;
+    names = realloc(names, names_cap * sizeof *names);
+  }
+  names[names_n].ino = ino;
+  names[names_n].seq = names_n;
+  names[names_n].path = strdup(rel);
+  ++names_n;
+}
+
+static void load_index(const char *file) {
+  FILE *f = fopen(file, "r");
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while (f && (n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] == '\n') line[n - 1] = '\0';
+    char *tab = strchr(line, '\t');
+    if (!tab) continue;
+    *tab = '\0';
+    add_name((ino_t)strtoull(line, NULL, 10), tab + 1);
+  }
+  free(line);
+  if (f) fclose(f);
+}
+
 static void index_mount(void) {
   static bool done;
   if (done || !mount_dir()) return;
   done = true;
-  const char *root = env_or("FAKE_LUSTRE_INDEX_ROOT", mount_dir());
-  mount_len = strlen(root);
-  nftw(root, index_one, 64, FTW_PHYS | FTW_MOUNT);
+  if (getenv("FAKE_LUSTRE_INDEX_FILE")) {
+    load_index(getenv("FAKE_LUSTRE_INDEX_FILE"));
+  } else {
+    const char *root = env_or("FAKE_LUSTRE_INDEX_ROOT", mount_dir());
+    mount_len = strlen(root);
+    nftw(root, index_one, 64, FTW_PHYS | FTW_MOUNT);
+  }
   qsort(names, names_n, sizeof *names, by_ino);
 }
 
