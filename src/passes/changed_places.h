@@ -12,9 +12,9 @@
 // beneath one is left to that walk, since the target may not have its directories yet), then the
 // listings (a copy acts on the names the target lacks, a delete on those the source lacks) and
 // directory times, then the changed entries (one made by a listing is then found settled), then
-// the other names of the hard-link groups the first two met (LinkFollower). Held
-// in memory: one path per changed directory (listed, new or renamed), not per changed entry.
-// Excluded places are left alone.
+// the other names of the hard-link groups the first two met (LinkFollower). Held in memory: one
+// path per changed directory (listed, new or renamed) and one FID per hard-linked file met, not
+// one per changed entry. Excluded places are left alone.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +33,9 @@ namespace lmover {
 
 class PlaceSpool {
  public:
-  // Small: a slice is expanded by one thread, a lookup per place, so slices are what spreads the
-  // expansion over the threads; the offsets held are 8 bytes a slice.
+  // Small: a slice is expanded by one thread (a lookup for each place whose type was not taken when
+  // it was found), so slices are what spreads the expansion over the threads; the offsets held are
+  // 8 bytes a slice.
   static constexpr size_t kSliceSize = 64;
 
   // Creates `path` afresh (the caller removes it). Throws FsError.
