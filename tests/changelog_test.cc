@@ -315,6 +315,33 @@ TEST_F(ChangelogTest, AnIncrementalPassLooksAtWhatChangedOnly) {
   expect_exact("after three changes");
 }
 
+// A copy deletes nothing: a bookmark taken by copies alone does not speak for the delete, which then
+// walks the whole tree (directories only), and removes what went before and between the copies.
+TEST_F(ChangelogTest, CopiesAloneLeaveTheDeleteToAWholeWalk) {
+  initial_tree(3, 4);
+  ASSERT_EQ(lmover({"copy", src_, dst_}).exit_code, 0);
+  Users users(src_, mds_, 21);
+  users.unlink_file(src_ + "/d0/f1");  // before any bookmark
+  ASSERT_EQ(lmover({"copy", "--changelog", "cl1", src_, dst_}).exit_code, 0);
+  users.unlink_file(src_ + "/d1/f2");  // between two copies
+  users.create(src_ + "/d2", "fresh", "new");
+  RunResult copy = lmover({"copy", "--changelog", "cl1", "--incremental", src_, dst_});
+  ASSERT_EQ(copy.exit_code, 0) << copy.output;
+  EXPECT_TRUE(exists(dst_ + "/d1/f2")) << "a copy deletes nothing";
+  RunResult sync = lmover({"sync", "--changelog", "cl1", "--incremental", src_, dst_});
+  ASSERT_EQ(sync.exit_code, 0) << sync.output;
+  EXPECT_NE(sync.output.find("no delete pass with --changelog has completed"), std::string::npos) << sync.output;
+  EXPECT_EQ(sync.counter("delete", "removed"), 2u) << sync.output;
+  expect_exact("after copies alone");
+  // That sync completed a delete: the next one is incremental all through.
+  users.unlink_file(src_ + "/d2/f0");
+  RunResult next = lmover({"sync", "--changelog", "cl1", "--incremental", src_, dst_});
+  ASSERT_EQ(next.exit_code, 0) << next.output;
+  EXPECT_EQ(next.output.find("walks the whole tree"), std::string::npos) << next.output;
+  EXPECT_EQ(next.counter("delete", "removed"), 1u);
+  expect_exact("after an incremental delete");
+}
+
 // Plain --incremental refuses (exit 2, naming the changelog and why) where the log cannot be
 // trusted; =auto walks the whole tree and says why.
 TEST_F(ChangelogTest, AnUntrustedLogIsRefusedOrWalkedWholeAndSaysWhy) {

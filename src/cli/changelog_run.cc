@@ -59,7 +59,9 @@ ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int
   bool verify_only = true;
   for (PassKind k : plan.passes) verify_only = verify_only && !pass_info(k).writes;
   writes_ = !plan.options.dry_run && !verify_only;
-  for (PassKind k : plan.passes) with_dirtime_ = with_dirtime_ || k == PassKind::kDirtime;
+  for (PassKind k : plan.passes) {
+    if (pass_info(k).writes && std::find(writing_.begin(), writing_.end(), k) == writing_.end()) writing_.push_back(k);
+  }
   const ChangelogSettings& settings = plan.changelog;
   if (settings.enabled()) {
     if (!api) throw FsError("--changelog", src_path, "needs liblustreapi and SRC on Lustre (see --lustre)");
@@ -94,11 +96,19 @@ ChangelogRun::~ChangelogRun() {
   if (spool_) ::unlink(spool_->path().c_str());
 }
 
-std::map<std::string, uint64_t> ChangelogRun::marks(const char* which) const {
+std::map<std::string, uint64_t> ChangelogRun::marks(const std::string& pass) const {
   std::map<std::string, uint64_t> out;
   if (!bookmark_.is_object() || !bookmark_.contains("mdts")) return out;
   for (const auto& [mdt, m] : bookmark_["mdts"].items()) {
-    if (m.contains(which) && m[which].is_number_unsigned()) out[mdt] = m[which].get<uint64_t>();
+    if (m.contains(pass) && m[pass].is_number_unsigned()) out[mdt] = m[pass].get<uint64_t>();
+  }
+  return out;
+}
+
+std::map<std::string, uint64_t> ChangelogRun::oldest_marks() const {
+  std::map<std::string, uint64_t> out;
+  for (const char* pass : {"copy", "delete", "dirtime"}) {
+    for (const auto& [mdt, index] : marks(pass)) out[mdt] = out.count(mdt) ? std::min(out[mdt], index) : index;
   }
   return out;
 }
@@ -127,7 +137,7 @@ std::string ChangelogRun::why_untrusted() const {
     if (!mdts.contains(mdt)) return mdt + " has no bookmark (an MDT added since?)";
     std::string user = mdts[mdt].value("user", "");
     if (user != source_->user_of(mdt)) return fmt::format("{}'s bookmark is of changelog user {}, not {}", mdt, user, source_->user_of(mdt));
-    uint64_t index = mdts[mdt].value("index", uint64_t(0));
+    uint64_t index = oldest_marks().count(mdt) ? oldest_marks().at(mdt) : 0;
     // Where the library cannot say that a user is gone, a clear up to what it already cleared does:
     // -ENOENT for a user the MDS no longer knows. Index 0 would clear everything: not asked.
     if (!source_->knows_users() && index > 0 && source_->clear(mdt, index) == -ENOENT) {
@@ -139,20 +149,22 @@ std::string ChangelogRun::why_untrusted() const {
 }
 
 std::string ChangelogRun::scan(unsigned threads, int src_root) {
-  spool_ = std::make_unique<PlaceSpool>(path_beside(plan_.dst, "lmover-changes"));
-  // With dirtime: from where directory times are settled (older, or as old as the entries' mark).
-  std::map<std::string, uint64_t> from = marks();
-  if (with_dirtime_) {
-    auto dirtime = marks("dirtime");
-    dirtime_whole_ = dirtime.size() != from.size();
-    if (dirtime_whole_) {
-      spdlog::info("changelog: no pass set directory times since the bookmark's full pass: dirtime walks the whole tree");
-    } else {
-      from = dirtime;
+  // From the oldest mark of the run's passes; a pass without a mark walks the whole tree.
+  for (PassKind k : writing_) {
+    auto m = marks(pass_name(k));
+    if (m.size() != source_->mdts().size()) {
+      if (k == PassKind::kCopy) return "no copy pass with --changelog has completed since the bookmark was taken";
+      whole_.insert(k);
+      spdlog::info("changelog: no {} pass with --changelog has completed since the bookmark was taken: it walks the "
+                   "whole tree (directories only)", pass_name(k));
+      continue;
     }
+    for (const auto& [mdt, index] : m) from_[mdt] = from_.count(mdt) ? std::min(from_[mdt], index) : index;
   }
+  if (from_.empty()) return "";  // every pass walks the whole tree: a full run, recorded as one
+  spool_ = std::make_unique<PlaceSpool>(path_beside(plan_.dst, "lmover-changes"));
   auto start = std::chrono::steady_clock::now();
-  auto found = source_->scan(from, threads, src_root, [this](const ChangedPlace& p) { spool_->add(p); });
+  auto found = source_->scan(from_, threads, src_root, [this](const ChangedPlace& p) { spool_->add(p); });
   if (found.err == -ENOENT && found.where.find("-MDT") != std::string::npos) {
     return fmt::format("changelog user {} is not registered on {} (deregistered? the MDS drops idle users: changelog_gc)",
                        source_->user_of(found.where), found.where);
@@ -181,7 +193,7 @@ void ChangelogRun::record_start() {
   std::string where;
   // From the old bookmark on where it is of this source (reading from 0 reads every record kept).
   std::map<std::string, uint64_t> from = bookmark_.is_object() && bookmark_.value("fsname", "") == source_->fsname()
-                                             ? marks()
+                                             ? oldest_marks()
                                              : std::map<std::string, uint64_t>{};
   next_ = source_->ends(from, &err, &where);
   if (err == -ENOENT) {
@@ -204,44 +216,69 @@ void ChangelogRun::write(const json& doc) const {
   if (::rename(temp.c_str(), path_.c_str()) < 0) throw FsError("rename the changelog bookmark into", path_, errno);
 }
 
+json ChangelogRun::next_marks(const std::string& mdt) const {
+  json m = json::object();
+  for (const char* pass : {"copy", "delete", "dirtime"}) {
+    PassKind kind = pass_kind(pass);
+    auto old = marks(pass);
+    json now = old.count(mdt) ? json(old.at(mdt)) : json(nullptr);  // as before, by default
+    bool ran = std::find(writing_.begin(), writing_.end(), kind) != writing_.end();
+    if (ran && source_) {
+      now = next_.at(mdt);  // where this run started reading (a full one) or stopped (an incremental one)
+    } else if (!ran && kind == PassKind::kDirtime && !writing_.empty()) {
+      // The run wrote in directories it does not set the times of: those are named by the records
+      // after the run's own start (incremental), or anywhere (full).
+      bool bounded = !now.is_null() && spool_ && from_.count(mdt);
+      now = bounded ? json(std::min(now.get<uint64_t>(), from_.at(mdt))) : json(nullptr);
+    } else if (!ran && kind == PassKind::kCopy && groups_split_) {
+      now = nullptr;
+    }
+    // A pass of this run that took no mark (no --changelog) settled it again as far as before.
+    m[pass] = now;
+  }
+  return m;
+}
+
 void ChangelogRun::finish(bool complete) {
   if (!writes_) return;
   if (!complete) {
     if (source_) spdlog::warn("changelog: the bookmark stays where it was: this run did not complete");
     return;
   }
-  if (!source_) {
-    if (bookmark_.is_null()) return;
-    json settled = bookmark_;
-    settled["unsettled"] = nullptr;  // the target follows the source at least as far as before
-    return write(settled);
+  json doc;
+  if (source_) {
+    doc = {{"version", 1},
+           {"fsname", source_->fsname()},
+           {"src", source_->src_in_fs()},
+           {"excludes", excludes_digest(plan_.options.filters)},
+           {"taken_by", plan_.command},
+           {"at", std::time(nullptr)}};
+    for (const std::string& mdt : source_->mdts()) {
+      json m = next_marks(mdt);
+      m["user"] = source_->user_of(mdt);
+      doc["mdts"][mdt] = m;
+    }
+  } else if (!bookmark_.is_null()) {
+    doc = bookmark_;  // the target follows the source at least as far as before, for this run's passes
+    for (auto& [mdt, m] : doc["mdts"].items()) {
+      json next = next_marks(mdt);
+      for (auto& [pass, value] : next.items()) m[pass] = value;
+    }
+  } else {
+    return;
   }
-  // Directory times are settled up to where this run read if it set them; an incremental run
-  // without dirtime keeps the older mark (the directories it wrote in are named after it); a
-  // full one without dirtime wrote in any directory: none.
-  auto old_dirtime = marks("dirtime");
-  json mdts = json::object();
-  std::map<std::string, uint64_t> clear_to;
-  for (const auto& [mdt, index] : next_) {
-    json m = {{"user", source_->user_of(mdt)}, {"index", index}, {"dirtime", nullptr}};
-    if (with_dirtime_) m["dirtime"] = index;
-    else if (spool_ && old_dirtime.count(mdt)) m["dirtime"] = old_dirtime[mdt];
-    mdts[mdt] = m;
-    clear_to[mdt] = m["dirtime"].is_null() ? index : m["dirtime"].get<uint64_t>();
-  }
-  write({{"version", 1},
-         {"fsname", source_->fsname()},
-         {"src", source_->src_in_fs()},
-         {"excludes", excludes_digest(plan_.options.filters)},
-         {"mdts", mdts},
-         {"taken_by", plan_.command},
-         {"at", std::time(nullptr)},
-         {"unsettled", nullptr}});
-  // The records up to the bookmark are no longer needed: cleared, which keeps the user alive too.
-  for (const auto& [mdt, index] : clear_to) {
-    if (index == 0) continue;  // 0 would clear everything
-    if (int rc = source_->clear(mdt, index); rc < 0) {
-      spdlog::warn("changelog: clearing {}'s records up to {} for {} failed: {}", mdt, index, source_->user_of(mdt),
+  doc["unsettled"] = nullptr;
+  write(doc);
+  if (!source_) return;
+  // The records up to the oldest mark are no longer needed: cleared, which keeps the user alive too.
+  for (const auto& [mdt, m] : doc["mdts"].items()) {
+    std::optional<uint64_t> oldest;
+    for (const char* pass : {"copy", "delete", "dirtime"}) {
+      if (m[pass].is_number_unsigned()) oldest = std::min(oldest.value_or(UINT64_MAX), m[pass].get<uint64_t>());
+    }
+    if (!oldest || *oldest == 0) continue;  // 0 would clear everything
+    if (int rc = source_->clear(mdt, *oldest); rc < 0) {
+      spdlog::warn("changelog: clearing {}'s records up to {} for {} failed: {}", mdt, *oldest, source_->user_of(mdt),
                    std::strerror(-rc));
     }
   }

@@ -9,12 +9,15 @@
 // advances the bookmark to the last record it read and clears the records up to it, which also keeps
 // the changelog user alive (the MDS deregisters idle users: changelog_gc).
 //
-// Directory times are the exception: a copy or delete moves the mtimes of the target directories
-// it writes in, and only dirtime sets them back, so a run without dirtime leaves directories behind
-// that no later record names. The bookmark therefore keeps a second mark per MDT, from where
-// directory times are not settled: an incremental run with dirtime reads the records from that
-// older mark (or, when no pass settled them since a full copy, dirtime walks the whole tree), and
-// records are cleared only up to it.
+// The bookmark keeps one mark per pass (copy, delete, dirtime) and MDT: each pass settles something
+// else (a copy deletes nothing, a delete copies nothing, and a copy or a delete moves the mtimes of
+// the target directories it writes in, which only dirtime sets back), so a run advances the marks
+// of its own passes only. A run without dirtime that wrote keeps dirtime's mark no newer than its
+// own start (an incremental one) or takes it away (a full one); a delete that split hard-link
+// groups with no copy after it takes the copy's away. An incremental run reads the records from the
+// oldest mark of its passes; a delete or dirtime without a mark walks the whole tree (directories
+// only), a copy without one means the log cannot be trusted. Records are cleared up to the oldest
+// mark of all.
 //
 // Every writing run on DST (with --changelog or not) marks an existing bookmark unsettled while it
 // runs and settles it only when it completes: a pass that failed, was stopped or was killed since
@@ -25,7 +28,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -49,9 +54,10 @@ class ChangelogRun {
   ChangelogRun& operator=(const ChangelogRun&) = delete;
 
   // The places pass `kind` visits; nullptr: the whole tree.
-  const PlaceSpool* places_for(PassKind kind) const {
-    return kind == PassKind::kDirtime && dirtime_whole_ ? nullptr : spool_.get();
-  }
+  const PlaceSpool* places_for(PassKind kind) const { return whole_.count(kind) ? nullptr : spool_.get(); }
+  // A delete of this run split hard-link groups on the target and no copy followed to settle them:
+  // the copy's mark goes (no record names those groups).
+  void groups_split() { groups_split_ = true; }
   // What follows the hard-link groups a changelog-driven copy meets (nullptr for other passes).
   std::unique_ptr<LinkFollower> follow_links(PassKind kind) const;
   // After the passes: `complete` when every one completed without a failure.
@@ -64,17 +70,20 @@ class ChangelogRun {
   // An incremental pass: the places, or why the log cannot be trusted after all.
   std::string scan(unsigned threads, int src_root);
   void write(const nlohmann::json& doc) const;
-  // The bookmark's marks per MDT: "index" (entries), or "dirtime" (directory times; absent for an
-  // MDT where they are not settled).
-  std::map<std::string, uint64_t> marks(const char* which = "index") const;
+  // The bookmark's marks of `pass` ("copy", "delete", "dirtime") by MDT; an MDT without one is absent.
+  std::map<std::string, uint64_t> marks(const std::string& pass) const;
+  std::map<std::string, uint64_t> oldest_marks() const;  // over the three passes, by MDT
+  nlohmann::json next_marks(const std::string& mdt) const;  // what this run leaves for `mdt`
 
   const RunPlan& plan_;
   Summary& summary_;
   std::string path_;            // the bookmark
   nlohmann::json bookmark_;     // as found (null: none)
   bool writes_ = false;         // a run that writes the target (not a dry run, not verify)
-  bool with_dirtime_ = false;   // the run has a dirtime pass
-  bool dirtime_whole_ = false;  // --incremental, but directory times were never settled since: dirtime walks all
+  std::vector<PassKind> writing_;   // the run's passes that write
+  std::set<PassKind> whole_;        // --incremental: its passes without a mark, which walk the whole tree
+  bool groups_split_ = false;
+  std::map<std::string, uint64_t> from_;  // --incremental: where the scan began, by MDT
   std::optional<ChangelogSource> source_;
   std::map<std::string, uint64_t> next_;  // the bookmark this run leaves when it completes
   std::unique_ptr<PlaceSpool> spool_;

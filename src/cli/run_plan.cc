@@ -211,7 +211,7 @@ struct RunSetup {
   FailureLog& failures;
   RunCounters counters{this_node()};  // what the sinks read: every pass so far
   Sinks sinks;
-  const ChangelogRun* changelog = nullptr;  // --incremental: what each pass visits (nullptr: the whole tree)
+  ChangelogRun* changelog = nullptr;  // the bookmark; --incremental: what each pass visits
 };
 
 // The run's statistics sinks, reading its counters and, distributed, the task queues' depths. A
@@ -307,6 +307,9 @@ void run_passes(RunSetup& setup, Summary& summary, int& code) {
     // delete changed after it). A copy again settles them before dirtime, so that one sync
     // leaves an exact clone. Only then: it walks the whole tree.
     bool copied = std::find(passes.begin(), passes.begin() + i, PassKind::kCopy) != passes.begin() + i;
+    if (kind == PassKind::kDelete && stats.shared_names_removed > 0 && !copied && setup.changelog) {
+      setup.changelog->groups_split();  // no copy follows to settle them: no record names them either
+    }
     if (kind == PassKind::kDelete && stats.shared_names_removed > 0 && copied && !plan.options.dry_run) {
       spdlog::info("delete: {} names of shared target inodes removed: copying again to settle their link groups",
                    stats.shared_names_removed.load());
