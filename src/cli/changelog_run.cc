@@ -44,6 +44,25 @@ std::string excludes_digest(const Filters& filters) {
   return fmt::format("{}:{:016x}", paths.size(), h);
 }
 
+std::string not_registered(const std::string& user, const std::string& mdt) {
+  return fmt::format("changelog user {} is not registered on {} (deregistered? the MDS drops idle users: changelog_gc)",
+                     user, mdt);
+}
+
+// The oldest of the three passes' marks, by MDT, of a bookmark's "mdts" (an MDT with none is absent).
+std::map<std::string, uint64_t> oldest_marks_of(const json& mdts) {
+  std::map<std::string, uint64_t> out;
+  if (!mdts.is_object()) return out;
+  for (const auto& [mdt, m] : mdts.items()) {
+    for (const char* pass : {"copy", "delete", "dirtime"}) {
+      if (!m.contains(pass) || !m[pass].is_number_unsigned()) continue;
+      uint64_t index = m[pass].get<uint64_t>();
+      out[mdt] = out.count(mdt) ? std::min(out[mdt], index) : index;
+    }
+  }
+  return out;
+}
+
 std::string when(int64_t t) {
   std::time_t tt = t;
   char buf[32];
@@ -56,12 +75,10 @@ std::string when(int64_t t) {
 ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int src_root, const LustreApi* api,
                            unsigned threads, Summary& summary)
     : plan_(plan), summary_(summary), path_(path_beside(plan.dst, "lmover-changelog")), bookmark_(load(path_)) {
-  bool verify_only = true;
-  for (PassKind k : plan.passes) verify_only = verify_only && !pass_info(k).writes;
-  writes_ = !plan.options.dry_run && !verify_only;
   for (PassKind k : plan.passes) {
     if (pass_info(k).writes && std::find(writing_.begin(), writing_.end(), k) == writing_.end()) writing_.push_back(k);
   }
+  writes_ = !plan.options.dry_run && !writing_.empty();
   const ChangelogSettings& settings = plan.changelog;
   if (settings.enabled()) {
     if (!api) throw FsError("--changelog", src_path, "needs liblustreapi and SRC on Lustre (see --lustre)");
@@ -106,11 +123,8 @@ std::map<std::string, uint64_t> ChangelogRun::marks(const std::string& pass) con
 }
 
 std::map<std::string, uint64_t> ChangelogRun::oldest_marks() const {
-  std::map<std::string, uint64_t> out;
-  for (const char* pass : {"copy", "delete", "dirtime"}) {
-    for (const auto& [mdt, index] : marks(pass)) out[mdt] = out.count(mdt) ? std::min(out[mdt], index) : index;
-  }
-  return out;
+  return bookmark_.is_object() && bookmark_.contains("mdts") ? oldest_marks_of(bookmark_["mdts"])
+                                                             : std::map<std::string, uint64_t>{};
 }
 
 std::string ChangelogRun::why_untrusted() const {
@@ -133,17 +147,15 @@ std::string ChangelogRun::why_untrusted() const {
     return "the exclude list is not the one the bookmark's passes ran with";
   }
   const json& mdts = bookmark_["mdts"];
+  const auto oldest = oldest_marks();
   for (const std::string& mdt : source_->mdts()) {
     if (!mdts.contains(mdt)) return mdt + " has no bookmark (an MDT added since?)";
     std::string user = mdts[mdt].value("user", "");
     if (user != source_->user_of(mdt)) return fmt::format("{}'s bookmark is of changelog user {}, not {}", mdt, user, source_->user_of(mdt));
-    uint64_t index = oldest_marks().count(mdt) ? oldest_marks().at(mdt) : 0;
+    uint64_t index = oldest.count(mdt) ? oldest.at(mdt) : 0;
     // Where the library cannot say that a user is gone, a clear up to what it already cleared does:
     // -ENOENT for a user the MDS no longer knows. Index 0 would clear everything: not asked.
-    if (!source_->knows_users() && index > 0 && source_->clear(mdt, index) == -ENOENT) {
-      return fmt::format("changelog user {} is not registered on {} (deregistered? the MDS drops idle users: changelog_gc)",
-                         user, mdt);
-    }
+    if (!source_->knows_users() && index > 0 && source_->clear(mdt, index) == -ENOENT) return not_registered(user, mdt);
   }
   return "";
 }
@@ -166,8 +178,7 @@ std::string ChangelogRun::scan(unsigned threads, int src_root) {
   auto start = std::chrono::steady_clock::now();
   auto found = source_->scan(from_, threads, src_root, [this](const ChangedPlace& p) { spool_->add(p); });
   if (found.err == -ENOENT && found.where.find("-MDT") != std::string::npos) {
-    return fmt::format("changelog user {} is not registered on {} (deregistered? the MDS drops idle users: changelog_gc)",
-                       source_->user_of(found.where), found.where);
+    return not_registered(source_->user_of(found.where), found.where);
   }
   if (found.err < 0) return fmt::format("reading it failed at {}: {}", found.where, std::strerror(-found.err));
   spool_->close();
@@ -271,14 +282,10 @@ void ChangelogRun::finish(bool complete) {
   write(doc);
   if (!source_) return;
   // The records up to the oldest mark are no longer needed: cleared, which keeps the user alive too.
-  for (const auto& [mdt, m] : doc["mdts"].items()) {
-    std::optional<uint64_t> oldest;
-    for (const char* pass : {"copy", "delete", "dirtime"}) {
-      if (m[pass].is_number_unsigned()) oldest = std::min(oldest.value_or(UINT64_MAX), m[pass].get<uint64_t>());
-    }
-    if (!oldest || *oldest == 0) continue;  // 0 would clear everything
-    if (int rc = source_->clear(mdt, *oldest); rc < 0) {
-      spdlog::warn("changelog: clearing {}'s records up to {} for {} failed: {}", mdt, *oldest, source_->user_of(mdt),
+  for (const auto& [mdt, oldest] : oldest_marks_of(doc["mdts"])) {
+    if (oldest == 0) continue;  // 0 would clear everything
+    if (int rc = source_->clear(mdt, oldest); rc < 0) {
+      spdlog::warn("changelog: clearing {}'s records up to {} for {} failed: {}", mdt, oldest, source_->user_of(mdt),
                    std::strerror(-rc));
     }
   }

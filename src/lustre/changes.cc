@@ -172,11 +172,20 @@ std::optional<std::pair<Fid, std::vector<std::string>>> ChangelogSource::names_o
     errno = -rc;
     return std::nullopt;
   }
-  std::string prefix = src_in_fs_.empty() ? "" : src_in_fs_ + "/";
   for (const std::string& p : paths) {
-    if (p.compare(0, prefix.size(), prefix) == 0 && p.size() > prefix.size()) names.push_back(p.substr(prefix.size()));
+    if (auto name = relative_to_src(p); name && !name->empty()) names.push_back(std::move(*name));
   }
   return std::make_pair(*fid, std::move(names));
+}
+
+std::optional<std::string> ChangelogSource::relative_to_src(const std::string& path) const {
+  if (src_in_fs_.empty()) return path;
+  if (path == src_in_fs_) return std::string();
+  if (path.size() > src_in_fs_.size() && path.compare(0, src_in_fs_.size(), src_in_fs_) == 0 &&
+      path[src_in_fs_.size()] == '/') {
+    return path.substr(src_in_fs_.size() + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace lmover

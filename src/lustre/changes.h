@@ -101,6 +101,10 @@ class ChangelogSource {
   Scan scan(const std::map<std::string, uint64_t>& after, unsigned threads, int src_root,
             const std::function<void(const ChangedPlace&)>& place) const;
 
+  // `path` (relative to the filesystem's root, as fid2path answers) relative to SRC, if it lies
+  // beneath it ("" for SRC itself).
+  std::optional<std::string> relative_to_src(const std::string& path) const;
+
   // Clears `mdt`'s records up to `index` for its user: 0 or a negative errno.
   int clear(const std::string& mdt, uint64_t index) const;
 

@@ -3,7 +3,6 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -30,17 +29,6 @@ using Chunk = std::unordered_set<WantedPlace, WantHash, WantEqual>;
 // resolved once.
 constexpr size_t kChunkWants = 1 << 16;
 
-// `path` (relative to the filesystem's root) relative to SRC, if it lies beneath it.
-std::optional<std::string> beneath(const std::string& src_in_fs, const std::string& path) {
-  if (src_in_fs.empty()) return path;
-  if (path == src_in_fs) return std::string();
-  if (path.size() > src_in_fs.size() && path.compare(0, src_in_fs.size(), src_in_fs) == 0 &&
-      path[src_in_fs.size()] == '/') {
-    return path.substr(src_in_fs.size() + 1);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t>& after, unsigned threads, int src_root,
@@ -62,7 +50,7 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
         int rc = api_->paths_of(mount_, wants[i].fid, &paths);
         std::vector<ChangedPlace> found;
         for (const std::string& p : paths) {
-          auto rel = beneath(src_in_fs_, p);
+          auto rel = relative_to_src(p);
           if (!rel) continue;
           // Looked at here, on many threads, once for all the passes.
           int err = 0;
