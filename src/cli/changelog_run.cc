@@ -74,7 +74,8 @@ std::string when(int64_t t) {
 
 ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int src_root, const LustreApi* api,
                            unsigned threads, Summary& summary)
-    : plan_(plan), summary_(summary), path_(path_beside(plan.dst, "lmover-changelog")), bookmark_(load(path_)) {
+    : plan_(plan), summary_(summary), path_(path_beside(plan.dst, "lmover-changelog")), bookmark_(load(path_)),
+      src_root_(src_root) {
   for (PassKind k : plan.passes) {
     if (pass_info(k).writes && std::find(writing_.begin(), writing_.end(), k) == writing_.end()) writing_.push_back(k);
   }
@@ -196,7 +197,7 @@ std::string ChangelogRun::scan(unsigned threads, int src_root) {
 
 std::unique_ptr<LinkFollower> ChangelogRun::follow_links(PassKind kind) const {
   if (!spool_ || kind != PassKind::kCopy) return nullptr;
-  return std::make_unique<LinkFollower>(*source_, path_beside(plan_.dst, "lmover-links"));
+  return std::make_unique<LinkFollower>(*source_, src_root_, path_beside(plan_.dst, "lmover-links"));
 }
 
 void ChangelogRun::record_start() {

@@ -79,6 +79,7 @@ class ChangelogRun {
   Summary& summary_;
   std::string path_;            // the bookmark
   nlohmann::json bookmark_;     // as found (null: none)
+  int src_root_;                // SRC, open
   bool writes_ = false;         // a run that writes the target (not a dry run, not verify)
   std::vector<PassKind> writing_;   // the run's passes that write
   std::set<PassKind> whole_;        // --incremental: its passes without a mark, which walk the whole tree

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "fs/fs_error.h"
+#include "fs/resolve.h"
 
 namespace lmover {
 namespace {
@@ -104,7 +105,7 @@ std::string ChangelogUsers::of(unsigned index) const {
 }
 
 ChangelogSource::ChangelogSource(const LustreApi& api, const std::string& src_path, ChangelogUsers users)
-    : users_(std::move(users)), src_path_(src_path) {
+    : lustre_(api), users_(std::move(users)), src_path_(src_path) {
   std::string why;
   api_ = ChangelogApi::from(api, &why);
   if (!api_) throw FsError("--changelog", src_path, why);
@@ -164,8 +165,19 @@ int ChangelogSource::clear(const std::string& mdt, uint64_t index) const {
   return api_->clear(mdt, user_of(mdt), index);
 }
 
-std::optional<std::pair<Fid, std::vector<std::string>>> ChangelogSource::names_of(const std::string& rel) const {
-  auto fid = api_->fid_of(rel.empty() ? src_path_ : src_path_ + "/" + rel);
+std::optional<std::pair<Fid, std::vector<std::string>>> ChangelogSource::names_of(int src_root,
+                                                                                  const std::string& rel) const {
+  std::optional<Fid> fid;
+  try {
+    size_t slash = rel.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash);
+    UniqueFd parent = open_dir_beneath(src_root, dir);
+    UniqueFd pinned = pin_entry(parent.get(), rel.c_str() + (slash == std::string::npos ? 0 : slash + 1), rel);
+    fid = lustre_.fid_of(pinned.get());  // llapi_fd2fid: an O_PATH descriptor will do (name_to_handle_at)
+  } catch (const FsError& e) {
+    errno = e.err() ? e.err() : ENOENT;
+    return std::nullopt;
+  }
   if (!fid) return std::nullopt;
   std::vector<std::string> paths, names;
   if (int rc = api_->paths_of(mount_, *fid, &paths); rc < 0) {

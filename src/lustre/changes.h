@@ -108,11 +108,13 @@ class ChangelogSource {
   // Clears `mdt`'s records up to `index` for its user: 0 or a negative errno.
   int clear(const std::string& mdt, uint64_t index) const;
 
-  // The FID of the entry `rel` (relative to SRC), and every name beneath SRC it has (its hard
-  // links). nullopt with errno set when it cannot be read (ENOENT: gone).
-  std::optional<std::pair<Fid, std::vector<std::string>>> names_of(const std::string& rel) const;
+  // The FID of the entry `rel` (reached beneath `src_root`, SRC open, following no symlink), and
+  // every name beneath SRC it has (its hard links). nullopt with errno set when it cannot be read
+  // (ENOENT: gone).
+  std::optional<std::pair<Fid, std::vector<std::string>>> names_of(int src_root, const std::string& rel) const;
 
  private:
+  const LustreApi& lustre_;
   std::unique_ptr<ChangelogApi> api_;
   ChangelogUsers users_;
   std::string src_path_;

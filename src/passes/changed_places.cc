@@ -188,7 +188,7 @@ void ChangedPlacesPass::expand_slice(const PlaceSpool& from, size_t slice, const
 LinkFollower::~LinkFollower() { ::unlink(spool_.path().c_str()); }
 
 void LinkFollower::met(std::string_view rel) {
-  auto names = source_.names_of(std::string(rel));
+  auto names = source_.names_of(src_root_, std::string(rel));
   if (!names) return;  // gone since: the group is what its names left say
   std::lock_guard lock(mutex_);
   if (!groups_.insert(names->first.text()).second) return;

@@ -79,7 +79,9 @@ class PlaceSpool {
 // them: settled by then, they are found so). Thread-safe.
 class LinkFollower {
  public:
-  LinkFollower(const ChangelogSource& source, std::string spool_path) : source_(source), spool_(std::move(spool_path)) {}
+  // `src_root`: SRC open, beneath which the files met are reached.
+  LinkFollower(const ChangelogSource& source, int src_root, std::string spool_path)
+      : source_(source), src_root_(src_root), spool_(std::move(spool_path)) {}
   ~LinkFollower();
   void met(std::string_view rel);
   // Done meeting: the places for the fourth phase.
@@ -87,6 +89,7 @@ class LinkFollower {
 
  private:
   const ChangelogSource& source_;
+  int src_root_;
   std::mutex mutex_;
   std::unordered_set<std::string> groups_;  // FIDs resolved already: one per hard-linked file met
   PlaceSpool spool_;
