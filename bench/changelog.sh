@@ -5,19 +5,20 @@
 # the source; fid2path costing --fid2path-us per call, one RPC), the target on tmpfs.
 #
 #   LATENCYFS=/path/to/latencyfs bench/changelog.sh [--delay-us 200] [--fid2path-us 700]
-#            [--sizes "20000 200000"] [--changes "100 1000"] [--runs 2] [-j 32]
+#            [--sizes "20000 200000"] [--changes "100 1000"] [--runs 2] [-j 32] [--ops]
 #
 # For each tree size (files, in directories of 100) and each number of changed entries (a half
 # rewritten in place, a quarter created, a quarter removed, spread over the tree): the final sync
 # timed and its source requests counted (latencyfs --stats), full (walks both trees) and
 # incremental (reads the changelog), alternating, best of --runs, with `sync` before each timing.
 # Every timed sync starts from the same kind of change: the changes are made again before each.
-# LATENCYFS as for bench/latency.sh; needs root, /dev/fuse, and a build with the tests
+# --ops also prints the source requests of the last full and incremental sync by operation (where
+# they go). LATENCYFS as for bench/latency.sh; needs root, /dev/fuse, and a build with the tests
 # (build/tests/liblustreapi.so).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${BUILD:-$here/../build}
-delay=200 fid2path_us=700 sizes="20000 200000" changes="100 1000" runs=2 jobs=32
+delay=200 fid2path_us=700 sizes="20000 200000" changes="100 1000" runs=2 jobs=32 ops=
 while (($#)); do
   case $1 in
     --delay-us) delay=$2; shift 2 ;;
@@ -26,6 +27,7 @@ while (($#)); do
     --changes) changes=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     -j) jobs=$2; shift 2 ;;
+    --ops) ops=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -100,7 +102,7 @@ with open(os.path.join(mds, "index"), "w") as out:
 EOF
 }
 
-declare -A best requests
+declare -A best requests by_op
 timed() {  # KEY COMMAND...: best time, and the source requests of the last run
   local key=$1; shift
   sync
@@ -113,6 +115,7 @@ timed() {  # KEY COMMAND...: best time, and the source requests of the last run
   s=$(echo "$t1 - $t0" | bc)
   line=$(tail -1 "$base/stats")
   requests[$key]=${line##*delayed_total=}
+  by_op[$key]=$line
   if [ -z "${best[$key]:-}" ] || (($(echo "$s < ${best[$key]}" | bc))); then best[$key]=$s; fi
 }
 
@@ -143,6 +146,7 @@ for size in $sizes; do
     printf '%-9s %-8s %12.2f %12.2f %14s %14s %10.1f %9.1fx\n' "$size" "$n" "${best[full]}" "${best[incr]}" \
       "${requests[full]}" "${requests[incr]}" "$(echo "scale=2; ${requests[incr]} / $n" | bc)" \
       "$(echo "scale=2; ${best[full]} / ${best[incr]}" | bc)"
+    if [ -n "$ops" ]; then echo "  full: ${by_op[full]}"; echo "  incr: ${by_op[incr]}"; fi
   done
 done
 echo "source behind a ${delay} us delay layer, fid2path ${fid2path_us} us a call, target on tmpfs, -j $jobs, best of $runs"

@@ -25,9 +25,11 @@ int flags_now() { return kDirFlags | (g_noatime_allowed.load(std::memory_order_r
 
 std::atomic<bool> g_openat2_works{true};
 
-int openat2_beneath(int root_fd, const std::string& rel) {
+// `path_only`: O_PATH, a lookup without an open (the only flags openat2 takes with it).
+int openat2_beneath(int root_fd, const std::string& rel, bool path_only = false) {
   open_how how{};
-  how.flags = static_cast<uint64_t>(flags_now());
+  how.flags = path_only ? static_cast<uint64_t>(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        : static_cast<uint64_t>(flags_now());
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   int fd = static_cast<int>(syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
   if (fd < 0 && errno == EPERM && g_noatime_allowed.exchange(false)) {
@@ -38,8 +40,8 @@ int openat2_beneath(int root_fd, const std::string& rel) {
 }
 
 // The fallback: one component at a time, each opened O_NOFOLLOW relative to its parent fd.
-UniqueFd open_by_components(int root_fd, std::string_view rel) {
-  UniqueFd current(check(openat_noatime(root_fd, ".", kDirFlags), "open", rel));
+UniqueFd open_by_components(int root_fd, std::string_view rel, int flags = kDirFlags) {
+  UniqueFd current(check(openat_noatime(root_fd, ".", flags), "open", rel));
   size_t pos = 0;
   while (pos < rel.size()) {
     size_t slash = rel.find('/', pos);
@@ -48,7 +50,7 @@ UniqueFd open_by_components(int root_fd, std::string_view rel) {
     pos = slash + 1;
     if (component.empty() || component == ".") continue;
     if (component == "..") throw FsError("open", rel, "path leaves the root");
-    int fd = openat_noatime(current.get(), component.c_str(), kDirFlags);
+    int fd = openat_noatime(current.get(), component.c_str(), flags);
     if (fd < 0) throw FsError("open", rel, errno);
     current.reset(fd);
   }
@@ -77,14 +79,32 @@ UniqueFd open_dir_beneath(int root_fd, std::string_view rel) {
   return open_by_components(root_fd, rel);
 }
 
+UniqueFd lookup_dir_beneath(int root_fd, std::string_view rel) {
+  constexpr int kPathFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  if (rel.empty()) return UniqueFd(check(openat(root_fd, ".", kPathFlags), "open", rel));
+  if (g_openat2_works.load(std::memory_order_relaxed) && rel.size() < PATH_MAX) {
+    int fd = openat2_beneath(root_fd, std::string(rel), true);
+    if (fd >= 0) return UniqueFd(fd);
+    if (errno == ENOSYS || errno == E2BIG) {
+      g_openat2_works = false;
+    } else if (errno != ENAMETOOLONG) {
+      throw FsError("open", rel, errno);
+    }
+  }
+  return open_by_components(root_fd, rel, kPathFlags);
+}
+
 std::optional<EntryMeta> stat_beneath(int root_fd, std::string_view rel, int* err) {
   size_t slash = rel.rfind('/');
   std::string_view parent = slash == std::string_view::npos ? std::string_view() : rel.substr(0, slash);
   std::string name(rel.empty() ? "." : slash == std::string_view::npos ? rel : rel.substr(slash + 1));
   try {
-    UniqueFd dir = open_dir_beneath(root_fd, parent);
+    UniqueFd dir;  // none where the parent is the root itself
+    if (!parent.empty()) dir = lookup_dir_beneath(root_fd, parent);
     struct stat st;
-    if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return EntryMeta::from_stat(st);
+    if (fstatat(dir.valid() ? dir.get() : root_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      return EntryMeta::from_stat(st);
+    }
     *err = errno;
   } catch (const FsError& e) {
     *err = e.err();

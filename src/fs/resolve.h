@@ -18,9 +18,15 @@ namespace lmover {
 // Opens directory `rel` ("" = the root itself) beneath `root_fd` for reading, with O_NOATIME where
 // permitted so that walking does not disturb access times. Throws FsError naming `rel`.
 UniqueFd open_dir_beneath(int root_fd, std::string_view rel);
+// The same directory, looked up (O_PATH) but not opened: a directory fd for the *at calls and
+// fstat only (no listing, no xattrs or ioctls of its own), without the open and close that cost a
+// round trip each on a network or FUSE filesystem. "" = a new descriptor of the root. Throws FsError.
+UniqueFd lookup_dir_beneath(int root_fd, std::string_view rel);
 
 // The stat of entry `rel` beneath `root_fd` ("" = the root), reached as a walk reaches it: its
-// directories opened as open_dir_beneath does, the entry itself not followed. Never throws: when
+// directories resolved beneath the root with no symlink followed, the entry itself not followed.
+// The directories are only looked up (O_PATH), never opened: on a network or FUSE filesystem an
+// open and its close are two more round trips, per stat. Never throws: when
 // there is no such entry, nullopt with *err set to why (ENOENT; ENOTDIR or ELOOP for a component on
 // the way that is no directory or a symlink; any other errno of the lookup).
 std::optional<EntryMeta> stat_beneath(int root_fd, std::string_view rel, int* err);

@@ -261,7 +261,8 @@ void CopyPass::settle_directory(const DirPair& dirs, const char* name, std::stri
 }
 
 void CopyPass::copy_batch(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
+  // A shallow batch is a changelog's entries, each reached by name: the source directory unopened.
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run(), task.shallow);
   copy_names(dirs, task, task.names, sink);
 }
 

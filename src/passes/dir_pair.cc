@@ -37,13 +37,13 @@ class HandedOnPair final : public TaskAttachment {
 
 }  // namespace
 
-DirPair DirPair::open(const PassContext& ctx, const Task& task, bool target_may_be_missing) {
+DirPair DirPair::open(const PassContext& ctx, const Task& task, bool target_may_be_missing, bool source_unlisted) {
   if (auto* handed = dynamic_cast<HandedOnPair*>(task.attachment.get())) {
     DirPair pair = handed->take();
     if (pair.src.valid()) return pair;  // taken once: a task runs once in a process
   }
   DirPair pair;
-  pair.src = open_dir_beneath(ctx.src_root(), task.dir);
+  pair.src = source_unlisted ? lookup_dir_beneath(ctx.src_root(), task.dir) : open_dir_beneath(ctx.src_root(), task.dir);
   if (ctx.dst_root() < 0 && target_may_be_missing) return pair;  // dry run onto a DST not made yet
   try {
     pair.dst = open_dir_beneath(ctx.dst_root(), task.dir);

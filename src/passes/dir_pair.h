@@ -23,8 +23,11 @@ struct DirPair {
   // The pair the parent task handed on with `task`, if any; else both sides opened by the task's
   // path from the roots. Throws FsError if a side cannot be opened. With `target_may_be_missing`
   // (a dry run), a target directory that does not exist yet, or is still something else, leaves
-  // `dst` invalid.
-  static DirPair open(const PassContext& ctx, const Task& task, bool target_may_be_missing);
+  // `dst` invalid. With `source_unlisted` (a task that reaches entries of the source directory by
+  // name and never lists it), the source side is only looked up (O_PATH): no open and close, two
+  // round trips each on a network filesystem, for a changelog-driven task that visits one entry.
+  static DirPair open(const PassContext& ctx, const Task& task, bool target_may_be_missing,
+                      bool source_unlisted = false);
 
   // Gives this pair to `child`, unless the process already holds as many handed-on pairs as its
   // descriptor limit allows (a wide tree can queue thousands of directory tasks): then the pair is

@@ -23,7 +23,8 @@ void DirtimePass::handle(const Task& task, TaskSink& sink) {
 }
 
 void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
-  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run());
+  // A shallow task (a changelog's directory times) only stats the source directory: not opened.
+  DirPair dirs = DirPair::open(ctx_, task, ctx_.dry_run(), task.shallow);
   PassStats::add(ctx_.stats().entries);
   // The source directory is open O_NOATIME, so its atime is still the one users left.
   EntryMeta src = stat_fd(dirs.src.get(), task.dir);
