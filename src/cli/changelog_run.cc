@@ -70,6 +70,14 @@ std::string when(int64_t t) {
   return buf;
 }
 
+// A duration as an admin plans a downtime with it.
+std::string duration_text(double s) {
+  if (s < 1) return "under a second";
+  if (s < 120) return fmt::format("{:.0f} s", s);
+  if (s < 7200) return fmt::format("{:.0f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
+}
+
 }  // namespace
 
 ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int src_root, const LustreApi* api,
@@ -186,18 +194,34 @@ std::string ChangelogRun::scan(unsigned threads, int src_root) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("changelog: {} records since the bookmark name {} places ({} entries gone since), read in {:.2f} s",
                found.records, spool_->places(), found.gone, seconds);
-  summary_.set("changelog", {{"records", found.records},
-                             {"fids", found.fids},
-                             {"gone", found.gone},
-                             {"places", spool_->places()},
-                             {"seconds", seconds}});
+  using Kind = ChangedPlace::Kind;
+  scanned_ = {{"records", found.records},
+              {"records_by_mdt", found.records_by_mdt},
+              {"fids", found.fids},
+              {"gone", found.gone},
+              {"places", spool_->places()},
+              {"subtrees", spool_->places_of(Kind::kSubtree)},
+              {"listings", spool_->places_of(Kind::kListing)},
+              {"entries", spool_->places_of(Kind::kEntry)},
+              {"seconds", seconds}};
+  summary_.set("changelog", scanned_);
   next_ = found.last;
   return "";
 }
 
-std::unique_ptr<LinkFollower> ChangelogRun::follow_links(PassKind kind) const {
+LinkFollower* ChangelogRun::follow_links(PassKind kind) {
   if (!spool_ || kind != PassKind::kCopy) return nullptr;
-  return std::make_unique<LinkFollower>(*source_, src_root_, path_beside(plan_.dst, "lmover-links"));
+  std::string path = path_beside(plan_.dst, fmt::format("lmover-links-{}", followers_.size()));
+  return followers_.emplace_back(std::make_unique<LinkFollower>(*source_, src_root_, path)).get();
+}
+
+std::vector<const PlaceSpool*> ChangelogRun::followed_for(PassKind kind) const {
+  std::vector<const PlaceSpool*> out;
+  if (kind != PassKind::kDirtime) return out;
+  for (const auto& f : followers_) {
+    if (const PlaceSpool* places = f->places()) out.push_back(places);
+  }
+  return out;
 }
 
 void ChangelogRun::record_start() {
@@ -251,6 +275,21 @@ json ChangelogRun::next_marks(const std::string& mdt) const {
   return m;
 }
 
+json ChangelogRun::next_rates() const {
+  json rates = bookmark_.is_object() ? bookmark_.value("rates", json::object()) : json::object();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  json passes = summary_.to_json()["passes"];
+  if (spool_) {
+    rates["incremental"] = {{"places", spool_->places()}, {"seconds", seconds}, {"at", std::time(nullptr)},
+                            {"passes", passes.size()}};
+    return rates;
+  }
+  uint64_t entries = 0;
+  for (const json& p : passes) entries += p["counters"].value("entries", uint64_t(0));
+  rates["full"] = {{"entries", entries}, {"seconds", seconds}, {"at", std::time(nullptr)}, {"passes", passes.size()}};
+  return rates;
+}
+
 void ChangelogRun::finish(bool complete) {
   if (!writes_) return;
   if (!complete) {
@@ -280,6 +319,7 @@ void ChangelogRun::finish(bool complete) {
     return;
   }
   doc["unsettled"] = nullptr;
+  if (source_) doc["rates"] = next_rates();
   write(doc);
   if (!source_) return;
   // The records up to the oldest mark are no longer needed: cleared, which keeps the user alive too.
@@ -289,6 +329,49 @@ void ChangelogRun::finish(bool complete) {
       spdlog::warn("changelog: clearing {}'s records up to {} for {} failed: {}", mdt, oldest, source_->user_of(mdt),
                    std::strerror(-rc));
     }
+  }
+}
+
+void ChangelogRun::report() const {
+  if (!spool_) {  // every pass would walk the whole tree (no marks for them): nothing to follow
+    fmt::print("{}: no pass has a mark in the bookmark yet: the next sync walks the whole tree\n", path_);
+    return;
+  }
+  fmt::print("changelog of {} since the bookmark {} (taken by '{}' at {}):\n", source_->fsname(), path_,
+             bookmark_.value("taken_by", "?"), when(bookmark_.value("at", int64_t(0))));
+  for (const auto& [mdt, records] : scanned_["records_by_mdt"].items()) {
+    fmt::print("  {}: {} records after record {}\n", mdt, records.get<uint64_t>(), from_.count(mdt) ? from_.at(mdt) : 0);
+  }
+  fmt::print("  {} places to visit: {} directories new or renamed (walked whole), {} listings, {} entries, and "
+             "directory times ({} FIDs resolved, {} gone since); read in {:.1f} s\n",
+             scanned_["places"].get<uint64_t>(), scanned_["subtrees"].get<uint64_t>(),
+             scanned_["listings"].get<uint64_t>(), scanned_["entries"].get<uint64_t>(), scanned_["fids"].get<uint64_t>(),
+             scanned_["gone"].get<uint64_t>(), scanned_["seconds"].get<double>());
+  for (PassKind k : whole_) fmt::print("  {}: no mark yet, walks the whole tree (directories only)\n", pass_name(k));
+  json rates = bookmark_.value("rates", json::object());
+  uint64_t places = spool_->places();
+  if (rates.contains("incremental") && rates["incremental"].value("places", uint64_t(0)) > 0) {
+    const json& r = rates["incremental"];
+    double per_place = r["seconds"].get<double>() / r["places"].get<double>();
+    fmt::print("  the next incremental sync: about {}, at the last incremental run's {:.2f} ms a place ({} "
+               "places in {}, {})\n",
+               duration_text(places * per_place), per_place * 1000, r["places"].get<uint64_t>(),
+               duration_text(r["seconds"].get<double>()), when(r.value("at", int64_t(0))));
+  } else if (rates.contains("full") && rates["full"].value("seconds", 0.0) > 0) {
+    // No incremental run yet: each place costs about what an entry of each pass did in the full run
+    // (a floor: a listing compares a whole directory, a subtree is walked whole).
+    const json& r = rates["full"];
+    double per_entry = r["seconds"].get<double>() / std::max<double>(1, r["entries"].get<double>());
+    fmt::print("  the next incremental sync: at least {}, at the last full run's {:.3f} ms an entry (no "
+               "incremental run yet)\n",
+               duration_text(places * 3 * per_entry), per_entry * 1000);
+  } else {
+    fmt::print("  the next incremental sync: no run with --changelog has measured a rate yet\n");
+  }
+  if (rates.contains("full")) {
+    const json& r = rates["full"];
+    fmt::print("  a full {}: {} when it last ran ({} entries, {})\n", r.value("passes", 1) > 1 ? "sync" : "pass",
+               duration_text(r["seconds"].get<double>()), r["entries"].get<uint64_t>(), when(r.value("at", int64_t(0))));
   }
 }
 

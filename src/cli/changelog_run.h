@@ -25,6 +25,7 @@
 // before writing the new one), so the log cannot be trusted after it.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,10 +59,17 @@ class ChangelogRun {
   // A delete of this run split hard-link groups on the target and no copy followed to settle them:
   // the copy's mark goes (no record names those groups).
   void groups_split() { groups_split_ = true; }
-  // What follows the hard-link groups a changelog-driven copy meets (nullptr for other passes).
-  std::unique_ptr<LinkFollower> follow_links(PassKind kind) const;
+  // What follows the hard-link groups a changelog-driven copy meets (nullptr for other passes);
+  // held until the run ends.
+  LinkFollower* follow_links(PassKind kind);
+  // What the last phase of pass `kind` visits besides its own follower's names: for dirtime, the
+  // names every copy before it followed (it sets their directories' times); nothing otherwise.
+  std::vector<const PlaceSpool*> followed_for(PassKind kind) const;
   // After the passes: `complete` when every one completed without a failure.
   void finish(bool complete);
+  // `lmover changes`: what the records since the bookmark name, per MDT, and what the next
+  // incremental sync would cost, from the rates the bookmark keeps of the runs before; on stdout.
+  void report() const;
 
  private:
   // "" when the records after the bookmark can be trusted to name every change; why not otherwise.
@@ -74,6 +82,9 @@ class ChangelogRun {
   std::map<std::string, uint64_t> marks(const std::string& pass) const;
   std::map<std::string, uint64_t> oldest_marks() const;  // over the three passes, by MDT
   nlohmann::json next_marks(const std::string& mdt) const;  // what this run leaves for `mdt`
+  // The bookmark's "rates" with this complete run's: seconds per place of an incremental run,
+  // entries per second of a full one (what `changes` estimates from).
+  nlohmann::json next_rates() const;
 
   const RunPlan& plan_;
   Summary& summary_;
@@ -85,9 +96,12 @@ class ChangelogRun {
   std::set<PassKind> whole_;        // --incremental: its passes without a mark, which walk the whole tree
   bool groups_split_ = false;
   std::map<std::string, uint64_t> from_;  // --incremental: where the scan began, by MDT
+  nlohmann::json scanned_;                // --incremental: what the scan found (the summary's "changelog")
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::optional<ChangelogSource> source_;
   std::map<std::string, uint64_t> next_;  // the bookmark this run leaves when it completes
   std::unique_ptr<PlaceSpool> spool_;
+  std::vector<std::unique_ptr<LinkFollower>> followers_;  // one per copy (a relink is one too)
 };
 
 }  // namespace lmover

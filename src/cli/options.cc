@@ -253,6 +253,10 @@ const std::vector<PassCommand>& pass_commands() {
       if (p.kind == PassKind::kDirtime) {
         out.push_back({"sync", "the final pass: copy, delete, then dirtime: an exact clone",
                        {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}});
+        out.push_back({"changes",
+                       "(Lustre, --changelog) what the changelog names since the bookmark, per MDT, and what an "
+                       "incremental sync would cost now; reads only, clears nothing",
+                       {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}});
       }
     }
     return out;
@@ -428,7 +432,6 @@ void parse_changelog_settings(RunPlan& plan, const CommonFlags& flags) {
   for (PassKind k : plan.passes) {
     if (!pass_info(k).writes) throw std::invalid_argument(std::string("--incremental does not apply to ") + pass_name(k));
   }
-  if (!plan.broker.empty()) throw std::invalid_argument("--incremental runs on the embedded engine for now, not over a broker");
   plan.changelog.incremental = flags.incremental == "auto" ? Incremental::kAuto : Incremental::kYes;
 }
 
@@ -469,6 +472,14 @@ ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const Commo
   take_flags(plan, flags);
   try {
     parse_pass_settings(plan, flags);
+    if (plan.command == "changes") {
+      // The incremental sync's reading of the log, and nothing it would write.
+      if (!plan.changelog.enabled()) throw std::invalid_argument("changes needs --changelog USER (the changelog it reads)");
+      plan.report_changes = true;
+      plan.options.dry_run = true;
+      plan.progress = false;
+      plan.changelog.incremental = ChangelogSettings::Incremental::kYes;
+    }
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return kExitFatal;

@@ -14,6 +14,7 @@
 #include "fs/fs_error.h"
 #include "lustre/mdc_slots.h"
 #include "fs/resolve.h"
+#include "passes/changed_places.h"
 #include "passes/copy_pass.h"
 #include "distributed/messages.h"
 
@@ -78,6 +79,9 @@ class PassRunner : public TaskRunner {
     } catch (const FsError& e) {
       throw RunRefused(std::string("the run copies Lustre layouts and this node cannot: ") + e.what());
     }
+    // A changelog-driven copy's first phases: the hard-link groups it settles go back to the
+    // submitter, which follows them to their other names (passes/changed_places.h).
+    watch_links_ = spec.value("watch_links", false);
     if (spec.contains("max_delete")) {
       if (!budgets) throw RunRefused("the run has a shared --max-delete budget and this worker cannot reach it");
       options_.shared_max_delete = budgets(spec.at("max_delete"));
@@ -91,15 +95,23 @@ class PassRunner : public TaskRunner {
     FailureLog failures;
     failures.collect();
     PassContext ctx(src_.get(), dst_.get(), options_, stats, failures);
-    make_pass(kind_, ctx)->handle(task, sink);
+    std::vector<std::string> linked;
+    if (watch_links_) ctx.watch_links([&linked](std::string_view rel) { linked.emplace_back(rel); });
+    std::unique_ptr<Pass> pass = make_pass(kind_, ctx);
+    if (task.kind == TaskKind::kPlaces) {
+      ChangedPlacesPass(*pass, ctx).handle(task, sink);  // places a changelog names, carried in the task
+    } else {
+      pass->handle(task, sink);
+    }
     if (tally_) tally_->add(pass_name(kind_), stats);
-    return TaskOutcome{stats.nonzero(), failures.take_collected()};
+    return TaskOutcome{stats.nonzero(), failures.take_collected(), std::move(linked)};
   }
 
  private:
   PassKind kind_;
   UniqueFd src_, dst_;
   unsigned wanted_threads_ = 0;  // more than the cores when a root is latency-bound
+  bool watch_links_ = false;
   PassOptions options_;
   std::shared_ptr<WorkTally> tally_;
 };

@@ -10,12 +10,15 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/broker_commands.h"
 #include "cli/changelog_run.h"
+#include "cli/pass_engines.h"
 #include "cli/concurrency.h"
 #include "cli/interrupt.h"
 #include "cli/list_checks.h"
@@ -44,105 +47,6 @@ namespace lmover {
 namespace {
 
 using json = nlohmann::json;
-
-// A changelog-driven pass: the places the changelog names, in ChangedPlacesPass's phases; the
-// hard-link groups a copy meets in the first two are followed to all their names in the last.
-uint64_t run_phases(ThreadEngine& engine, Pass& pass, const PassContext& ctx, const PlaceSpool& places,
-                    std::unique_ptr<LinkFollower> links) {
-  uint64_t broken = 0;
-  if (links) ctx.watch_links([&links](std::string_view rel) { links->met(rel); });
-  for (int phase = 0; phase < ChangedPlacesPass::kPhases && !interrupt_signal(); ++phase) {
-    const PlaceSpool* linked = nullptr;
-    if (phase == ChangedPlacesPass::kPhases - 1 && links) {
-      ctx.watch_links({});
-      linked = &links->close();
-    }
-    ChangedPlacesPass scoped(pass, ctx, places, phase, linked);
-    broken += engine.run(scoped, Task::root(), &interrupt_requested());
-  }
-  ctx.watch_links({});
-  return broken;
-}
-
-// `changelog`: a changelog-driven run (nullptr, or no places for this pass: the whole tree).
-void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads, const ChangelogRun* changelog) {
-  ThreadEngine engine(threads);
-  std::unique_ptr<Pass> pass = make_pass(kind, ctx);
-  const PlaceSpool* places = changelog ? changelog->places_for(kind) : nullptr;
-  pass->prepare();
-  uint64_t broken = places ? run_phases(engine, *pass, ctx, *places, changelog->follow_links(kind))
-                           : engine.run(*pass, Task::root(), &interrupt_requested());
-  pass->finish();
-  PassStats::add(ctx.stats().errors, broken);
-}
-
-// Returns what the summary should say of the run beyond its counters.
-json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
-                     const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node) {
-  std::unique_ptr<Pass> pass = make_pass(kind, ctx);  // its prepare/finish touch the roots only: here
-  pass->prepare();
-  json spec = make_spec(kind, roots, ctx.options());
-  BrokerRetry retry(plan.broker.retry_for(), &interrupt_requested());
-  if (kind == PassKind::kDelete && plan.options.max_delete && !plan.options.dry_run) {
-    // One budget for every worker, held by the broker: see UnitPool. Filled afresh after a lost
-    // broker (no task can take from it before the run is submitted), so it is never filled twice.
-    std::string queue = fmt::format("{}.budget.{:016x}", plan.broker.prefix, (uint64_t(std::random_device{}()) << 32) ^ std::random_device{}());
-    try {
-      retry.run("fill the --max-delete budget", [&] {
-        std::unique_ptr<BrokerSession> session = broker.connect();
-        session->delete_queue(queue);
-        UnitPool::fill(*session, queue, *plan.options.max_delete);
-      });
-    } catch (const BrokerRetry::Stopped&) {
-      return json::object();  // interrupted before the pass began: execute() says so
-    }
-    spec["max_delete"] = {{"queue", queue}};
-  }
-  Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(ctx.stats()),
-                      [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
-  submitter.retry_for(plan.broker.retry_for());
-  // From the moment the run may reach the broker until it is complete, its lock stays whatever
-  // ends this process (an error, the broker lost for good, a signal): the run's tasks may still be
-  // writing the target, and only `lmover wait --run` for that run may take the lock over.
-  std::string run;
-  submitter.on_submitted([lock, &run](const std::string& id) {
-    run = id;
-    if (!lock) return;
-    lock->set_run(id);
-    lock->keep(true);
-  });
-  submitter.count_by_node([&per_node](const std::string& node, const std::string& key, uint64_t value) {
-    per_node.add(node, key, value);
-  });
-  submitter.stop_when(interrupt_requested());
-  auto start = std::chrono::steady_clock::now();
-  DistributedResult result;
-  try {
-    result = submitter.run(spec);
-  } catch (const BrokerError& e) {
-    if (run.empty()) throw;
-    throw BrokerError(fmt::format("{}; run {} goes on on the workers and keeps the target's lock: re-attach with "
-                                  "'lmover wait --run {}' once the broker is back",
-                                  e.what(), run, run));
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
-               seconds, result.messages, result.tasks / seconds, result.messages / seconds);
-  if (result.interrupted) {
-    // The run goes on on the workers (they still use the hard-link area), and keeps the lock.
-    spdlog::warn("{}: run {} goes on on the workers; re-attach with: lmover wait --run {}", pass_name(kind), result.run,
-                 result.run);
-  } else {
-    if (lock) lock->keep(false);  // complete: nothing of it writes the target any more
-    pass->finish();
-    drop_shared_budget(broker, result.spec, retry);
-  }
-  return {{"run", result.run},
-          {"tasks", result.tasks},
-          {"messages", result.messages},
-          {"largest_message_bytes", result.largest_message},
-          {"refused_by", result.refusals}};
-}
 
 // What a run cannot keep is said once, up front and in --json, not once per entry; the change rule
 // and verify then leave it out (ChangeRule in passes/copy_decision.h).
@@ -278,7 +182,7 @@ json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx
       run_embedded(kind, ctx, setup.threads, setup.changelog);
     } else {
       details = run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source),
-                                setup.failures, setup.lock, per_node);
+                                setup.failures, setup.lock, per_node, setup.changelog);
     }
   }
   if (std::string failed = flush_all(setup.sinks); !failed.empty()) spdlog::warn("{}", failed);
@@ -351,8 +255,12 @@ int execute(const RunPlan& plan) {
     const LustreApi* api = setup.options.lustre ? &setup.options.lustre->api() : nullptr;
     ChangelogRun changelog(plan, setup.roots.src_path, setup.roots.src.get(), api, setup.threads, summary);
     setup.changelog = &changelog;
-    run_passes(setup, summary, code);
-    changelog.finish(code == kExitOk && !interrupt_signal());
+    if (plan.report_changes) {
+      changelog.report();
+    } else {
+      run_passes(setup, summary, code);
+      changelog.finish(code == kExitOk && !interrupt_signal());
+    }
   } catch (const FsError& e) {
     record_fatal(summary, e, code);
   } catch (const BrokerError& e) {

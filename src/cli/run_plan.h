@@ -22,7 +22,7 @@ struct ChangelogSettings {
 };
 
 struct RunPlan {
-  std::string command;  // copy | delete | dirtime | sync
+  std::string command;  // copy | delete | dirtime | sync | verify | changes
   std::vector<PassKind> passes;
   std::string src, dst;
   PassOptions options;
@@ -39,6 +39,7 @@ struct RunPlan {
   LustreSettings lustre;  // --lustre, --layout, --mdts, --mdt-depth
   SinkSettings sinks;  // where the counters go: memcached, Prometheus, Graphite
   ChangelogSettings changelog;
+  bool report_changes = false;  // `lmover changes`: the changelog's report instead of the passes
 };
 
 // `lmover worker`, `lmover wait`, `lmover status`.

@@ -98,6 +98,7 @@ std::string encode(const TaskMessage& m) {
               {"dir", to_bytes(q.task.dir)},
               {"names", names},
               {"new", q.task.target_is_new}};
+    if (q.task.shallow) t["shallow"] = true;
     if (q.task.kind == TaskKind::kChunk) {
       t["off"] = q.task.offset;
       t["len"] = q.task.length;
@@ -118,7 +119,7 @@ std::string encode(const ReportMessage& m) {
   // done: per task (up u32, id u64, children count u32, children u64..., counters count u8,
   // (key index u8, value u64)...).
   std::string done;
-  json failures = json::array();
+  json failures = json::array(), linked = json::array();
   for (size_t i = 0; i < m.done.size(); ++i) {
     const TaskResult& t = m.done[i];
     put_packed<uint32_t>(done, t.up);
@@ -131,12 +132,14 @@ std::string encode(const ReportMessage& m) {
       put_packed<uint64_t>(done, value);
     }
     for (const auto& [path, message] : t.failures) failures.push_back({i, to_bytes(path), message});
+    for (const auto& rel : t.linked) linked.push_back({i, to_bytes(rel)});
   }
   j["lineage"] = to_bytes(m.lineage.pack());
   j["keys"] = m.keys;
   if (!m.node.empty()) j["node"] = m.node;
   j["done"] = to_bytes(done);
   j["failures"] = failures;
+  if (!linked.empty()) j["linked"] = linked;
   return pack_msgpack(j);
 }
 
@@ -150,8 +153,7 @@ TaskMessage decode_task(const std::string& body) {
     for (const json& t : j.at("tasks")) {
       QueuedTask& q = m.tasks.emplace_back();
       int kind = t.at("kind").get<int>();
-      if (kind != static_cast<int>(TaskKind::kDirectory) && kind != static_cast<int>(TaskKind::kBatch) &&
-          kind != static_cast<int>(TaskKind::kChunk)) {
+      if (kind < static_cast<int>(TaskKind::kDirectory) || kind > static_cast<int>(TaskKind::kPlaces)) {
         throw std::invalid_argument("unknown task kind");
       }
       q.task.kind = static_cast<TaskKind>(kind);
@@ -161,6 +163,7 @@ TaskMessage decode_task(const std::string& body) {
       q.task.dir = from_bytes(t.at("dir"));
       for (const auto& n : t.at("names")) q.task.names.push_back(from_bytes(n));
       q.task.target_is_new = t.at("new").get<bool>();
+      q.task.shallow = t.value("shallow", false);
       if (q.task.kind == TaskKind::kChunk) {
         q.task.offset = t.at("off").get<uint64_t>();
         q.task.length = t.at("len").get<uint64_t>();
@@ -212,6 +215,11 @@ ReportMessage decode_report(const std::string& body) {
       size_t i = f.at(0).get<size_t>();
       if (i >= m.done.size()) throw std::invalid_argument("failure of no task");
       m.done[i].failures.emplace_back(from_bytes(f.at(1)), f.at(2).get<std::string>());
+    }
+    for (const json& l : j.value("linked", json::array())) {
+      size_t i = l.at(0).get<size_t>();
+      if (i >= m.done.size()) throw std::invalid_argument("hard link of no task");
+      m.done[i].linked.push_back(from_bytes(l.at(1)));
     }
     return m;
   } catch (const json::exception& e) {

@@ -1,8 +1,8 @@
 // The messages that travel through the broker, encoded as MessagePack. Paths are raw bytes
 // (MessagePack bin), never assumed UTF-8.
 //
-//   tasks:  {v, run, spec, lineage, tasks: [{kind, id, up, dir, names, new}...]}  on <prefix>.dir / .files
-//   report: {v, run, lineage, keys, done, failures}                              on <prefix>.reports.<run>
+//   tasks:  {v, run, spec, lineage, tasks: [{kind, id, up, dir, names, new, shallow?}...]}  on <prefix>.dir / .files
+//   report: {v, run, lineage, keys, done, failures, linked?}                     on <prefix>.reports.<run>
 //   refusal notice: {v, run, refused_by, reason}                                 on <prefix>.reports.<run>
 //
 // One task message carries a bundle of tasks (a worker's leftovers, split for other workers), and
@@ -64,6 +64,7 @@ struct TaskResult {
   std::vector<uint64_t> children;  // every child it created, published or run by the same worker
   std::vector<std::pair<uint8_t, uint64_t>> counters;
   std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
+  std::vector<std::string> linked;  // hard-linked files the task met (TaskOutcome::linked)
 };
 
 struct ReportMessage {
@@ -101,8 +102,11 @@ struct QueueNames {
   std::string dead_letters() const { return prefix + ".dead"; }
   std::string reports(const std::string& run) const { return prefix + ".reports." + run; }
   std::string control() const { return prefix + ".control"; }
-  // Directory tasks and batches travel apart, so walking never waits behind copying.
-  std::string for_task(const Task& t) const { return t.kind == TaskKind::kDirectory ? dirs() : files(); }
+  // Directory tasks (and places, which expand into tasks) and batches travel apart, so walking
+  // never waits behind copying.
+  std::string for_task(const Task& t) const {
+    return t.kind == TaskKind::kDirectory || t.kind == TaskKind::kPlaces ? dirs() : files();
+  }
 };
 
 }  // namespace lmover

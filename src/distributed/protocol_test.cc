@@ -76,13 +76,13 @@ class ProtocolTest : public ::testing::Test {
   }
 
   // Runs a pass to its end, or gives up (interrupted) after `limit`: a lost task never ends.
-  DistributedResult run_pass(std::chrono::seconds limit = 30s) {
+  DistributedResult run_pass(std::chrono::seconds limit = 30s, const Submitter::RootChildren& root = {}) {
     std::atomic<bool> stop{false};
     std::thread watchdog([&] {
       for (auto waited = 0ms; waited < limit && !stop; waited += 50ms) std::this_thread::sleep_for(50ms);
       stop = true;
     });
-    DistributedResult r = submitter(stop).run({{"pass", "test"}});
+    DistributedResult r = submitter(stop).run({{"pass", "test"}}, root);
     stop = true;
     watchdog.join();
     return r;
@@ -192,6 +192,48 @@ TEST_F(ProtocolTest, ASecondSubmitterResumesFromTheCheckpointAndTheReportsAfterI
   stop_second = true;
   watchdog.join();
   expect_exact(second);
+}
+
+// The submitter runs the root task itself (a changelog-driven pass: the places are spooled on its
+// node): the root's children go out with the run, its report after them, and the run completes
+// exactly as if a worker had run the root. Planted: the root's report left out -> the run never
+// completes; a child id missing from it -> the tracker counts it as unknown and never finishes.
+TEST_F(ProtocolTest, ARootRunByTheSubmitterCompletesExactly) {
+  start_workers(2, 2);
+  DistributedResult r = run_pass(10s, [](TaskSink& sink) {
+    for (int i = 0; i < kFanout; ++i) sink.submit(Task::root().child_directory("d" + std::to_string(i)));
+    sink.submit(Task::root().child_batch("", {"f0", "f1", "f2"}));
+  });
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.tasks, kTasks);
+  EXPECT_EQ(r.counters["dirs_created"], kDirs - 1) << "the root ran here, not on a worker";
+  EXPECT_EQ(r.counters["files_copied"], kAllFiles);
+}
+
+// What a changelog-driven pass adds to the messages survives them: a places task with its places,
+// a shallow task, and the hard-linked files a task met.
+TEST(ProtocolMessages, PlacesShallowTasksAndLinkedFilesTravel) {
+  Task places = Task::root().child_places("changed places 0", {"Ef" + std::string("a/\xff\0b", 7), "Ld"});
+  Task shallow = Task::root().child_directory("x");
+  shallow.shallow = true;
+  TaskMessage m{"run1", json{{"pass", "copy"}}, {}, {QueuedTask{places}, QueuedTask{shallow}}};
+  TaskMessage back = decode_task(encode(m));
+  ASSERT_EQ(back.tasks.size(), 2u);
+  EXPECT_EQ(back.tasks[0].task.kind, TaskKind::kPlaces);
+  EXPECT_EQ(back.tasks[0].task.names, places.names);
+  EXPECT_EQ(back.tasks[0].task.id, places.id);
+  EXPECT_TRUE(back.tasks[1].task.shallow);
+  EXPECT_FALSE(back.tasks[0].task.shallow);
+  EXPECT_EQ(QueueNames{"p"}.for_task(places), "p.dir") << "places expand into tasks: they travel with directories";
+
+  ReportMessage report;
+  report.run = "run1";
+  TaskResult& done = report.done.emplace_back();
+  done.id = 7;
+  done.linked = {"d/f", std::string("odd\n\xfe", 6)};
+  ReportMessage heard = decode_report(encode(report));
+  ASSERT_EQ(heard.done.size(), 1u);
+  EXPECT_EQ(heard.done[0].linked, done.linked);
 }
 
 }  // namespace

@@ -70,6 +70,9 @@ void RunState::count(ReportMessage& report, const FailureSink& failures, const N
       if (failures) failures(f.first, f.second);
       result_.failures.push_back(std::move(f));
     }
+    if (linked_) {
+      for (const std::string& rel : task.linked) linked_(rel);
+    }
   }
   if (any_fresh) result_.messages += 2;  // the delivered bundle and this report
   result_.tasks = tracker_.done();

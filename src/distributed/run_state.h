@@ -43,6 +43,12 @@ class RunState {
   // Resumes from a checkpoint (the first one, or a later one a killed submitter left).
   explicit RunState(const Checkpoint& from);
 
+  // Called with each hard-linked file a counted task met (TaskOutcome::linked). Not checkpointed:
+  // only the submitter that asked for them (a changelog-driven copy, which follows them once the
+  // run is complete) listens.
+  using LinkedSink = std::function<void(const std::string& rel)>;
+  void on_linked(LinkedSink sink) { linked_ = std::move(sink); }
+
   // Takes one report body. Tasks already counted (a redelivered task reported again) count
   // nothing; a malformed report or one of another run is said and ignored.
   void hear(const std::string& body, const FailureSink& failures, const NodeCounts& node_counts);
@@ -67,6 +73,7 @@ class RunState {
   void count(ReportMessage& report, const FailureSink& failures, const NodeCounts& node_counts);
 
   DistributedResult result_;
+  LinkedSink linked_;
   CompletionTracker tracker_;
   uint64_t seq_;
   std::vector<uint64_t> lineage_;  // scratch, kept for its capacity

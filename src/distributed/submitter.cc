@@ -40,11 +40,11 @@ std::string status_queue(const QueueNames& queues, const std::string& run) { ret
 Submitter::Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures)
     : broker_(broker), queues_(std::move(queues)), progress_(std::move(progress)), failures_(std::move(failures)) {}
 
-DistributedResult Submitter::run(const json& spec) {
+DistributedResult Submitter::run(const json& spec, RootChildren root_children) {
   std::string run = new_run_id();
   if (on_submitted_) on_submitted_(run);
   try {
-    BrokerRetry(retry_bound_, stop_).run("submit run " + run, [&] { submit(run, spec); });
+    BrokerRetry(retry_bound_, stop_).run("submit run " + run, [&] { submit(run, spec, root_children); });
   } catch (const BrokerRetry::Stopped&) {
     DistributedResult stopped;
     stopped.run = run;
@@ -57,7 +57,7 @@ DistributedResult Submitter::run(const json& spec) {
   return follow_with_retries(run);
 }
 
-void Submitter::submit(const std::string& run, const json& spec) {
+void Submitter::submit(const std::string& run, const json& spec, const RootChildren& root_children) {
   std::unique_ptr<BrokerSession> connection = broker_.connect();
   BrokerSession& session = *connection;
   declare_task_queues(session, queues_);
@@ -71,7 +71,11 @@ void Submitter::submit(const std::string& run, const json& spec) {
   // registry records (list_runs shows a run once).
   for (const std::string& part : checkpoint_parts(first)) session.publish(state_queue(queues_, run), part);
   session.publish(status_queue(queues_, run), pack_msgpack(RunState(first).status()));
-  session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{Task::root()}}}));
+  if (root_children) {
+    publish_root(session, run, spec, root_children);
+  } else {
+    session.publish(queues_.dirs(), encode(TaskMessage{run, spec, LineageTable{}, {QueuedTask{Task::root()}}}));
+  }
   // Known to `lmover status` from now on (the record goes once the run is over: list_runs()).
   session.declare_queue(runs_queue(queues_));
   session.publish(runs_queue(queues_), pack_msgpack({{"run", run},
@@ -80,6 +84,67 @@ void Submitter::submit(const std::string& run, const json& spec) {
                                                     {"dst", spec.value("dst", "?")},
                                                     {"started", static_cast<int64_t>(std::time(nullptr))}}));
   session.wait_for_confirms();
+}
+
+namespace {
+
+// The root's children as a worker would publish its leftovers (worker.cc): in bundles that name
+// the root as their parent, a few tasks each so that every worker gets a share.
+class RootBundles : public TaskSink {
+ public:
+  RootBundles(BrokerSession& session, const QueueNames& queues, const std::string& run, const json& spec)
+      : session_(session), queues_(queues) {
+    next_.run = run;
+    next_.spec = spec;
+    next_.lineage.add(LineageTable::kTop, Task::root().id);
+  }
+  void submit(Task task) override {
+    ids.push_back(task.id);
+    next_.tasks.push_back(QueuedTask{std::move(task), 0});
+    if (next_.tasks.size() >= kTasksPerBundle) flush();
+  }
+  void flush() {
+    if (next_.tasks.empty()) return;
+    session_.publish(queues_.for_task(next_.tasks.front().task), encode(next_));
+    next_.tasks.clear();
+    // Confirms now and then: the broker's memory for unconfirmed messages stays small.
+    if (++published_ % 1000 == 0) session_.wait_for_confirms();
+  }
+  std::vector<uint64_t> ids;
+
+ private:
+  static constexpr size_t kTasksPerBundle = 8;
+  BrokerSession& session_;
+  const QueueNames& queues_;
+  TaskMessage next_;
+  uint64_t published_ = 0;
+};
+
+}  // namespace
+
+void Submitter::publish_root(BrokerSession& session, const std::string& run, const json& spec,
+                             const RootChildren& root_children) {
+  // Tasks of one kind per bundle (they travel on the queue of their kind): one sink per kind.
+  RootBundles places(session, queues_, run, spec), others(session, queues_, run, spec);
+  struct Split : TaskSink {
+    RootBundles &places, &others;
+    Split(RootBundles& p, RootBundles& o) : places(p), others(o) {}
+    void submit(Task task) override {
+      (task.kind == TaskKind::kPlaces || task.kind == TaskKind::kDirectory ? places : others).submit(std::move(task));
+    }
+  } split(places, others);
+  root_children(split);
+  places.flush();
+  others.flush();
+  // Published after its children, like a worker's: the tracker takes a child heard of first.
+  ReportMessage report;
+  report.run = run;
+  report.node = "submitter";
+  TaskResult& root = report.done.emplace_back();
+  root.id = Task::root().id;
+  root.children = std::move(places.ids);
+  root.children.insert(root.children.end(), others.ids.begin(), others.ids.end());
+  session.publish(queues_.reports(run), encode(report));
 }
 
 DistributedResult Submitter::attach(const std::string& run) { return follow_with_retries(run); }
@@ -168,6 +233,7 @@ HeldCheckpoint Submitter::take_checkpoint(BrokerSession& session, const std::str
 
 DistributedResult Submitter::follow(BrokerSession& state, const std::string& run, HeldCheckpoint held) {
   RunState run_state(held.checkpoint);
+  run_state.on_linked(linked_);
   std::vector<uint64_t> held_tags = std::move(held.tags);
   std::unique_ptr<BrokerSession> reports_connection = broker_.connect();
   BrokerSession& reports = *reports_connection;

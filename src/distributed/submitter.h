@@ -49,9 +49,17 @@ class Submitter {
   // How long a lost broker is tried again before run() and attach() give up (BrokerRetry).
   void retry_for(std::chrono::seconds bound) { retry_bound_ = bound; }
 
+  // Called with each hard-linked file the run's tasks met (RunState::on_linked).
+  void on_linked(RunState::LinkedSink fn) { linked_ = std::move(fn); }
+
+  // Where the root task's children come from when only this node can make them (a changelog-driven
+  // pass's places, spooled here): called with a sink for them, once per submission.
+  using RootChildren = std::function<void(TaskSink& sink)>;
+
   // A new run of the pass `spec`; prints nothing but the broker's comings and goings. Throws
-  // BrokerError once the broker stayed away longer than the retry bound.
-  DistributedResult run(const nlohmann::json& spec);
+  // BrokerError once the broker stayed away longer than the retry bound. With `root_children`,
+  // this submitter runs the root task itself: it publishes the children and the root's report.
+  DistributedResult run(const nlohmann::json& spec, RootChildren root_children = {});
   // Re-attaches to the run `run` (its submitter died) and waits for it to complete. Throws
   // RunNotFound if the broker does not know the run.
   DistributedResult attach(const std::string& run);
@@ -65,7 +73,10 @@ class Submitter {
   // Declares the run's queues and publishes its first checkpoint, status, root task and registry
   // record, and waits for their confirms. Idempotent (same run id), so a broker lost half-way
   // means doing it all again: duplicates are harmless (see the body).
-  void submit(const std::string& run, const nlohmann::json& spec);
+  void submit(const std::string& run, const nlohmann::json& spec, const RootChildren& root_children);
+  // The root task run here: its children published in bundles, then its report.
+  void publish_root(BrokerSession& session, const std::string& run, const nlohmann::json& spec,
+                    const RootChildren& root_children);
   // Follows `run` to its end, reconnecting with backoff while the broker is away.
   DistributedResult follow_with_retries(const std::string& run);
   void drop_run_queues(const std::string& run);
@@ -82,6 +93,7 @@ class Submitter {
   FailureSink failures_;
   std::function<void(const std::string& run)> on_submitted_;
   NodeCounts node_counts_;
+  RunState::LinkedSink linked_;
   const std::atomic<bool>* stop_ = nullptr;
   std::chrono::seconds retry_bound_ = BrokerRetry::kDefaultBound;
 };

@@ -21,6 +21,9 @@ struct TaskOutcome {
   // This task's non-zero counters only; names are static strings (the pass's counter table).
   std::vector<std::pair<std::string_view, uint64_t>> counters;
   std::vector<std::pair<std::string, std::string>> failures;  // (raw path, message)
+  // Hard-linked files whose group the task settled, where the run asks (a changelog-driven copy:
+  // PassContext::watch_links): the submitter follows them to their other names.
+  std::vector<std::string> linked;
 };
 
 class TaskRunner {

@@ -217,6 +217,7 @@ void Worker::run_inline(TaskRunner& runner, ReportMessage& report, std::vector<Q
       TaskOutcome outcome = runner.run(next.task, children);
       report.set_counters(result, outcome.counters);
       result.failures = std::move(outcome.failures);
+      result.linked = std::move(outcome.linked);
     } catch (const BrokerError&) {
       throw;  // a broker the task needs (the shared budget) is away: not the entry's fault; redone later
     } catch (const std::exception& e) {
@@ -244,7 +245,7 @@ void Worker::publish_leftovers(BrokerSession& session, const TaskMessage& delive
   // stack (shallow directories, big subtrees) and top alike, dealt round-robin. More messages only
   // when one would carry too many tasks or bytes.
   constexpr size_t kSpread = 8, kMaxTasks = 256, kMaxBytes = 1 << 20;
-  for (TaskKind kind : {TaskKind::kDirectory, TaskKind::kBatch, TaskKind::kChunk}) {
+  for (TaskKind kind : {TaskKind::kDirectory, TaskKind::kPlaces, TaskKind::kBatch, TaskKind::kChunk}) {
     std::vector<QueuedTask*> tasks;
     size_t bytes = 0;
     for (QueuedTask& q : left) {
@@ -319,7 +320,7 @@ json Worker::describe(bool with_tasks) const {
     auto now = std::chrono::steady_clock::now();
     for (const auto& [slot, t] : active_) {
       tasks.push_back({{"thread", slot},
-                       {"kind", t.kind == TaskKind::kDirectory ? "dir" : "batch"},
+                       {"kind", task_kind_name(t.kind)},
                        {"dir", printable(t.dir.empty() ? "." : t.dir)},
                        {"entries", t.entries},
                        {"seconds", std::chrono::duration<double>(now - t.since).count()}});

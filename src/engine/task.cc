@@ -15,6 +15,16 @@ uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key) {
   return id;
 }
 
+const char* task_kind_name(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::kDirectory: return "dir";
+    case TaskKind::kBatch: return "batch";
+    case TaskKind::kChunk: return "chunk";
+    case TaskKind::kPlaces: return "places";
+  }
+  return "?";
+}
+
 Task Task::root() {
   Task t;
   t.kind = TaskKind::kDirectory;
@@ -53,6 +63,14 @@ Task Task::child_batch(std::string in_dir, std::vector<std::string> entry_names)
   t.names = std::move(entry_names);
   t.target_is_new = target_is_new;
   t.shallow = shallow;
+  return t;
+}
+
+Task Task::child_places(std::string_view key, std::vector<std::string> places) const {
+  Task t;
+  t.kind = TaskKind::kPlaces;
+  t.id = derive_task_id(id, TaskKind::kPlaces, key);
+  t.names = std::move(places);
   return t;
 }
 

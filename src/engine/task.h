@@ -2,7 +2,8 @@
 //
 // A directory task lists one directory and emits children; a batch task handles up to
 // kMaxBatch non-directory entries of one directory; a chunk task copies (or verifies) one byte
-// range of a big file. Paths are raw bytes relative to the pass roots, never assumed UTF-8. Ids are
+// range of a big file; a places task carries places a changelog names (passes/changed_places.h),
+// encoded in `names` by the pass that made it, for that pass alone to expand. Paths are raw bytes relative to the pass roots, never assumed UTF-8. Ids are
 // derived from the parent id and the child's own key, so a re-executed parent (a redelivered
 // message, a restarted worker) announces exactly the same child ids again: this is what lets the
 // distributed engine count completion exactly.
@@ -16,7 +17,7 @@
 
 namespace lmover {
 
-enum class TaskKind : uint8_t { kDirectory = 1, kBatch = 2, kChunk = 3 };
+enum class TaskKind : uint8_t { kDirectory = 1, kBatch = 2, kChunk = 3, kPlaces = 4 };
 
 inline constexpr size_t kMaxBatch = 1000;
 
@@ -54,9 +55,13 @@ struct Task {
                    uint64_t length) const;
   // Batches inherit target_is_new and shallow from their directory task.
   Task child_batch(std::string in_dir, std::vector<std::string> entry_names) const;
+  // Places (encoded by their pass) that travel as one task, known by `key`.
+  Task child_places(std::string_view key, std::vector<std::string> places) const;
 };
 
 uint64_t derive_task_id(uint64_t parent, TaskKind kind, std::string_view key);
+// "dir", "batch", "chunk", "places": for what a worker shows of its tasks.
+const char* task_kind_name(TaskKind kind);
 
 // Where a running task puts the tasks it spawns. Thread-safe.
 class TaskSink {

@@ -91,6 +91,7 @@ class ChangelogSource {
 
   struct Scan {
     std::map<std::string, uint64_t> last;  // per MDT: the last index read (the bookmark to come)
+    std::map<std::string, uint64_t> records_by_mdt;
     uint64_t records = 0, fids = 0, gone = 0, places = 0;
     int err = 0;  // a negative errno when reading or resolving failed (`where` says what)
     std::string where;

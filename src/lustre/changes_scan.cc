@@ -101,6 +101,7 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
     if (ok && !chunk.empty()) resolve(chunk);
     std::lock_guard lock(emit);
     total.records += records;
+    total.records_by_mdt[mdt] = records;
     total.last[mdt] = last;
   };
   std::vector<std::thread> readers;

@@ -68,12 +68,28 @@ void PlaceSpool::add(const ChangedPlace& place) {
   if (place.kind == ChangedPlace::Kind::kListing) listings_.insert(place.rel);
   if (places_ % kSliceSize == 0) offsets_.push_back(written_ + buffer_.size());
   ++places_;
+  switch (place.kind) {
+    case ChangedPlace::Kind::kSubtree: ++subtree_places_; break;
+    case ChangedPlace::Kind::kListing: ++listing_places_; break;
+    case ChangedPlace::Kind::kEntry: ++entry_places_; break;
+    case ChangedPlace::Kind::kTimes: ++times_places_; break;
+  }
   uint32_t len = static_cast<uint32_t>(place.rel.size());
   buffer_ += char(place.kind);
   buffer_ += char(place.type);
   buffer_.append(reinterpret_cast<const char*>(&len), sizeof len);
   buffer_ += place.rel;
   if (buffer_.size() >= kFlushAt) flush();
+}
+
+uint64_t PlaceSpool::places_of(ChangedPlace::Kind kind) const {
+  switch (kind) {
+    case ChangedPlace::Kind::kSubtree: return subtree_places_;
+    case ChangedPlace::Kind::kListing: return listing_places_;
+    case ChangedPlace::Kind::kEntry: return entry_places_;
+    case ChangedPlace::Kind::kTimes: return times_places_;
+  }
+  return 0;
 }
 
 void PlaceSpool::flush() {
@@ -138,16 +154,56 @@ int ChangedPlacesPass::phase_of(ChangedPlace::Kind kind) {
 }
 
 void ChangedPlacesPass::handle(const Task& task, TaskSink& sink) {
-  if (auto* slice = dynamic_cast<const SliceOfPlaces*>(task.attachment.get())) {
-    return expand_slice(slice->spool, slice->index, task, sink);
+  if (task.kind == TaskKind::kPlaces) {
+    std::vector<ChangedPlace> places;
+    for (const std::string& encoded : task.names) {
+      // Its kind, its type, its path.
+      if (encoded.size() >= 2) places.push_back({ChangedPlace::Kind(encoded[0]), encoded.substr(2), ChangedPlace::Type(encoded[1])});
+    }
+    return expand(places, task, sink);
   }
-  if (task.id != Task::root().id) return inner_.handle(task, sink);
-  const PlaceSpool* from = phase_ == kPhases - 1 ? more_ : &spool_;
+  if (auto* slice = dynamic_cast<const SliceOfPlaces*>(task.attachment.get())) {
+    std::vector<ChangedPlace> places;
+    try {
+      places = slice->spool.read(slice->index);
+    } catch (const FsError& e) {
+      return ctx_.fail(e);
+    }
+    std::erase_if(places, [&](const ChangedPlace& p) { return !visits(*spool_, phase_, more_, slice->spool, p); });
+    return expand(places, task, sink);
+  }
+  if (task.id != Task::root().id || !spool_) return inner_.handle(task, sink);
+  const PlaceSpool* from = phase_ == kPhases - 1 ? more_ : spool_;
   for (size_t i = 0; from && i < from->slices(); ++i) {
     Task t = task.child_directory(fmt::format("changed places, slice {}", i));  // an id of its own
     t.attachment = std::make_shared<SliceOfPlaces>(*from, i);
     sink.submit(std::move(t));
   }
+}
+
+void ChangedPlacesPass::root_children(const PlaceSpool& spool, int phase, const PlaceSpool* more, TaskSink& sink) {
+  const PlaceSpool* from = phase == kPhases - 1 ? more : &spool;
+  std::vector<std::string> next;
+  size_t made = 0;
+  auto submit = [&] {
+    if (next.empty()) return;
+    sink.submit(Task::root().child_places(fmt::format("changed places {}", made++), std::move(next)));
+    next.clear();
+  };
+  for (size_t i = 0; from && i < from->slices(); ++i) {
+    for (const ChangedPlace& place : from->read(i)) {
+      if (!visits(spool, phase, more, *from, place)) continue;
+      next.push_back(std::string{char(place.kind), char(place.type)} + place.rel);
+      if (next.size() == PlaceSpool::kSliceSize) submit();
+    }
+  }
+  submit();
+}
+
+bool ChangedPlacesPass::visits(const PlaceSpool& spool, int phase, const PlaceSpool* more, const PlaceSpool& from,
+                               const ChangedPlace& place) {
+  bool linked = &from == more;  // the last phase: every place of the follower's
+  return (linked || phase_of(place.kind) == phase) && !spool.covered(place);
 }
 
 bool ChangedPlacesPass::excluded(const std::string& rel) const {
@@ -158,16 +214,9 @@ bool ChangedPlacesPass::excluded(const std::string& rel) const {
   return false;
 }
 
-void ChangedPlacesPass::expand_slice(const PlaceSpool& from, size_t slice, const Task& task, TaskSink& sink) {
-  std::vector<ChangedPlace> places;
-  try {
-    places = from.read(slice);
-  } catch (const FsError& e) {
-    return ctx_.fail(e);
-  }
+void ChangedPlacesPass::expand(const std::vector<ChangedPlace>& places, const Task& task, TaskSink& sink) {
   for (const ChangedPlace& place : places) {
-    bool linked = &from == more_;  // the last phase: every place of the follower's
-    if ((!linked && phase_of(place.kind) != phase_) || spool_.covered(place) || excluded(place.rel)) continue;
+    if (excluded(place.rel)) continue;
     bool is_dir = place.type == ChangedPlace::Type::kDirectory;
     if (place.type == ChangedPlace::Type::kUnknown) {  // not looked at when found (a followed link)
       int err = 0;
@@ -197,7 +246,8 @@ void LinkFollower::met(std::string_view rel) {
 
 const PlaceSpool& LinkFollower::close() {
   std::lock_guard lock(mutex_);
-  spool_.close();
+  if (!closed_) spool_.close();
+  closed_ = true;
   return spool_;
 }
 

@@ -4,7 +4,8 @@
 // PlaceSpool keeps the places on disk as they are found (nothing holds them all in memory), in
 // slices of kSliceSize. ChangedPlacesPass runs a pass over them on any engine: the root task
 // becomes one task per slice, and a slice's task becomes, for each of its places, the task the
-// pass asks for (Pass::task_for): so the engine's queue holds slices, not places.
+// pass asks for (Pass::task_for): so the embedded engine's queue holds slices, not places. Over a
+// broker the places travel in their tasks (TaskKind::kPlaces), and the broker holds them.
 //
 // A run visits the places in phases, one engine run each, so that no name is settled by two
 // tasks at once (a listing and an entry's own place can name the same one) without any table of
@@ -50,6 +51,8 @@ class PlaceSpool {
   void close();
 
   uint64_t places() const { return places_; }
+  // How many of the places are of `kind`.
+  uint64_t places_of(ChangedPlace::Kind kind) const;
   size_t slices() const { return offsets_.size(); }
   // The places of slice `i`. Thread-safe after close(). Throws FsError.
   std::vector<ChangedPlace> read(size_t slice) const;
@@ -65,6 +68,7 @@ class PlaceSpool {
   UniqueFd fd_;
   std::string buffer_;
   uint64_t written_ = 0, places_ = 0;
+  uint64_t subtree_places_ = 0, listing_places_ = 0, entry_places_ = 0, times_places_ = 0;
   std::vector<uint64_t> offsets_;  // where each slice begins; a slice ends where the next begins
   std::unordered_set<std::string> recent_;  // the dedupe window: kind + path
   std::unordered_set<std::string> subtrees_;  // one per directory (or file) made or renamed on the source
@@ -86,6 +90,9 @@ class LinkFollower {
   void met(std::string_view rel);
   // Done meeting: the places for the fourth phase.
   const PlaceSpool& close();
+  // The places, once closed (nullptr before): a later dirtime visits them too, since linking those
+  // names moved their directories' times on the target and no record names those directories.
+  const PlaceSpool* places() const { return closed_ ? &spool_ : nullptr; }
 
  private:
   const ChangelogSource& source_;
@@ -93,6 +100,7 @@ class LinkFollower {
   std::mutex mutex_;
   std::unordered_set<std::string> groups_;  // FIDs resolved already: one per hard-linked file met
   PlaceSpool spool_;
+  bool closed_ = false;
 };
 
 class ChangedPlacesPass : public Pass {
@@ -105,22 +113,35 @@ class ChangedPlacesPass : public Pass {
 
   // Phase `phase` of `inner` over `spool`, or in the last phase over `more` (a LinkFollower's;
   // nothing when null); `ctx` is inner's context (filters, roots, stats). prepare() and finish()
-  // are the caller's, once around all the phases.
+  // are the caller's, once around all the phases. The root task's children stand for the spool's
+  // slices (the engine's queue holds slices, not places).
   ChangedPlacesPass(Pass& inner, const PassContext& ctx, const PlaceSpool& spool, int phase,
                     const PlaceSpool* more = nullptr)
-      : inner_(inner), ctx_(ctx), spool_(spool), phase_(phase), more_(more) {}
+      : inner_(inner), ctx_(ctx), spool_(&spool), phase_(phase), more_(more) {}
+  // Where the places travel in their tasks (TaskKind::kPlaces, made by root_children on the node
+  // that holds the spool): `inner` over the places of such tasks, other tasks as `inner` does.
+  ChangedPlacesPass(Pass& inner, const PassContext& ctx) : inner_(inner), ctx_(ctx) {}
+
+  // The root task's children for phase `phase` of `spool` (or `more`, as above) as places tasks of
+  // up to kSliceSize places each, the places carried in them: what a distributed run publishes.
+  static void root_children(const PlaceSpool& spool, int phase, const PlaceSpool* more, TaskSink& sink);
 
   void handle(const Task& task, TaskSink& sink) override;
 
  private:
-  void expand_slice(const PlaceSpool& from, size_t slice, const Task& task, TaskSink& sink);
+  // Whether phase `phase` visits `place` of `from` (`more`: every place; else those of the phase
+  // that no other place covers).
+  static bool visits(const PlaceSpool& spool, int phase, const PlaceSpool* more, const PlaceSpool& from,
+                     const ChangedPlace& place);
+  // The task of each place that is not excluded, as `inner` asks for it.
+  void expand(const std::vector<ChangedPlace>& places, const Task& task, TaskSink& sink);
   bool excluded(const std::string& rel) const;  // itself or a directory above it
 
   Pass& inner_;
   const PassContext& ctx_;
-  const PlaceSpool& spool_;
-  int phase_;
-  const PlaceSpool* more_;
+  const PlaceSpool* spool_ = nullptr;
+  int phase_ = 0;
+  const PlaceSpool* more_ = nullptr;
 };
 
 }  // namespace lmover
