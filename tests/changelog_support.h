@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,23 @@ class Mds {
     std::string line, last;
     while (std::getline(in, line)) last = line;
     return last;
+  }
+  // MDT i's line for `user`: the index it cleared up to and when (0: never), as mdd keeps them.
+  std::pair<long long, long long> cleared(int i, const std::string& user) const {
+    std::ifstream in(dir_ + "/" + mdt(i) + ".users");
+    std::string name;
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream fields(line);
+      long long index = -1, at = 0;
+      if (fields >> name >> index && name == user) {
+        fields >> at;
+        return {index, at};
+      }
+    }
+    return {-1, 0};
+  }
+  void set_cleared(int i, const std::string& user, long long index, long long at) {
+    write_file(dir_ + "/" + mdt(i) + ".users", user + " " + std::to_string(index) + " " + std::to_string(at) + "\n");
   }
   size_t records_left() const {
     size_t n = 0;

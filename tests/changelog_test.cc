@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -227,6 +228,40 @@ TEST_F(ChangelogTest, TheChangesReportReadsTheLogAndChangesNothing) {
   RunResult without = run_lmover({"changes", src_, dst_});
   EXPECT_EQ(without.exit_code, 2);
   EXPECT_NE(without.output.find("changes needs --changelog"), std::string::npos) << without.output;
+}
+
+// The MDS drops a user that has not cleared for 30 days: a long pass renews it while it runs, and
+// `lmover changes` renews it too, each by a clear that takes nothing a later pass needs (no further
+// than the bookmark, or than the running pass's start).
+TEST_F(ChangelogTest, APassAndTheReportKeepTheChangelogUserAlive) {
+  initial_tree(2, 2);
+  Users users(src_, mds_, 23);
+  users.create(src_ + "/d0", "big", std::string(300000, 'b'));
+  size_t records = mds_.records_left();
+  setenv("LMOVER_CHANGELOG_KEEPALIVE_S", "1", 1);
+  {
+    HeldRun run(tmp_, {"sync", "--lustre", "on", "--changelog", "cl1", src_, dst_}, "big");
+    ASSERT_TRUE(run.held());
+    users.create(src_ + "/d1", "during", "x");  // after the pass's start: a later pass needs it
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    for (int i = 0; i < 2; ++i) {
+      auto [index, at] = mds_.cleared(i, "cl1");
+      EXPECT_GT(at, 0) << mds_.mdt(i) << " was not renewed while the pass ran";
+    }
+    // Its CREAT and CLOSE are left, and nothing before the pass's start (the log's end then).
+    EXPECT_EQ(mds_.records_left(), 2u) << "of " << records + 2 << " records";
+    run.kill9();
+  }
+  unsetenv("LMOVER_CHANGELOG_KEEPALIVE_S");
+  ASSERT_EQ(lmover({"sync", "--changelog", "cl1", src_, dst_}).exit_code, 0);
+  users.create(src_ + "/d0", "later", "y");
+  auto before = mds_.cleared(0, "cl1");
+  mds_.set_cleared(0, "cl1", before.first, 0);  // as if idle since
+  RunResult report = lmover({"changes", "--changelog", "cl1", src_, dst_});
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_EQ(mds_.cleared(0, "cl1").first, before.first) << "the report cleared records";
+  EXPECT_GT(mds_.cleared(0, "cl1").second, 0) << "the report did not renew the user";
+  EXPECT_EQ(mds_.records_left(), 2u) << "the report cleared the records of 'later'";
 }
 
 // A record logged twice, and records of entries gone since, change nothing of the result.

@@ -8,8 +8,10 @@
  * The "MDS" is a directory, $FAKE_LUSTRE_CHANGELOG, that the test writes as it mutates the tree:
  *   <mdt>.log    one record a line: INDEX TYPE FLAGS TFID PFID NAME [SFID SPFID SNAME]
  *                (FIDs as [0xseq:0xoid:0xver] or 0; names hex-encoded, "-" for none)
- *   <mdt>.users  the registered users, one a line: NAME CLEARED_INDEX
- * A clear rewrites the user's line and purges the records every user has cleared, as mdd does.
+ *   <mdt>.users  the registered users, one a line: NAME CLEARED_INDEX [CLEARED_AT]
+ * A clear rewrites the user's line and purges the records every user has cleared, as mdd does;
+ * like mdd_changelog_clear_cb, a clear that is not older than the user's index (the same index
+ * again too) sets CLEARED_AT (the user's cur_time, which changelog_gc judges idleness by).
  * The filesystem is mounted at $FAKE_LUSTRE_MOUNT, named $FAKE_LUSTRE_FSNAME (default "lustre"),
  * with $FAKE_LUSTRE_MDTS MDTs (default 4). A FID is the inode number (as llapi_fd2fid of the fake);
  * fid2path indexes the mount once per process (the tests mutate before lmover runs); for benches,
@@ -28,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,8 +123,9 @@ __attribute__((unused)) static long long user_cleared(const char *device, const 
   FILE *f = fopen(path, "r");
   if (!f) return -1;
   long long found = -1;
-  while (fscanf(f, "%63s %lld", name, &cleared) == 2) {
-    if (strcmp(name, user) == 0) found = cleared;
+  char line[256];
+  while (fgets(line, sizeof line, f)) {
+    if (sscanf(line, "%63s %lld", name, &cleared) == 2 && strcmp(name, user) == 0) found = cleared;
   }
   fclose(f);
   return found;
@@ -262,14 +266,17 @@ int llapi_changelog_clear(const char *mdtname, const char *idstr, long long endr
   if (!in) return -ENOENT;
   snprintf(tmp, sizeof tmp, "%s.new", path);
   FILE *out = fopen(tmp, "w");
-  long long cleared, oldest = -1;
+  long long cleared, at, oldest = -1;
   bool found = false;
-  while (fscanf(in, "%63s %lld", name, &cleared) == 2) {
+  char entry[256];
+  while (fgets(entry, sizeof entry, in)) {
+    at = 0;
+    if (sscanf(entry, "%63s %lld %lld", name, &cleared, &at) < 2) continue;
     if (strcmp(name, user) == 0) {
       found = true;
-      if (endrec > cleared) cleared = endrec;
+      if (endrec >= cleared) cleared = endrec, at = (long long)time(NULL);
     }
-    fprintf(out, "%s %lld\n", name, cleared);
+    fprintf(out, "%s %lld %lld\n", name, cleared, at);
     if (oldest < 0 || cleared < oldest) oldest = cleared;
   }
   fclose(in);

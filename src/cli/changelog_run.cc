@@ -116,10 +116,50 @@ ChangelogRun::ChangelogRun(const RunPlan& plan, const std::string& src_path, int
     marked["unsettled"] = {{"command", plan.command}, {"since", std::time(nullptr)}, {"host", host_name()}};
     write(marked);
   }
+  // Last: nothing above may throw with the thread running.
+  if (source_ && writes_) {
+    auto every = std::chrono::seconds(kKeepAlive);
+    if (const char* s = getenv("LMOVER_CHANGELOG_KEEPALIVE_S")) every = std::chrono::seconds(std::max(1L, atol(s)));
+    keepalive_ = std::thread([this, every] {
+      std::unique_lock lock(keepalive_mutex_);
+      while (!keepalive_stop_.wait_for(lock, every, [this] { return stopping_; })) keep_user_alive();
+    });
+  }
+  if (source_ && plan.report_changes) keep_user_alive();
 }
 
 ChangelogRun::~ChangelogRun() {
+  stop_keeping_alive();
   if (spool_) ::unlink(spool_->path().c_str());
+}
+
+void ChangelogRun::stop_keeping_alive() {
+  {
+    std::lock_guard lock(keepalive_mutex_);
+    stopping_ = true;
+  }
+  keepalive_stop_.notify_all();
+  if (keepalive_.joinable()) keepalive_.join();
+}
+
+void ChangelogRun::keep_user_alive() const {
+  // No further than the bookmark's oldest mark (cleared already by the run that wrote it), and than
+  // where this run began reading (its start, or its scan's beginning).
+  std::map<std::string, uint64_t> safe = bookmark_.is_object() && bookmark_.value("fsname", "") == source_->fsname()
+                                             ? oldest_marks()
+                                             : std::map<std::string, uint64_t>{};
+  for (const std::string& mdt : source_->mdts()) {
+    uint64_t upto = safe.count(mdt) ? safe.at(mdt) : UINT64_MAX;
+    if (next_.count(mdt) && !spool_) upto = std::min(upto, next_.at(mdt));
+    if (from_.count(mdt)) upto = std::min(upto, from_.at(mdt));
+    if (upto == 0 || upto == UINT64_MAX) continue;  // 0 would clear everything
+    if (int rc = source_->clear(mdt, upto); rc < 0) {
+      spdlog::warn("changelog: renewing user {} on {} (a clear up to record {}) failed: {}", source_->user_of(mdt),
+                   mdt, upto, std::strerror(-rc));
+    } else {
+      spdlog::debug("changelog: user {} on {} renewed (cleared up to record {})", source_->user_of(mdt), mdt, upto);
+    }
+  }
 }
 
 std::map<std::string, uint64_t> ChangelogRun::marks(const std::string& pass) const {
@@ -291,6 +331,7 @@ json ChangelogRun::next_rates() const {
 }
 
 void ChangelogRun::finish(bool complete) {
+  stop_keeping_alive();
   if (!writes_) return;
   if (!complete) {
     if (source_) spdlog::warn("changelog: the bookmark stays where it was: this run did not complete");

@@ -19,6 +19,12 @@
 // only), a copy without one means the log cannot be trusted. Records are cleared up to the oldest
 // mark of all.
 //
+// The MDS deregisters a changelog user that has not cleared for 30 days (changelog_gc, judged by
+// the time of its last clear, which a clear up to the same index renews). A writing run with
+// --changelog renews it every kKeepAlive while it runs, and `lmover changes` once, each by a clear
+// up to no further than the bookmark already cleared (or, with no bookmark, than this run's start):
+// nothing a later pass needs is cleared by it.
+//
 // Every writing run on DST (with --changelog or not) marks an existing bookmark unsettled while it
 // runs and settles it only when it completes: a pass that failed, was stopped or was killed since
 // may have left the target behind in places no record names (a copy that removed a file and died
@@ -26,11 +32,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -71,6 +80,9 @@ class ChangelogRun {
   // incremental sync would cost, from the rates the bookmark keeps of the runs before; on stdout.
   void report() const;
 
+  // How often a running pass renews the changelog user (LMOVER_CHANGELOG_KEEPALIVE_S, for tests).
+  static constexpr std::chrono::hours kKeepAlive{6};
+
  private:
   // "" when the records after the bookmark can be trusted to name every change; why not otherwise.
   std::string why_untrusted() const;
@@ -85,6 +97,9 @@ class ChangelogRun {
   // The bookmark's "rates" with this complete run's: seconds per place of an incremental run,
   // entries per second of a full one (what `changes` estimates from).
   nlohmann::json next_rates() const;
+  // Each MDT cleared up to where nothing a pass needs lies (see above): renews the user.
+  void keep_user_alive() const;
+  void stop_keeping_alive();
 
   const RunPlan& plan_;
   Summary& summary_;
@@ -102,6 +117,10 @@ class ChangelogRun {
   std::map<std::string, uint64_t> next_;  // the bookmark this run leaves when it completes
   std::unique_ptr<PlaceSpool> spool_;
   std::vector<std::unique_ptr<LinkFollower>> followers_;  // one per copy (a relink is one too)
+  std::thread keepalive_;  // a writing run with --changelog: keep_user_alive() every kKeepAlive
+  std::mutex keepalive_mutex_;
+  std::condition_variable keepalive_stop_;
+  bool stopping_ = false;
 };
 
 }  // namespace lmover

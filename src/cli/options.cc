@@ -255,7 +255,8 @@ const std::vector<PassCommand>& pass_commands() {
                        {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}});
         out.push_back({"changes",
                        "(Lustre, --changelog) what the changelog names since the bookmark, per MDT, and what an "
-                       "incremental sync would cost now; reads only, clears nothing",
+                       "incremental sync would cost now; writes nothing, and renews the changelog user (a clear "
+                       "no further than the last complete pass cleared): a daily cron job keeps it registered",
                        {PassKind::kCopy, PassKind::kDelete, PassKind::kDirtime}});
       }
     }
