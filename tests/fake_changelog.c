@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -393,10 +394,8 @@ static void load_index(const char *file) {
   if (f) fclose(f);
 }
 
-static void index_mount(void) {
-  static bool done;
-  if (done || !mount_dir()) return;
-  done = true;
+static void index_mount_once(void) {
+  if (!mount_dir()) return;
   if (getenv("FAKE_LUSTRE_INDEX_FILE")) {
     load_index(getenv("FAKE_LUSTRE_INDEX_FILE"));
   } else {
@@ -405,6 +404,12 @@ static void index_mount(void) {
     nftw(root, index_one, 64, FTW_PHYS | FTW_MOUNT);
   }
   qsort(names, names_n, sizeof *names, by_ino);
+}
+
+/* Once per process, whatever the number of threads asking at once (lmover resolves on many). */
+static void index_mount(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, index_mount_once);
 }
 
 /* The first index entry of `ino`, or names_n. */
