@@ -1,4 +1,5 @@
 // End-to-end: the real binary on the nasty tree, compared attribute by attribute by the oracle.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -146,6 +147,39 @@ TEST_F(CloneTest, TimeFiltersSkipOldAndNewFiles) {
   RunResult r2 = run_lmover({"copy", src_, dst_, "--skip-mtime-after", "2020-01-01"});
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_NE(lstat((dst_ + "/files/fresh").c_str(), &st), 0);
+}
+
+// Ages and ISO 8601 dates, as admins write them: 12h is twelve hours ago; Z is UTC.
+TEST_F(CloneTest, TimeFiltersTakeAgesAndIsoDates) {
+  write_file(src_ + "/files/recent", "r");  // files/size1 has atime 1998
+  timespec two_days_ago[2] = {{time(nullptr) - 2 * 86400, 0}, {UTIME_OMIT, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (src_ + "/files/recent").c_str(), two_days_ago, AT_SYMLINK_NOFOLLOW), 0);
+  RunResult day = run_lmover({"copy", src_, tmp_ / "d1", "--skip-atime-before", "1d"});
+  ASSERT_EQ(day.exit_code, 0) << day.output;
+  EXPECT_FALSE(exists(tmp_ / "d1/files/recent")) << "accessed two days ago: before 1d";
+  RunResult week = run_lmover({"copy", src_, tmp_ / "d2", "--skip-atime-before", "1w"});
+  ASSERT_EQ(week.exit_code, 0) << week.output;
+  EXPECT_TRUE(exists(tmp_ / "d2/files/recent")) << "accessed two days ago: after 1w";
+  EXPECT_FALSE(exists(tmp_ / "d2/files/size1"));
+  RunResult hours = run_lmover({"copy", src_, tmp_ / "d3", "--skip-atime-before", "72h"});
+  EXPECT_TRUE(exists(tmp_ / "d3/files/recent")) << hours.output;
+
+  // 1999-01-01 00:00 UTC, written as the epoch, in UTC and one hour east: the same moment, the same
+  // files skipped (those of 1998).
+  int n = 0;
+  uint64_t by_epoch = 0;
+  for (const char* when : {"@915148800", "1999-01-01T00:00:00Z", "1999-01-01T01:00+0100"}) {
+    RunResult r = run_lmover({"copy", src_, tmp_ / ("iso" + std::to_string(++n)), "--skip-atime-before", when});
+    ASSERT_EQ(r.exit_code, 0) << when << ": " << r.output;
+    if (n == 1) by_epoch = r.counter("copy", "skipped_by_time");
+    EXPECT_GE(by_epoch, 1u);
+    EXPECT_EQ(r.counter("copy", "skipped_by_time"), by_epoch) << when;
+  }
+  for (const char* bad : {"12x", "d12", "-3d", "1999-01-01T25:00Z"}) {
+    RunResult r = run_lmover({"copy", src_, tmp_ / "bad", "--skip-atime-before", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("bad date"), std::string::npos) << r.output;
+  }
 }
 
 // --no-xattrs (or xattrs = false in the config) copies everything else exactly and no xattr or ACL;

@@ -1,21 +1,53 @@
 #include "cli/options.h"
 
+#include <cctype>
 #include <cstring>
+#include <ctime>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/config_file.h"
 #include "lustre/changes.h"
 #include "stats/memcached_counters.h"
 #include "fs/fs_error.h"
+#include "report/version.h"
 
 namespace lmover {
 
+namespace {
+
+// "90d", "12h", "2w", "30m", "45s": that long before now; nullopt for anything else.
+std::optional<timespec> parse_age(const std::string& text) {
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (n < 0 || used == 0 || used + 1 != text.size() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  long long unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  return timespec{static_cast<time_t>(std::time(nullptr) - n * unit), 0};
+}
+
+}  // namespace
+
 timespec parse_date(const std::string& text) {
-  const std::string wanted = "(want YYYY-MM-DD[ HH:MM[:SS]] or @EPOCH)";
+  const std::string wanted = "(want an age like 90d, 12h, 2w, 30m; YYYY-MM-DD[ HH:MM[:SS]] or YYYY-MM-DDTHH:MM[:SS][Z|+HHMM]; or @EPOCH)";
+  if (auto age = parse_age(text)) return *age;
   if (!text.empty() && text[0] == '@') {
     size_t used = 0;
     long long secs = 0;
@@ -27,19 +59,22 @@ timespec parse_date(const std::string& text) {
     if (used == 0 || used != text.size() - 1) throw std::invalid_argument("bad date '" + text + "' " + wanted);
     return timespec{static_cast<time_t>(secs), 0};
   }
-  for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"}) {
+  // Local time, or with a zone (ISO 8601: Z or +HHMM) that time in that zone.
+  for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+                             "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"}) {
     struct tm tm {};
     const char* end = strptime(text.c_str(), format, &tm);
-    if (end && *end == '\0') {
-      tm.tm_isdst = -1;
-      struct tm asked = tm;
-      time_t t = mktime(&tm);
-      // mktime rolls 2023-02-30 over to March 2: a date that does not exist is a typo, not a date.
-      if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
-        throw std::invalid_argument("bad date '" + text + "': no such day");
-      }
-      return timespec{t, 0};
+    if (!end || *end != '\0') continue;
+    bool zoned = std::strstr(format, "%z") != nullptr;
+    long offset = tm.tm_gmtoff;
+    tm.tm_isdst = -1;
+    struct tm asked = tm;
+    time_t t = zoned ? timegm(&tm) - offset : mktime(&tm);
+    // mktime rolls 2023-02-30 over to March 2: a date that does not exist is a typo, not a date.
+    if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_year != asked.tm_year) {
+      throw std::invalid_argument("bad date '" + text + "': no such day");
     }
+    return timespec{t, 0};
   }
   throw std::invalid_argument("bad date '" + text + "' " + wanted);
 }
@@ -147,8 +182,9 @@ void add_scope_flags(CLI::App& sub, CommonFlags& f) {
   sub.add_option("--only-from", f.only_from,
                  "(copy, dirtime) only these paths, one a line relative to SRC (a --failures list), and their "
                  "parent directories' metadata: no full walk");
-  sub.add_option("--skip-atime-before", f.atime_before, "skip files last accessed before DATE (YYYY-MM-DD or @EPOCH)");
-  sub.add_option("--skip-mtime-after", f.mtime_after, "skip files modified after DATE (YYYY-MM-DD or @EPOCH)");
+  sub.add_option("--skip-atime-before", f.atime_before, "skip files last accessed before DATE: an age (90d, 12h, 2w, 30m), YYYY-MM-DD[ HH:MM[:SS]], "
+                 "ISO 8601 (2026-01-31T08:00:00Z) or @EPOCH");
+  sub.add_option("--skip-mtime-after", f.mtime_after, "skip files modified after DATE (as --skip-atime-before: 12h is 12 hours ago)");
   sub.add_flag("--no-xattrs", f.no_xattrs,
                "neither read nor write xattrs and ACLs: one request less per entry on Lustre or NFS, for trees "
                "known to have none");
@@ -233,7 +269,7 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
   sub.add_flag("-q,--quiet", f.quiet, "print only warnings and errors (and the summary)");
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
-  sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE");
+  sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
   add_broker(sub, f.broker);
   add_broker_retry(sub, f.broker);
@@ -326,7 +362,7 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
   status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
   // The output flags of the pass commands, so that a script can hand `wait` the same ones.
-  wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE");
+  wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
   wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
   wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
@@ -493,6 +529,8 @@ ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const Commo
 ParsedCommand parse_command_line(int argc, char** argv) {
   CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", version_line());
+  CLI::App* version = app.add_subcommand("version", "print lmover's version and the commit it was built from");
   ConfigFile config;
   try {
     if (std::string path = config_path_from(argc, argv); !path.empty()) config = ConfigFile::load(path);
@@ -513,6 +551,10 @@ ParsedCommand parse_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
+  }
+  if (version->parsed()) {
+    fmt::print("{}\n", version_line());
+    return kExitOk;
   }
   for (CLI::App* sub : {stats.show, stats.graphite}) {
     if (sub->parsed()) return finish_stats(*sub, stats_plan);

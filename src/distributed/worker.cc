@@ -14,6 +14,7 @@
 #include "engine/give_up.h"
 #include "fs/fs_error.h"
 #include "fs/host_name.h"
+#include "report/version.h"
 #include "distributed/broker_retry.h"
 #include "distributed/task_queues.h"
 
@@ -307,6 +308,7 @@ bool Worker::resting(unsigned slot) const {
 
 json Worker::describe(bool with_tasks) const {
   json out = {{"worker", id_},
+              {"version", version_line()},
               {"threads", target_threads_.load()},
               {"paused", paused_.load()},
               {"tasks_done", tasks_done_.load()},

@@ -1,19 +1,34 @@
 #include "report/summary.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
+#include "fs/host_name.h"
 #include "report/pass_stats.h"
 #include "report/progress_line.h"
+#include "report/version.h"
 
 namespace lmover {
 
+namespace {
+
+std::string iso_time(std::time_t t) {
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", std::localtime(&t));
+  return buf;
+}
+
+}  // namespace
+
 Summary::Summary(std::string command, std::string src, std::string dst, bool dry_run)
-    : command_(std::move(command)), src_(std::move(src)), dst_(std::move(dst)), dry_run_(dry_run) {}
+    : command_(std::move(command)), src_(std::move(src)), dst_(std::move(dst)), dry_run_(dry_run),
+      started_(std::time(nullptr)) {}
 
 void Summary::add_pass(const std::string& pass, const PassStats& stats, double seconds, const nlohmann::json& details) {
   nlohmann::json p = {{"pass", pass}, {"seconds", seconds}, {"counters", stats.to_json()}};
@@ -22,10 +37,21 @@ void Summary::add_pass(const std::string& pass, const PassStats& stats, double s
 }
 
 nlohmann::json Summary::to_json() const {
-  nlohmann::json j = {{"command", command_}, {"src", src_},           {"dst", dst_},
-                      {"dry_run", dry_run_}, {"passes", passes_},     {"exit_code", exit_code_}};
-  if (!fatal_.empty()) j["fatal"] = fatal_;
-  if (!interrupted_.empty()) j["interrupted"] = interrupted_;
+  // The keys below are in every summary (null when they do not apply); README "The JSON summary".
+  nlohmann::json j = {{"version", kSchemaVersion},
+                      {"lmover_version", lmover_version()},
+                      {"lmover_commit", build_commit()},
+                      {"host", host_name()},
+                      {"command", command_},
+                      {"src", src_},
+                      {"dst", dst_},
+                      {"dry_run", dry_run_},
+                      {"started", iso_time(started_)},
+                      {"ended", ended_ ? nlohmann::json(iso_time(ended_)) : nlohmann::json(nullptr)},
+                      {"passes", passes_},
+                      {"exit_code", exit_code_},
+                      {"fatal", fatal_.empty() ? nlohmann::json(nullptr) : nlohmann::json(fatal_)},
+                      {"interrupted", interrupted_.empty() ? nlohmann::json(nullptr) : nlohmann::json(interrupted_)}};
   j.update(extra_);
   return j;
 }
@@ -62,15 +88,22 @@ void Summary::print_human() const {
 }
 
 void Summary::write_json(const std::string& file) const {
+  // Paths are raw bytes: invalid UTF-8 is replaced rather than failing the whole summary.
+  std::string text = to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + '\n';
+  if (file == "-") {  // stdout: the human lines go to stderr, so a pipe gets the JSON alone
+    fmt::print(stdout, "{}", text);
+    if (std::fflush(stdout) != 0) throw FsError("write summary", "stdout", errno);
+    return;
+  }
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   if (!out) throw FsError("write summary", file, errno);
-  // Paths are raw bytes: invalid UTF-8 is replaced rather than failing the whole summary.
-  out << to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out << text;
   if (!out) throw FsError("write summary", file, errno);
 }
 
 bool Summary::finish(int exit_code, const std::string& json_file) {
   set_exit_code(exit_code);
+  ended_ = std::time(nullptr);
   print_human();
   if (json_file.empty()) return true;
   try {

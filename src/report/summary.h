@@ -2,6 +2,7 @@
 // stderr for humans.
 #pragma once
 
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ struct PassStats;
 
 class Summary {
  public:
+  // The summary's layout: raised when a key changes meaning or goes (new keys do not raise it).
+  static constexpr int kSchemaVersion = 1;
+
   Summary(std::string command, std::string src, std::string dst, bool dry_run);
 
   // `details`: more fields for the pass's JSON object (a distributed run's id, refusing workers).
@@ -42,6 +46,7 @@ class Summary {
   std::string interrupted_;
   nlohmann::json extra_ = nlohmann::json::object();
   int exit_code_ = 0;
+  std::time_t started_, ended_ = 0;
 };
 
 }  // namespace lmover

@@ -1,4 +1,5 @@
 #include "report/pass_stats.h"
+#include "report/version.h"
 
 #include <regex>
 #include <set>
@@ -36,6 +37,11 @@ TEST(CounterTable, EverySinkSeesEveryCounter) {
   ASSERT_EQ(values.size(), PassStats::table().size());
   std::string text = prometheus_text(values, {});
   std::string lines = graphite_lines(values, {}, "lmover", 7);
+  // Which build serves the series, once, whatever the counters.
+  EXPECT_NE(text.find(fmt::format("lmover_build_info{{version=\"{}\",commit=\"{}\"}} 1\n", lmover_version(),
+                                  build_commit())),
+            std::string::npos)
+      << text.substr(0, 300);
   n = 1;
   for (const CounterInfo& c : PassStats::table()) {
     EXPECT_EQ(json.value(c.name, uint64_t{0}), n) << c.name;

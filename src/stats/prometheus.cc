@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "report/pass_stats.h"
+#include "report/version.h"
 #include "stats/memcached_counters.h"
 
 namespace lmover {
@@ -32,7 +33,11 @@ std::string escaped(const std::string& v) {
 std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges) {
   std::map<std::string, std::vector<const CounterValue*>> by_name;
   for (const CounterValue& c : counters) by_name[c.name].push_back(&c);
-  std::string out;
+  // Which build serves these series (as node_exporter's node_exporter_build_info does).
+  std::string out = fmt::format(
+      "# HELP lmover_build_info the lmover build serving these series (always 1)\n# TYPE lmover_build_info gauge\n"
+      "lmover_build_info{{version=\"{}\",commit=\"{}\"}} 1\n",
+      escaped(lmover_version()), escaped(build_commit()));
   for (const auto& [name, values] : by_name) {
     std::string_view help = PassStats::help(name);
     std::string metric = "lmover_" + name + "_total";
