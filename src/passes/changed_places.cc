@@ -60,12 +60,16 @@ void PlaceSpool::add(const ChangedPlace& place) {
   if (place.kind == ChangedPlace::Kind::kEntry && !place.rel.empty()) {
     add({ChangedPlace::Kind::kTimes, parent_and_name(place.rel).first, ChangedPlace::Type::kDirectory});
   }
+  // A directory's times once, whatever the number of entries changed in it: one path per directory,
+  // as listings_ holds (the window below forgets).
+  if (place.kind == ChangedPlace::Kind::kTimes && !times_.insert(place.rel).second) return;
   std::string key = char(place.kind) + place.rel;
   if (recent_.count(key)) return;
   if (recent_.size() >= kDedupeWindow) recent_.clear();
   recent_.insert(key);
-  if (place.kind == ChangedPlace::Kind::kSubtree) subtrees_.insert(place.rel);
-  if (place.kind == ChangedPlace::Kind::kListing) listings_.insert(place.rel);
+  // Directories made, renamed or listed once each too.
+  if (place.kind == ChangedPlace::Kind::kSubtree && !subtrees_.insert(place.rel).second) return;
+  if (place.kind == ChangedPlace::Kind::kListing && !listings_.insert(place.rel).second) return;
   if (places_ % kSliceSize == 0) offsets_.push_back(written_ + buffer_.size());
   ++places_;
   switch (place.kind) {
@@ -131,13 +135,13 @@ std::vector<ChangedPlace> PlaceSpool::read(size_t slice) const {
 }
 
 bool PlaceSpool::covered(const ChangedPlace& place) const {
-  const std::string& rel = place.rel;
+  std::string_view rel = place.rel;
   if (place.kind == ChangedPlace::Kind::kTimes && listings_.count(rel)) return true;
   if (subtrees_.empty()) return false;
   if (place.kind != ChangedPlace::Kind::kSubtree && subtrees_.count(rel)) return true;
   if (rel.empty()) return false;
-  if (subtrees_.count("")) return true;
-  for (size_t slash = rel.find('/'); slash != std::string::npos; slash = rel.find('/', slash + 1)) {
+  if (subtrees_.count(std::string_view())) return true;
+  for (size_t slash = rel.find('/'); slash != std::string_view::npos; slash = rel.find('/', slash + 1)) {
     if (subtrees_.count(rel.substr(0, slash))) return true;
   }
   return false;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -45,7 +46,8 @@ class PlaceSpool {
   PlaceSpool& operator=(const PlaceSpool&) = delete;
 
   // Not thread-safe: the scan calls it one place at a time. A place repeated within the last
-  // ~10^6 is dropped (the same directory named by many records). Throws FsError.
+  // ~10^6 is dropped (the same entry named by many records), a directory's times whenever
+  // repeated. Throws FsError.
   void add(const ChangedPlace& place);
   // Done adding: written out. Throws FsError.
   void close();
@@ -71,8 +73,15 @@ class PlaceSpool {
   uint64_t subtree_places_ = 0, listing_places_ = 0, entry_places_ = 0, times_places_ = 0;
   std::vector<uint64_t> offsets_;  // where each slice begins; a slice ends where the next begins
   std::unordered_set<std::string> recent_;  // the dedupe window: kind + path
-  std::unordered_set<std::string> subtrees_;  // one per directory (or file) made or renamed on the source
-  std::unordered_set<std::string> listings_;  // every directory whose names changed
+  // Looked up by prefix for every place (covered()): by string_view, without a copy each.
+  struct PathHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using PathSet = std::unordered_set<std::string, PathHash, std::equal_to<>>;
+  PathSet subtrees_;  // one per directory (or file) made or renamed on the source
+  PathSet listings_;  // every directory whose names changed
+  PathSet times_;     // every directory whose times are set again
 };
 
 // The other names of the hard-linked files that a changelog-driven copy settles in its first two
