@@ -13,7 +13,7 @@
 # incremental (reads the changelog), alternating, best of --runs, with `sync` before each timing.
 # Every timed sync starts from the same kind of change: the changes are made again before each.
 # --ops also prints the source requests of the last full and incremental sync by operation (where
-# they go). LATENCYFS as for bench/latency.sh; needs root, /dev/fuse, and a build with the tests
+# they go), and the last incremental sync's seconds by part (the log read, each pass). LATENCYFS as for bench/latency.sh; needs root, /dev/fuse, and a build with the tests
 # (build/tests/liblustreapi.so).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,9 +66,10 @@ def hexname(n): return n.encode().hex() or "-"
 nxt = [1, 1]
 if os.path.exists(state): nxt = [int(x) for x in open(state).read().split()]
 logs = [open(os.path.join(mds, "lustre-MDT%04x.log" % i), "a") for i in range(2)]
-def log(t, tfid, pfid, name=""):
+def log(t, tfid, pfid, name="", flags=0):  # flags: a close's open flags, as mdd_close keeps them
     i = random.randrange(2)
-    logs[i].write("%d %d 0 %s %s %s\n" % (nxt[i], t, tfid, pfid, hexname(name)))
+    logs[i].write("%d %d %d %s %s %s\n" % (nxt[i], t, flags, tfid, pfid, hexname(name)))
+WRITE_CREATE_TRUNC, READ_WRITE = 0o2 | 0o100 | 0o1000, 0o3
     nxt[i] += 1
 if what == "TREE":
     files = int(sys.argv[4]); random.seed(1)
@@ -78,7 +79,7 @@ if what == "TREE":
         for f in range(min(100, files - d * 100)):
             fp = os.path.join(dp, "f%03d" % f)
             with open(fp, "wb") as out: out.write(os.urandom(random.randint(0, 4096)))
-            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
+            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0", flags=WRITE_CREATE_TRUNC)
 else:
     n = int(sys.argv[4]); random.seed(int.from_bytes(os.urandom(4), "little"))
     dirs = sorted(os.listdir(root))
@@ -88,11 +89,11 @@ else:
         if kind < 2 and names:  # rewritten in place, size and mtime kept
             fp = os.path.join(dp, random.choice(names)); st = os.lstat(fp)
             with open(fp, "r+b") as f: data = f.read(); f.seek(0); f.write(bytes(b ^ 0x5a for b in data))
-            os.utime(fp, ns=(st.st_atime_ns, st.st_mtime_ns)); log(11, fid(fp), "0"); log(14, fid(fp), "0")
+            os.utime(fp, ns=(st.st_atime_ns, st.st_mtime_ns)); log(11, fid(fp), "0", flags=READ_WRITE); log(14, fid(fp), "0")
         elif kind == 2:  # created
             fp = os.path.join(dp, "new%d_%d" % (os.getpid(), k))
             with open(fp, "wb") as out: out.write(os.urandom(random.randint(0, 4096)))
-            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0")
+            indexed(fp); log(1, fid(fp), fid(dp), os.path.basename(fp)); log(11, fid(fp), "0", flags=WRITE_CREATE_TRUNC)
         elif names:  # removed
             fp = os.path.join(dp, random.choice(names)); t = fid(fp); os.unlink(fp); unindexed(fp)
             log(6, t, fid(dp), os.path.basename(fp))
@@ -139,14 +140,17 @@ for size in $sizes; do
       mds CHANGE "$n"
       timed full "$build/lmover" sync "${common[@]}"
       mds CHANGE "$n"
-      timed incr "$build/lmover" sync --incremental "${common[@]}"
+      timed incr "$build/lmover" sync --incremental --json "$base/incr.json" "${common[@]}"
     done
     "$build/lmover" verify --lustre on --no-progress "$base/slow/data" "$base/dst" >/dev/null 2>&1 ||
       { echo "the clone differs after the incremental sync" >&2; exit 1; }
     printf '%-9s %-8s %12.2f %12.2f %14s %14s %10.1f %9.1fx\n' "$size" "$n" "${best[full]}" "${best[incr]}" \
       "${requests[full]}" "${requests[incr]}" "$(echo "scale=2; ${requests[incr]} / $n" | bc)" \
       "$(echo "scale=2; ${best[full]} / ${best[incr]}" | bc)"
-    if [ -n "$ops" ]; then echo "  full: ${by_op[full]}"; echo "  incr: ${by_op[incr]}"; fi
+    if [ -n "$ops" ]; then
+      echo "  full: ${by_op[full]}"; echo "  incr: ${by_op[incr]}"
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  incr seconds: log read %.3f, " % d["changelog"]["seconds"] + ", ".join("%s %.3f" % (p["pass"], p["seconds"]) for p in d["passes"]))' "$base/incr.json"
+    fi
   done
 done
 echo "source behind a ${delay} us delay layer, fid2path ${fid2path_us} us a call, target on tmpfs, -j $jobs, best of $runs"

@@ -24,6 +24,9 @@
 namespace lmover::test {
 
 // enum changelog_rec_type (lustre_user.h).
+// A close's open flags (enum mds_open_flags): O_WRONLY|O_CREAT|O_TRUNC, and r+.
+constexpr unsigned kWriteCreateTrunc = 00000002 | 00000100 | 00001000, kReadWrite = 00000003;
+
 enum : unsigned { CREAT = 1, MKDIR = 2, HLINK = 3, SLINK = 4, UNLNK = 6, RMDIR = 7, RENME = 8, CLOSE = 11,
                   TRUNC = 13, SATTR = 14, XATTR = 15 };
 
@@ -54,13 +57,14 @@ class Mds {
     return fmt::format("[{:#x}:{:#x}:0x0]", 0x200000400ULL + (uint64_t(st.st_ino) >> 32), uint32_t(st.st_ino));
   }
   // One record on a random MDT (no order across them), its index after a random gap.
+  // `flags`: the record's low 12 bits of cr_flags (a close's open flags, as mdd_close keeps them).
   void log(unsigned type, const std::string& tfid, const std::string& pfid, const std::string& name,
-           const std::string& rename_tail = "") {
+           const std::string& rename_tail = "", unsigned flags = 0) {
     int i = static_cast<int>(rng_() % next_.size());
     uint64_t index = next_[i];
     next_[i] += 1 + rng_() % 3;
-    std::ofstream(dir_ + "/" + mdt(i) + ".log", std::ios::app)
-        << index << ' ' << type << " 0 " << tfid << ' ' << pfid << ' ' << hex(name) << rename_tail << '\n';
+    std::ofstream(dir_ + "/" + mdt(i) + ".log", std::ios::app) << index << ' ' << type << ' ' << flags << ' ' << tfid
+                                                                << ' ' << pfid << ' ' << hex(name) << rename_tail << '\n';
   }
   void log_rename(const std::string& overwritten, const std::string& new_parent, const std::string& new_name,
                   const std::string& renamed, const std::string& old_parent, const std::string& old_name) {
@@ -146,7 +150,7 @@ class Users {
     std::string p = dir + "/" + name;
     write_file(p, content);
     mds_.log(CREAT, Mds::fid(p), Mds::fid(dir), name);
-    mds_.log(CLOSE, Mds::fid(p), "0", "");
+    mds_.log(CLOSE, Mds::fid(p), "0", "", "", kWriteCreateTrunc);
   }
   void mkdir_with_files(const std::string& dir, const std::string& name, int files) {
     std::string p = dir + "/" + name;
@@ -163,7 +167,7 @@ class Users {
     std::ofstream(p, std::ios::in | std::ios::out | std::ios::binary) << data;
     timespec times[2] = {st.st_atim, st.st_mtim};
     utimensat(AT_FDCWD, p.c_str(), times, AT_SYMLINK_NOFOLLOW);
-    mds_.log(CLOSE, Mds::fid(p), "0", "");
+    mds_.log(CLOSE, Mds::fid(p), "0", "", "", kReadWrite);
     mds_.log(SATTR, Mds::fid(p), "0", "");
   }
   void unlink_file(const std::string& p) {

@@ -18,17 +18,27 @@ bool zero(const Fid& f) { return f.seq == 0 && f.oid == 0 && f.ver == 0; }
 
 }  // namespace
 
+namespace {
+
+// MDS_FMODE_WRITE | MDS_OPEN_TRUNC | MDS_OPEN_APPEND (lustre_user.h, enum mds_open_flags).
+constexpr uint16_t kWriteIntent = 00000002 | 00001000 | 00002000;
+
+}  // namespace
+
 std::vector<WantedPlace> places_wanted_by(const ChangelogRecord& r) {
   std::vector<WantedPlace> out;
-  auto want = [&](const Fid& f, Kind k) {
-    if (!zero(f)) out.push_back({f, k});
+  auto want = [&](const Fid& f, Kind k, bool not_directory = false) {
+    if (!zero(f)) out.push_back({f, k, not_directory});
   };
   switch (r.type) {
     case cl::kCreate:
     case cl::kMknod:
     case cl::kSoftlink:
     case cl::kHardlink:
-    case cl::kUnlink:
+    case cl::kUnlink:  // the other names of a file that had more than one
+      want(r.parent, Kind::kListing);
+      want(r.target, Kind::kEntry, true);
+      break;
     case cl::kRmdir:
       want(r.parent, Kind::kListing);
       want(r.target, Kind::kEntry);
@@ -46,15 +56,22 @@ std::vector<WantedPlace> places_wanted_by(const ChangelogRecord& r) {
       }
       break;
     case cl::kClose:
-    case cl::kTrunc:
+      // mdd_close logs it for an open with write intent, whose flags it keeps (the low 12 bits of
+      // enum mds_open_flags: a directory is never opened so); with CL_OPEN in the mask, for any
+      // last close too, of a directory as well.
+      want(r.target, Kind::kEntry, (r.flags & kWriteIntent) != 0);
+      break;
+    case cl::kTrunc:  // a file's data or mirrors
+    case cl::kHsm:
+    case cl::kFlrw:
+    case cl::kResync:
+      want(r.target, Kind::kEntry, true);
+      break;
     case cl::kSetattr:
     case cl::kSetxattr:
     case cl::kLayout:
     case cl::kMtime:
     case cl::kCtime:
-    case cl::kHsm:
-    case cl::kFlrw:
-    case cl::kResync:
       want(r.target, Kind::kEntry);
       break;
     case cl::kMark:

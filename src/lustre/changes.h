@@ -55,6 +55,10 @@ struct ChangedPlace {
 struct WantedPlace {
   Fid fid;
   ChangedPlace::Kind kind;
+  // The record says the FID is no directory (it made a file, a link or a node, or changed a file's
+  // data): its names need no stat to tell (a FID never changes type). Records of one FID are
+  // merged, so one such record is enough.
+  mutable bool not_directory = false;
 };
 std::vector<WantedPlace> places_wanted_by(const ChangelogRecord& record);
 

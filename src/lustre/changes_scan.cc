@@ -52,11 +52,15 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
         for (const std::string& p : paths) {
           auto rel = relative_to_src(p);
           if (!rel) continue;
+          using Type = ChangedPlace::Type;
+          if (wants[i].not_directory) {  // a record said so: no stat (a round trip) needed to tell
+            found.push_back(ChangedPlace{wants[i].kind, std::move(*rel), Type::kOther});
+            continue;
+          }
           // Looked at here, on many threads, once for all the passes.
           int err = 0;
           auto meta = stat_beneath(src_root, *rel, &err);
           if (!meta && (err == ENOENT || err == ENOTDIR || err == ELOOP)) continue;  // gone since
-          using Type = ChangedPlace::Type;
           Type type = !meta ? Type::kUnknown : meta->type == EntryType::kDirectory ? Type::kDirectory : Type::kOther;
           found.push_back(ChangedPlace{wants[i].kind, std::move(*rel), type});
         }
@@ -93,7 +97,10 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
     int rc = api_->read(mdt, user_of(mdt), last + 1, [&](const ChangelogRecord& r) {
       ++records;
       last = std::max(last, r.index);
-      for (const WantedPlace& w : places_wanted_by(r)) chunk.insert(w);
+      for (const WantedPlace& w : places_wanted_by(r)) {
+        auto [at, fresh] = chunk.insert(w);
+        if (!fresh && w.not_directory) at->not_directory = true;  // one record of the FID says so: enough
+      }
       if (chunk.size() >= kChunkWants) ok = resolve(chunk);
       return ok;
     });

@@ -124,6 +124,35 @@ TEST(ChangelogRecord, EachTypeAsksForItsPlaces) {
   EXPECT_EQ(places_wanted_by(unnamed).size(), 1u) << "a zero FID asks for nothing";
 }
 
+// Which records say their FID is no directory, so that its names need no stat: those that make a
+// file, a link or a node, and a close with write intent (its open flags, as mdd_close keeps them:
+// MDS_FMODE_WRITE 02, MDS_OPEN_TRUNC 01000, MDS_OPEN_APPEND 02000); not a close without it (with
+// CL_OPEN in the mask a directory's last close is logged too), nor a setattr.
+TEST(PlacesWanted, RecordsThatNameNoDirectorySaySo) {
+  auto entry_not_dir = [](unsigned type, uint16_t flags) {
+    ChangelogRecord r;
+    r.type = type;
+    r.flags = flags;
+    r.target = {1, 1, 0};
+    r.parent = {1, 2, 0};
+    for (const WantedPlace& w : places_wanted_by(r)) {
+      if (w.kind == ChangedPlace::Kind::kEntry) return w.not_directory;
+    }
+    return false;
+  };
+  EXPECT_TRUE(entry_not_dir(cl::kCreate, 0));
+  EXPECT_TRUE(entry_not_dir(cl::kSoftlink, 0));
+  EXPECT_TRUE(entry_not_dir(cl::kHardlink, 0));
+  EXPECT_TRUE(entry_not_dir(cl::kClose, 00000002));
+  EXPECT_TRUE(entry_not_dir(cl::kClose, 00000003 | 00001000));
+  EXPECT_TRUE(entry_not_dir(cl::kClose, 00002000));
+  EXPECT_TRUE(entry_not_dir(cl::kTrunc, 0));
+  EXPECT_FALSE(entry_not_dir(cl::kClose, 00000001)) << "a read-only last close (CL_OPEN on) may be a directory's";
+  EXPECT_FALSE(entry_not_dir(cl::kSetattr, 0));
+  EXPECT_FALSE(entry_not_dir(cl::kRmdir, 0));
+  EXPECT_FALSE(entry_not_dir(cl::kRename, 0)) << "what a rename overwrote may be a directory";
+}
+
 TEST(ChangelogUsers, OneForAllOrOnePerMdt) {
   EXPECT_EQ(ChangelogUsers::parse("cl1").of(0), "cl1");
   EXPECT_EQ(ChangelogUsers::parse("cl1").of(7), "cl1");
