@@ -109,6 +109,10 @@ class ChangelogSource {
   // `path` (relative to the filesystem's root, as fid2path answers) relative to SRC, if it lies
   // beneath it ("" for SRC itself).
   std::optional<std::string> relative_to_src(const std::string& path) const;
+  // The places of `want` at its names `paths` (relative to the mount; those outside SRC left out),
+  // each with its type, looked at beneath `src_root` unless the record said it is no directory.
+  std::vector<ChangedPlace> places_at(const WantedPlace& want, const std::vector<std::string>& paths,
+                                      int src_root) const;
 
   // Clears `mdt`'s records up to `index` for its user: 0 or a negative errno.
   int clear(const std::string& mdt, uint64_t index) const;

@@ -31,6 +31,27 @@ constexpr size_t kChunkWants = 1 << 16;
 
 }  // namespace
 
+std::vector<ChangedPlace> ChangelogSource::places_at(const WantedPlace& want, const std::vector<std::string>& paths,
+                                                    int src_root) const {
+  using Type = ChangedPlace::Type;
+  std::vector<ChangedPlace> found;
+  for (const std::string& p : paths) {
+    auto rel = relative_to_src(p);
+    if (!rel) continue;
+    if (want.not_directory) {  // a record said so: no stat (a round trip) needed to tell
+      found.push_back(ChangedPlace{want.kind, std::move(*rel), Type::kOther});
+      continue;
+    }
+    // Looked at here, on many threads, once for all the passes.
+    int err = 0;
+    auto meta = stat_beneath(src_root, *rel, &err);
+    if (!meta && (err == ENOENT || err == ENOTDIR || err == ELOOP)) continue;  // gone since
+    Type type = !meta ? Type::kUnknown : meta->type == EntryType::kDirectory ? Type::kDirectory : Type::kOther;
+    found.push_back(ChangedPlace{want.kind, std::move(*rel), type});
+  }
+  return found;
+}
+
 ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t>& after, unsigned threads, int src_root,
                                             const std::function<void(const ChangedPlace&)>& place) const {
   std::mutex emit;  // `place` is called one at a time, and the counts below are kept under it
@@ -48,22 +69,7 @@ ChangelogSource::Scan ChangelogSource::scan(const std::map<std::string, uint64_t
       for (size_t i; (i = next++) < wants.size();) {
         std::vector<std::string> paths;
         int rc = api_->paths_of(mount_, wants[i].fid, &paths);
-        std::vector<ChangedPlace> found;
-        for (const std::string& p : paths) {
-          auto rel = relative_to_src(p);
-          if (!rel) continue;
-          using Type = ChangedPlace::Type;
-          if (wants[i].not_directory) {  // a record said so: no stat (a round trip) needed to tell
-            found.push_back(ChangedPlace{wants[i].kind, std::move(*rel), Type::kOther});
-            continue;
-          }
-          // Looked at here, on many threads, once for all the passes.
-          int err = 0;
-          auto meta = stat_beneath(src_root, *rel, &err);
-          if (!meta && (err == ENOENT || err == ENOTDIR || err == ELOOP)) continue;  // gone since
-          Type type = !meta ? Type::kUnknown : meta->type == EntryType::kDirectory ? Type::kDirectory : Type::kOther;
-          found.push_back(ChangedPlace{wants[i].kind, std::move(*rel), type});
-        }
+        std::vector<ChangedPlace> found = places_at(wants[i], paths, src_root);
         std::lock_guard lock(emit);
         ++total.fids;
         if (rc == -ENOENT || rc == -ESTALE) {
