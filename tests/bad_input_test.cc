@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "test_support.h"
@@ -144,6 +146,32 @@ TEST_F(BadInputTest, DeleteSparesSubtreesWhoseSourceCannotBeListed) {
   EXPECT_TRUE(exists(dst_ + "/locked/only-on-target"));
   EXPECT_TRUE(exists(dst_ + "/locked/kept"));
   EXPECT_FALSE(exists(dst_ + "/sub/stale"));
+}
+
+// A target that is full fails every file after the first alike: said once with a count, each path
+// still listed in --failures (5 566 identical lines hid the one that mattered).
+TEST_F(BadInputTest, AFullTargetIsSaidOnceWithACountAndEveryPathListed) {
+  std::string mnt = tmp_ / "tiny";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  for (int i = 0; i < 200; ++i) write_file(src_ + "/f" + std::to_string(i), std::string(8192, 'x'));
+  std::string list = tmp_ / "failed";
+  RunResult r = run_lmover({"copy", "-j", "2", "--failures", list, src_, mnt + "/dst"});
+  umount2(mnt.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  size_t lines = 0;
+  for (size_t at = r.output.find("No space left on device"); at != std::string::npos;
+       at = r.output.find("No space left on device", at + 1)) {
+    ++lines;
+  }
+  EXPECT_LE(lines, 3u) << "each failure alike logged again:\n" << r.output.substr(0, 2000);
+  EXPECT_NE(r.output.find("the target fails as a whole (No space left on device)"), std::string::npos) << r.output;
+  std::string listed = read_file(list);
+  size_t paths = std::count(listed.begin(), listed.end(), '\n');
+  EXPECT_GT(paths, 100u) << "every failed path is listed";
+  EXPECT_NE(r.output.find(std::to_string(paths - 1) + " more failures with 'No space left on device' were not logged"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST_F(BadInputTest, FullTargetFailsTheBigFileOnlyAndARerunFinishesTheJob) {

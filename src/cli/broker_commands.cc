@@ -103,6 +103,7 @@ int run_worker(const BrokerPlan& plan) {
   auto tally = std::make_shared<WorkTally>();
   SinkSettings settings;
   settings.metrics_listen = plan.metrics_listen;
+  settings.role = "worker";
   Sinks sinks;
   try {
     sinks = make_sinks(settings, [tally, node = this_node()] { return tally->snapshot(node); });
@@ -182,6 +183,7 @@ int wait_for_run(const BrokerPlan& plan) {
   } catch (const FsError& e) {
     record_fatal(summary, e, code);
   }
+  if (std::string unlogged = failures.unlogged_summary(); !unlogged.empty()) spdlog::warn("{}", unlogged);
   write_summary(summary, code, plan.json_file);
   return code;
 }

@@ -267,6 +267,7 @@ int execute(const RunPlan& plan) {
     record_fatal(summary, e, code);
   }
   say_unmatched_excludes(unmatched_excludes);
+  if (std::string unlogged = failures.unlogged_summary(); !unlogged.empty()) spdlog::warn("{}", unlogged);
   write_summary(summary, code, plan.json_file);
   return code;
 }

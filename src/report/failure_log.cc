@@ -1,8 +1,14 @@
 #include "report/failure_log.h"
 
 #include <cerrno>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string_view>
+#include <cstring>
 #include <utility>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "fs/fs_error.h"
@@ -18,25 +24,85 @@ void FailureLog::open_list(const std::string& path) {
   if (!list_) throw FsError("create failure list", path, errno);
 }
 
-void FailureLog::record(const FsError& error) {
-  spdlog::error("{}", error.what());
-  std::lock_guard lock(mutex_);
-  if (collect_) collected_.emplace_back(error.path(), error.what());
-  if (list_) {
-    std::fwrite(error.path().data(), 1, error.path().size(), list_);
-    std::fputc('\n', list_);
-    std::fflush(list_);
+namespace {
+
+// The errors that fail the whole target, not one entry: every file after the first fails alike.
+constexpr int kTargetWide[] = {ENOSPC, EDQUOT, EROFS};
+
+}  // namespace
+
+// Whether a failure of target-wide `kind` is logged now: the first one, and again every 10 minutes
+// with how many alike were held back since. Process-wide: a worker makes a FailureLog per task.
+static bool log_now(std::string_view kind, uint64_t* held) {
+  static std::mutex mutex;
+  static std::map<std::string, std::pair<uint64_t, std::chrono::steady_clock::time_point>, std::less<>> kinds;
+  constexpr auto kAgain = std::chrono::minutes(10);
+  std::lock_guard lock(mutex);
+  auto now = std::chrono::steady_clock::now();
+  auto it = kinds.find(kind);
+  if (it == kinds.end()) {
+    kinds.emplace(std::string(kind), std::pair{uint64_t{0}, now});
+    *held = 0;
+    return true;
   }
+  auto& [count, last] = it->second;
+  if (now - last < kAgain) return ++count, false;
+  *held = std::exchange(count, 0);
+  last = now;
+  return true;
+}
+
+void FailureLog::log(const std::string& message) {
+  for (int err : kTargetWide) {
+    std::string_view kind = std::strerror(err);
+    if (!message.ends_with(std::string(": ").append(kind))) continue;
+    bool seen = false;
+    for (auto& [k, count] : target_wide_) {
+      if (k == kind) seen = true, ++count;
+    }
+    if (!seen) target_wide_.emplace_back(kind, 1);
+    uint64_t held = 0;
+    if (!log_now(kind, &held)) return;  // counted: said at the end (unlogged_summary)
+    spdlog::error("{}", message);
+    if (held > 0) {
+      spdlog::error("{} more failures with '{}' in the last 10 minutes were not logged one by one", held, kind);
+    } else {
+      spdlog::error("the target fails as a whole ({}): further failures alike are counted, not logged one by one",
+                    kind);
+    }
+    return;
+  }
+  spdlog::error("{}", message);
+}
+
+void FailureLog::list(const std::string& path) {
+  if (!list_) return;
+  std::fwrite(path.data(), 1, path.size(), list_);
+  std::fputc('\n', list_);
+  std::fflush(list_);
+}
+
+void FailureLog::record(const FsError& error) {
+  std::lock_guard lock(mutex_);
+  log(error.what());
+  if (collect_) collected_.emplace_back(error.path(), error.what());
+  list(error.path());
 }
 
 void FailureLog::record_remote(const std::string& path, const std::string& message) {
-  spdlog::error("{}", message);
   std::lock_guard lock(mutex_);
-  if (list_) {
-    std::fwrite(path.data(), 1, path.size(), list_);
-    std::fputc('\n', list_);
-    std::fflush(list_);
+  log(message);
+  list(path);
+}
+
+std::string FailureLog::unlogged_summary() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  for (const auto& [kind, count] : target_wide_) {
+    if (count > 1) out += fmt::format("{}{} more failures with '{}' were not logged one by one{}", out.empty() ? "" : "; ",
+                                      count - 1, kind, list_ ? " (all are in the --failures list)" : "");
   }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> FailureLog::take_collected() {

@@ -27,16 +27,28 @@ class FailureLog {
   void collect() { collect_ = true; }
   std::vector<std::pair<std::string, std::string>> take_collected();
 
-  // Logs `error` (it names the path and the errno text) and lists its path. Thread-safe.
+  // Logs `error` (it names the path and the errno text) and lists its path. Thread-safe. A
+  // failure of the whole target (ENOSPC, EDQUOT, EROFS) is logged the first time only, with a
+  // word that the others are counted: a full target fails every file after it, and 5 000 lines
+  // alike hide the one that matters. Every path is still listed.
   void record(const FsError& error);
-  // Lists a failure that happened elsewhere (on a worker node); logged there already.
+  // Lists a failure that happened elsewhere (on a worker node), and logs it as record() does.
   void record_remote(const std::string& path, const std::string& message);
+  // The target-wide failures counted and not logged, one line each kind ("" when none); said at
+  // the end of a run.
+  std::string unlogged_summary() const;
 
  private:
   mutable std::mutex mutex_;
   std::FILE* list_ = nullptr;
   bool collect_ = false;
   std::vector<std::pair<std::string, std::string>> collected_;
+  // Per target-wide errno (by its text): how many failed with it, the first logged.
+  std::vector<std::pair<std::string, uint64_t>> target_wide_;
+
+  // Logs `message`, unless it is a target-wide failure met before (then counted).
+  void log(const std::string& message);
+  void list(const std::string& path);
 };
 
 }  // namespace lmover

@@ -15,7 +15,7 @@ Sinks make_sinks(const SinkSettings& settings, CounterSource counters, GaugeSour
     sinks.push_back(std::make_unique<CounterPusher>(settings.memcached, settings.metric_prefix, interval, counters));
   }
   if (!settings.metrics_listen.empty()) {
-    sinks.push_back(std::make_unique<MetricsServer>(settings.metrics_listen, counters, gauges));
+    sinks.push_back(std::make_unique<MetricsServer>(settings.metrics_listen, settings.role, counters, gauges));
   }
   if (!settings.carbon.empty()) {
     sinks.push_back(std::make_unique<GraphitePusher>(settings.carbon, settings.metric_prefix, interval, counters, gauges));

@@ -50,6 +50,9 @@ struct SinkSettings {
   std::string carbon;          // HOST:PORT of carbon's plaintext receiver, pushed every `interval`
   std::string metric_prefix = "lmover";
   double interval = 30;        // seconds between pushes
+  // Prometheus' `role` label: "submitter" (a run's counts, each task once) or "worker" (what one
+  // worker did, redone tasks again), so that a dashboard never adds the two up.
+  std::string role = "submitter";
 
   bool empty() const { return memcached.empty() && metrics_listen.empty() && carbon.empty(); }
 };

@@ -1,6 +1,10 @@
 #include "stats/prometheus.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <map>
 #include <stdexcept>
@@ -30,7 +34,8 @@ std::string escaped(const std::string& v) {
 
 }  // namespace
 
-std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges) {
+std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges,
+                            const std::string& role) {
   std::map<std::string, std::vector<const CounterValue*>> by_name;
   for (const CounterValue& c : counters) by_name[c.name].push_back(&c);
   // Which build serves these series (as node_exporter's node_exporter_build_info does).
@@ -43,7 +48,8 @@ std::string prometheus_text(const std::vector<CounterValue>& counters, const std
     std::string metric = "lmover_" + name + "_total";
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", metric, help.empty() ? std::string_view(name) : help, metric);
     for (const CounterValue* c : values) {
-      out += fmt::format("{}{{pass=\"{}\",node=\"{}\"}} {}\n", metric, escaped(c->pass), escaped(c->node), c->value);
+      out += fmt::format("{}{{pass=\"{}\",node=\"{}\",role=\"{}\"}} {}\n", metric, escaped(c->pass), escaped(c->node),
+                         escaped(role), c->value);
     }
   }
   std::map<std::string, std::vector<const GaugeValue*>> gauges_by_name;
@@ -59,15 +65,22 @@ std::string prometheus_text(const std::vector<CounterValue>& counters, const std
   return out;
 }
 
-MetricsServer::MetricsServer(const std::string& address, CounterSource counters, GaugeSource gauges)
+MetricsServer::MetricsServer(const std::string& address, std::string role, CounterSource counters, GaugeSource gauges)
     : server_(std::make_unique<httplib::Server>()) {
   auto [host, port] = parse_host_port(address, 9310);
-  server_->Get("/metrics", [counters, gauges](const httplib::Request&, httplib::Response& res) {
-    res.set_content(prometheus_text(counters(), gauges ? gauges() : std::vector<GaugeValue>{}),
+  server_->Get("/metrics", [counters, gauges, role](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(counters(), gauges ? gauges() : std::vector<GaugeValue>{}, role),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
+  // SO_REUSEADDR only: a restart may bind while old connections linger, a second process may not.
+  server_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  errno = 0;
   if (!server_->bind_to_port(host, port)) {
-    throw std::runtime_error(fmt::format("cannot listen for metrics on {}: {}", address, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("cannot listen for metrics on {}:{}: {}", host, port,
+                                         errno ? std::strerror(errno) : "bind or listen failed"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }

@@ -1,8 +1,8 @@
 // Prometheus: the counters in the text exposition format (version 0.0.4), served over HTTP by
 // cpp-httplib at /metrics (`--metrics-listen ADDR:PORT` on passes and on `lmover worker`).
 //
-// Every counter is lmover_<name>_total with `pass` and `node` labels (bytes in bytes); gauges (a
-// submitter's queue depths) carry their own labels.
+// Every counter is lmover_<name>_total with `pass`, `node` and `role` labels (bytes in bytes); gauges
+// (a submitter's queue depths) carry their own labels; lmover_build_info{version,commit} is 1.
 #pragma once
 
 #include <functional>
@@ -19,14 +19,18 @@ class Server;
 
 namespace lmover {
 
-// The exposition text for `counters` and `gauges`: HELP and TYPE once per metric family.
-std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges);
+// The exposition text for `counters` and `gauges`: HELP and TYPE once per metric family. `role`:
+// SinkSettings::role.
+std::string prometheus_text(const std::vector<CounterValue>& counters, const std::vector<GaugeValue>& gauges,
+                            const std::string& role = "submitter");
 
 // The Prometheus sink: scraped, so nothing to flush.
 class MetricsServer : public CounterSink {
  public:
-  // Listens on `address` (ADDR:PORT) at once; throws std::runtime_error naming it if it cannot.
-  MetricsServer(const std::string& address, CounterSource counters, GaugeSource gauges = {});
+  // Listens on `address` (ADDR:PORT) at once, alone: a port another process listens on is an
+  // error (cpp-httplib's default SO_REUSEPORT would let two share it, scrapes alternating between
+  // them). Throws std::runtime_error naming the address and why.
+  MetricsServer(const std::string& address, std::string role, CounterSource counters, GaugeSource gauges = {});
   ~MetricsServer() override;
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
