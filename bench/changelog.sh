@@ -66,10 +66,10 @@ def hexname(n): return n.encode().hex() or "-"
 nxt = [1, 1]
 if os.path.exists(state): nxt = [int(x) for x in open(state).read().split()]
 logs = [open(os.path.join(mds, "lustre-MDT%04x.log" % i), "a") for i in range(2)]
+WRITE_CREATE_TRUNC, READ_WRITE = 0o2 | 0o100 | 0o1000, 0o3
 def log(t, tfid, pfid, name="", flags=0):  # flags: a close's open flags, as mdd_close keeps them
     i = random.randrange(2)
     logs[i].write("%d %d %d %s %s %s\n" % (nxt[i], t, flags, tfid, pfid, hexname(name)))
-WRITE_CREATE_TRUNC, READ_WRITE = 0o2 | 0o100 | 0o1000, 0o3
     nxt[i] += 1
 if what == "TREE":
     files = int(sys.argv[4]); random.seed(1)
