@@ -149,6 +149,20 @@ TEST_F(CloneTest, TimeFiltersSkipOldAndNewFiles) {
   EXPECT_NE(lstat((dst_ + "/files/fresh").c_str(), &st), 0);
 }
 
+// rsync's habit: SRC/ and DST/ with a trailing slash, DST not made yet. The same clone, and the
+// same lock and bookmark names beside DST as without the slash.
+TEST_F(CloneTest, TrailingSlashesOnTheRootsAreRsyncsHabitAndWork) {
+  make_dir(tmp_ / "tgt");
+  std::string dst = tmp_ / "tgt/new";
+  RunResult r = run_lmover({"sync", src_ + "/", dst + "//"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EXACT_CLONE(src_, dst, OracleOptions{});
+  RunResult again = run_lmover({"sync", src_ + "/", dst + "/"});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.counter("copy", "actions"), 0u) << again.output;
+  EXPECT_FALSE(exists(tmp_ / "tgt/new/.new.lmover-lock")) << "the lock went inside DST";
+}
+
 // Ages and ISO 8601 dates, as admins write them: 12h is twelve hours ago; Z is UTC.
 TEST_F(CloneTest, TimeFiltersTakeAgesAndIsoDates) {
   write_file(src_ + "/files/recent", "r");  // files/size1 has atime 1998

@@ -43,9 +43,17 @@ bool is_empty_dir(int fd, const std::string& path) {
   return !reader.next(e);
 }
 
+// "tgt/new/" (rsync's habit) is "tgt/new": a path to create is judged by its parent, which a
+// trailing slash would make the path itself. "/" stays.
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 }  // namespace
 
-Roots open_roots(const std::string& src, const std::string& dst, const RootCheck& check) {
+Roots open_roots(const std::string& src_arg, const std::string& dst_arg, const RootCheck& check) {
+  const std::string src = without_trailing_slashes(src_arg), dst = without_trailing_slashes(dst_arg);
   Roots roots{src, dst, {}, {}};
   {
     int fd = open(src.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
