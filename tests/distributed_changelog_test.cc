@@ -2,6 +2,11 @@
 // their tasks, the phases are one run each, and the hard-link groups the workers meet come back in
 // their reports to be followed by the submitter. Judged like the embedded one (changelog_test.cc):
 // the tree oracle and `lmover verify`.
+#include <chrono>
+#include <thread>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "changelog_support.h"
@@ -67,6 +72,42 @@ TEST_F(DistributedChangelog, ARenamedDirectoryBringsItsHardLinkGroupsAlong) {
   RunResult inc = over_broker({"sync", "--changelog", "cl1", "--incremental", src_, dst_});
   ASSERT_EQ(inc.exit_code, 0) << inc.output << w1->log();
   expect_exact("after the rename", inc.output);
+}
+
+// A worker killed while it holds a task of a phase (here: in the middle of reading a changed file):
+// the broker hands the task to another worker, the phase completes, and the clone is exact.
+TEST_F(DistributedChangelog, AWorkerKilledInAPhaseLosesNothing) {
+  initial_tree(3, 3);
+  {
+    auto first = worker();
+    ASSERT_EQ(over_broker({"sync", "--changelog", "cl1", src_, dst_}).exit_code, 0) << first->log();
+  }
+  Users users(src_, mds_, 29);
+  users.create(src_ + "/d1", "big", std::string(300000, 'b'));
+  users.rewrite_in_place(src_ + "/d0/f1");
+  users.unlink_file(src_ + "/d2/f0");
+  std::string shake = tmp_ / "shake";
+  make_dir(shake);
+  const std::vector<std::pair<const char*, std::string>> shim = {
+      {"LD_PRELOAD", SLOW_READ_SHIM}, {"LMOVER_SHIM_NAME", "big"}, {"LMOVER_SHIM_DIR", shake},
+      {"LMOVER_SHIM_OFFSET", "0"},    {"LMOVER_SHIM_SKIP", "0"},   {"LMOVER_SHIM_AFTER", "0"}};
+  for (const auto& [k, v] : shim) setenv(k, v.c_str(), 1);
+  auto held = worker();  // the shim holds it at its first read of 'big'
+  for (const auto& [k, v] : shim) unsetenv(k);
+  Process submitter({"sync", "--lustre", "on", "--changelog", "cl1", "--incremental", "--broker", broker_url(), "--prefix",
+                     prefix_, src_, dst_},
+                    tmp_ / "submitter.log");
+  bool reached = false;
+  for (int i = 0; i < 300 && !reached; ++i) {
+    reached = exists(shake + "/held");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(reached) << submitter.log() << held->log();
+  held->kill9();
+  auto other = worker();
+  EXPECT_EQ(submitter.wait(), 0) << submitter.log() << other->log();
+  expect_exact("after the kill", submitter.log());
+  EXPECT_EQ(mds_.records_left(), 0u);
 }
 
 }  // namespace
