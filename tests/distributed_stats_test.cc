@@ -63,8 +63,13 @@ TEST_F(DistributedTest, WorkerServesPrometheusMetrics) {
              "text = urllib.request.urlopen(sys.argv[1]).read().decode()\n"
              "out = {}\n"
              "for f in text_string_to_metric_families(text):\n"
+             "    if f.name == 'lmover_build_info':\n"
+             "        assert f.type == 'gauge' and f.samples[0].labels['version'], f.samples\n"
+             "        out['build_info'] = f.samples[0].value\n"
+             "        continue\n"
              "    assert f.type == 'counter' and f.documentation, f.name\n"
              "    for s in f.samples:\n"
+             "        assert s.labels['role'] == 'worker', s.labels\n"
              "        out[s.name + '/' + s.labels['pass']] = s.value\n"
              "print(json.dumps(out))\n");
   std::string out = tmp_ / "scrape.json";
@@ -73,6 +78,7 @@ TEST_F(DistributedTest, WorkerServesPrometheusMetrics) {
             0)
       << w.log();
   auto scraped = nlohmann::json::parse(read_file(out));
+  EXPECT_EQ(scraped.value("build_info", 0.0), 1.0) << scraped.dump();
   for (const char* name : {"entries", "files_copied", "bytes_copied", "dirs_created", "links_made"}) {
     EXPECT_EQ(scraped.value(std::string("lmover_") + name + "_total/copy", -1.0), counters.value(name, uint64_t{0}))
         << name << " " << scraped.dump();

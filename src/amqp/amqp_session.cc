@@ -216,7 +216,7 @@ void AmqpSession::delete_queue(const std::string& name) {
   check_reply(("delete queue " + name).c_str());
 }
 
-std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
+std::optional<std::pair<uint32_t, uint32_t>> AmqpSession::queue_counts(const std::string& name) {
   auto held = hold();
   // A passive declare of a missing queue closes the channel: use a throwaway one.
   constexpr amqp_channel_t kProbe = 3;
@@ -232,9 +232,19 @@ std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
   if (r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
     throw BrokerError(fmt::format("broker {}: inspect queue {}: {}", address_.redacted(), name, reply_text(r)));
   }
-  uint32_t count = ok->message_count;
+  std::pair<uint32_t, uint32_t> counts{ok->message_count, ok->consumer_count};
   amqp_channel_close(conn_, kProbe, AMQP_REPLY_SUCCESS);
-  return count;
+  return counts;
+}
+
+std::optional<uint32_t> AmqpSession::ready_messages(const std::string& name) {
+  auto counts = queue_counts(name);
+  return counts ? std::optional<uint32_t>(counts->first) : std::nullopt;
+}
+
+std::optional<uint32_t> AmqpSession::consumers(const std::string& name) {
+  auto counts = queue_counts(name);
+  return counts ? std::optional<uint32_t>(counts->second) : std::nullopt;
 }
 
 void AmqpSession::declare_fanout_exchange(const std::string& name) {

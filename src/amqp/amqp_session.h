@@ -48,6 +48,7 @@ class AmqpSession : public BrokerSession {
   void delete_queue(const std::string& name) override;
   // Number of ready messages (passive declare); nullopt when the queue does not exist.
   std::optional<uint32_t> ready_messages(const std::string& name) override;
+  std::optional<uint32_t> consumers(const std::string& name) override;
 
   // A transient fanout exchange (the control channel between `lmover control` and workers).
   void declare_fanout_exchange(const std::string& name) override;
@@ -81,6 +82,8 @@ class AmqpSession : public BrokerSession {
   void beat_if_idle(std::chrono::steady_clock::time_point now);
 
  private:
+  // Ready messages and consumers of `name` (a passive declare); nullopt when it does not exist.
+  std::optional<std::pair<uint32_t, uint32_t>> queue_counts(const std::string& name);
   std::unique_lock<std::recursive_mutex> hold() {
     std::unique_lock held(call_mutex_);
     idle_bytes_ = -1;  // our call may read what is waiting: the keeper's count starts again

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/interrupt.h"
+#include "cli/pass_engines.h"
 #include "cli/pass_factory.h"
 #include "cli/target_lock.h"
 #include "fs/fs_error.h"
@@ -21,6 +22,7 @@
 #include "passes/pass_context.h"
 #include "passes/pass_table.h"
 #include "amqp/broker_admin.h"
+#include "distributed/consumer_watch.h"
 #include "distributed/control_client.h"
 #include "distributed/submitter.h"
 #include "distributed/unit_pool.h"
@@ -51,11 +53,12 @@ AmqpBroker broker_for(const BrokerSettings& broker) {
 
 // Counters arrive as the run's running totals, which go back to a checkpoint's when the submitter
 // reconnects: the pass's stats are what the submitter counted itself (`base`) plus those totals.
-Submitter::Progress progress_into(PassStats& stats) {
-  return [&stats, base = stats.snapshot()](const CounterSet& totals, size_t) {
+Submitter::Progress progress_into(PassStats& stats, std::atomic<int64_t>* pending) {
+  return [&stats, pending, base = stats.snapshot()](const CounterSet& totals, size_t tasks_pending) {
     CounterSet sum = base;
     sum += totals;
     stats.assign(sum);
+    if (pending) *pending = static_cast<int64_t>(tasks_pending);
   };
 }
 
@@ -141,7 +144,8 @@ int wait_for_run(const BrokerPlan& plan) {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
     AmqpBroker broker = broker_for(plan.broker);
     PassStats stats;
-    Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(stats),
+    DistributedGauges gauges;
+    Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(stats, &gauges.pending),
                         [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
     BrokerRetry retry(plan.broker.retry_for(), &interrupt_requested());
     submitter.retry_for(retry.bound());
@@ -159,7 +163,9 @@ int wait_for_run(const BrokerPlan& plan) {
     auto start = std::chrono::steady_clock::now();
     DistributedResult result;
     {
-      ProgressLine progress(pass, stats, !plan.no_progress && !plan.verbose && !plan.quiet);
+      ProgressLine progress(pass, stats, !plan.no_progress && !plan.verbose && !plan.quiet, plan.progress_interval,
+                            [&gauges] { return gauges.text(); });
+      ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, &gauges.consumers);
       result = submitter.attach(plan.run);
     }
     if (!result.interrupted) {

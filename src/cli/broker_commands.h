@@ -2,6 +2,8 @@
 // broker init; and the broker address as every distributed command builds it.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <string>
 
@@ -24,7 +26,9 @@ AmqpBroker broker_for(const BrokerSettings& broker);
 void drop_shared_budget(const Broker& broker, const nlohmann::json& spec, const BrokerRetry& retry);
 
 // A submitter's progress callback that keeps `stats` at what the run counted so far (see the body).
-Submitter::Progress progress_into(PassStats& stats);
+// Sets `stats` to the counters of the reports so far (added to what it held before), and
+// `pending`, if given, to the tasks not done yet.
+Submitter::Progress progress_into(PassStats& stats, std::atomic<int64_t>* pending = nullptr);
 
 // The fatal end of a command: said, and in the summary; `code` becomes kExitFatal.
 void record_fatal(Summary& summary, const std::exception& error, int& code);

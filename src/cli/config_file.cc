@@ -47,6 +47,11 @@ ConfigFile ConfigFile::load(const std::string& path) {
       if (!v || *v < 0.05 || *v > 86400) throw FsError("read config", path, "'report_interval' must be seconds, 0.05 to 86400");
       c.report_interval = *v;
     }
+    else if (k == "progress_interval") {
+      auto v = node.value<double>();
+      if (!v || *v < 0 || *v > 86400) throw FsError("read config", path, "'progress_interval' must be seconds, 0 to 86400");
+      c.progress_interval = *v;
+    }
     else if (k == "layout") c.layout = text();
     else if (k == "mdts") c.mdts = text();
     else if (k == "dir_layout") c.dir_layout = text();

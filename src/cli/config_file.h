@@ -29,6 +29,7 @@ struct ConfigFile {
   std::optional<unsigned> mdt_depth;
   std::optional<std::string> metric_prefix;
   std::optional<double> report_interval;  // seconds
+  std::optional<double> progress_interval;  // seconds: --progress-interval
 
   // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
   // silently ignored), or a password in a file that group or others can read.

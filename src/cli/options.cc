@@ -86,6 +86,7 @@ struct CommonFlags {
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   bool dry_run = false, verbose = false, allow_empty_source = false, no_progress = false, no_xattrs = false;
   bool relayout = false, rewrite = false, no_owner = false, quiet = false;
+  double progress_interval = 60;
   uint64_t max_delete = 0;
   BrokerSettings broker;
   std::string lustre = "auto", layout = "copy", mdts;
@@ -160,6 +161,7 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.memcached) f.sinks.memcached = *c.memcached;
   if (c.metric_prefix) f.sinks.metric_prefix = *c.metric_prefix;
   if (c.report_interval) f.sinks.interval = *c.report_interval;
+  if (c.progress_interval) f.progress_interval = b.progress_interval = *c.progress_interval;
   if (c.layout) f.layout = *c.layout;
   if (c.mdts) f.mdts = *c.mdts;
   if (c.mdt_depth) f.mdt_depth = *c.mdt_depth;
@@ -269,6 +271,10 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
   sub.add_flag("-q,--quiet", f.quiet, "print only warnings and errors (and the summary)");
   sub.add_flag("--no-progress", f.no_progress, "no progress line, even on a terminal");
+  sub.add_option("--progress-interval", f.progress_interval,
+                 "without a terminal (Slurm, systemd, a pipe): a progress line in the log every S seconds (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
   add_broker(sub, f.broker);
@@ -365,6 +371,10 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
   wait->add_flag("--no-progress", broker_plan.no_progress, "no progress line, even on a terminal");
+  wait->add_option("--progress-interval", broker_plan.progress_interval,
+                   "without a terminal: a progress line in the log every S seconds (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
   wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
   add_broker_retry(*wait, broker_plan.broker);
@@ -432,6 +442,7 @@ void take_flags(RunPlan& plan, const CommonFlags& flags) {
   plan.threads = flags.threads;
   plan.allow_empty_source = flags.allow_empty_source;
   plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose && !flags.quiet;
+  plan.progress_interval = flags.progress_interval;
   plan.quiet = flags.quiet && !flags.verbose;
   plan.json_file = flags.json_file;
   plan.failures_file = flags.failures_file;

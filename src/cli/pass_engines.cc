@@ -15,6 +15,7 @@
 #include "cli/interrupt.h"
 #include "cli/pass_factory.h"
 #include "distributed/broker_retry.h"
+#include "distributed/consumer_watch.h"
 #include "distributed/submitter.h"
 #include "distributed/unit_pool.h"
 #include "engine/thread_engine.h"
@@ -55,6 +56,14 @@ uint64_t run_phases(ThreadEngine& engine, Pass& pass, PassKind kind, const PassC
 
 }  // namespace
 
+std::string DistributedGauges::text() const {
+  int64_t p = pending, c = consumers;
+  std::string out = p < 0 ? "" : fmt::format("{} tasks pending", p);
+  if (c == 0) out += std::string(out.empty() ? "" : ", ") + "no worker is consuming";
+  if (c > 0) out += fmt::format("{}{} worker threads consuming", out.empty() ? "" : ", ", c);
+  return out;
+}
+
 void run_embedded(PassKind kind, const PassContext& ctx, unsigned threads, ChangelogRun* changelog) {
   ThreadEngine engine(threads);
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);
@@ -77,12 +86,13 @@ struct DistributedPass {
   TargetLock* lock;
   NodeCounters& per_node;
   RunState::LinkedSink linked;  // where the hard-link groups the tasks met go, if anywhere
+  DistributedGauges* gauges;           // what the run looks like as it goes, if anyone asks
   std::vector<std::string> runs = {};  // every run submitted, in order
 
   // Submits `spec` (its root's children from `root`, if given, else the root task itself) and
   // follows it to its end. Throws BrokerError.
   DistributedResult run(const json& spec, const Submitter::RootChildren& root = {}) {
-    Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(ctx.stats()),
+    Submitter submitter(broker, QueueNames{plan.broker.prefix}, progress_into(ctx.stats(), gauges ? &gauges->pending : nullptr),
                         [&](const std::string& path, const std::string& message) { failures.record_remote(path, message); });
     submitter.retry_for(plan.broker.retry_for());
     // From the moment the run may reach the broker until it is complete, its lock stays whatever
@@ -101,6 +111,7 @@ struct DistributedPass {
     });
     submitter.on_linked(linked);
     submitter.stop_when(interrupt_requested());
+    ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, gauges ? &gauges->consumers : nullptr);
     try {
       return submitter.run(spec, root);
     } catch (const BrokerError& e) {
@@ -185,7 +196,7 @@ DistributedResult run_phases_distributed(DistributedPass& call, PassKind kind, c
 
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
                      const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node,
-                     ChangelogRun* changelog) {
+                     ChangelogRun* changelog, DistributedGauges* gauges) {
   std::unique_ptr<Pass> pass = make_pass(kind, ctx);  // its prepare/finish touch the roots only: here
   pass->prepare();
   json spec = make_spec(kind, roots, ctx.options());
@@ -205,7 +216,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
     }
     spec["max_delete"] = {{"queue", queue}};
   }
-  DistributedPass call{plan, broker, ctx, failures, lock, per_node, {}};
+  DistributedPass call{plan, broker, ctx, failures, lock, per_node, {}, gauges};
   const PlaceSpool* places = changelog ? changelog->places_for(kind) : nullptr;
   auto start = std::chrono::steady_clock::now();
   unsigned threads = std::max(8u, std::thread::hardware_concurrency());

@@ -173,7 +173,9 @@ void open_for_passes(RunSetup& setup, Summary& summary, std::vector<UnmatchedLin
 // beyond its counters. Once it is over, the sinks push what they hold before the next one starts.
 json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx, RunSetup& setup) {
   const RunPlan& plan = setup.plan;
-  ProgressLine progress(name, ctx.stats(), plan.progress);
+  // Over a broker the line also says how many tasks are pending and how many workers consume.
+  DistributedGauges gauges;
+  ProgressLine progress(name, ctx.stats(), plan.progress, plan.progress_interval, [&gauges] { return gauges.text(); });
   NodeCounters per_node;
   json details = json::object();
   {
@@ -182,7 +184,7 @@ json run_one_pass(PassKind kind, const std::string& name, const PassContext& ctx
       run_embedded(kind, ctx, setup.threads, setup.changelog);
     } else {
       details = run_distributed(kind, ctx, plan, *setup.broker, run_roots(setup.roots, plan.allow_empty_source),
-                                setup.failures, setup.lock, per_node, setup.changelog);
+                                setup.failures, setup.lock, per_node, setup.changelog, &gauges);
     }
   }
   if (std::string failed = flush_all(setup.sinks); !failed.empty()) spdlog::warn("{}", failed);

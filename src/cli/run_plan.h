@@ -30,6 +30,7 @@ struct RunPlan {
   bool threads_chosen = false;  // -j or the config said how many: no default of ours applies
   bool allow_empty_source = false;
   bool progress = true;
+  double progress_interval = 60;  // without a terminal: a progress line in the log every so often (0: none)
   bool quiet = false;  // -q: warnings and errors only
   bool owner_refused = false;  // --no-owner: owners are not kept because the admin said so
   std::string json_file;      // empty: none
@@ -59,6 +60,7 @@ struct BrokerPlan {
   // wait: the output flags of the pass commands
   std::string json_file, failures_file;
   bool no_progress = false, verbose = false, quiet = false;
+  double progress_interval = 60;
 };
 
 // Exit codes: 0 all went well, 1 some entries failed, 2 usage or fatal error.

@@ -61,6 +61,12 @@ class BrokerSession {
   virtual void delete_queue(const std::string& name) = 0;
   // Number of ready messages (passive declare); nullopt when the queue does not exist.
   virtual std::optional<uint32_t> ready_messages(const std::string& name) = 0;
+  // Its consumers, by the same passive declare; nullopt when the queue does not exist or the
+  // broker cannot say.
+  virtual std::optional<uint32_t> consumers(const std::string& name) {
+    (void)name;
+    return std::nullopt;
+  }
 
   // A transient fanout exchange (the control channel between `lmover control` and workers).
   virtual void declare_fanout_exchange(const std::string& name) = 0;

@@ -1,9 +1,14 @@
-// ProgressLine: a once-a-second status line on a terminal (entries, bytes, rates, actions), redrawn
-// in place; silent when stderr is not a TTY, so logs and pipes stay clean.
+// ProgressLine: how a pass is doing while it runs. On a terminal, a status line redrawn in place
+// every second (entries, bytes, rates, actions, errors, and what `extra` adds: a distributed run's
+// pending tasks and workers). Without one (Slurm, systemd, a pipe), a plain log line every
+// `interval` seconds with the rates over that interval, so that a run of days is never silent
+// until it ends; interval 0: none.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,16 +19,21 @@ namespace lmover {
 
 class ProgressLine {
  public:
-  // Starts drawing if `enabled` and stderr is a terminal.
-  ProgressLine(std::string pass, const PassStats& stats, bool enabled);
-  ~ProgressLine();  // erases the line
+  // What a line adds after the counters ("", or e.g. "120 tasks pending, 4 workers consuming").
+  using Extra = std::function<std::string()>;
+
+  // Nothing at all unless `enabled` (--no-progress, -q, -v, -n turn it off).
+  ProgressLine(std::string pass, const PassStats& stats, bool enabled, double interval = 60, Extra extra = {});
+  ~ProgressLine();  // erases the terminal line
 
  private:
-  void loop();
-  void draw(double seconds);
+  void loop(std::chrono::milliseconds every);
+  std::string text(double seconds, double since_last);
 
   std::string pass_;
   const PassStats& stats_;
+  Extra extra_;
+  bool terminal_ = false;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cv_;
