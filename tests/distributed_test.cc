@@ -188,6 +188,8 @@ TEST_F(DistributedTest, BrokerInitIsIdempotentAndItsUserCanWork) {
   std::string vhost = prefix_ + "-vhost", user = prefix_ + "-user";
   write_file(tmp_ / "admin.pass", std::string(getenv("LMOVER_BROKER_PASSWORD")) + "\n");
   write_file(tmp_ / "user.pass", "fresh-secret\n");
+  chmod((tmp_ / "admin.pass").c_str(), 0600);
+  chmod((tmp_ / "user.pass").c_str(), 0600);
   for (int round = 0; round < 2; ++round) {
     RunResult r = run_lmover({"broker", "init", "--api", api, "--vhost", vhost, "--user", user, "--password-file",
                               tmp_ / "user.pass", "--admin", "lmover", "--admin-password-file", tmp_ / "admin.pass"},
@@ -221,11 +223,46 @@ TEST_F(DistributedTest, TlsBrokerVerifiedWithACaFile) {
   EXPECT_EQ(unverified.exit_code, 2) << unverified.output;
 }
 
+// A worker the broker refuses (a wrong password) stops after a few tries with one clear line and a
+// non-zero exit, for systemd's Restart= to show, instead of retrying for ever; no password at all,
+// or a password file others can read, is said before any try.
+TEST_F(DistributedTest, AWorkerWhoseLoginIsRefusedStopsWithOneClearLine) {
+  std::string wrong = tmp_ / "wrong.pass";
+  write_file(wrong, "not-the-password\n");
+  chmod(wrong.c_str(), 0600);
+  Process w({"timeout", "60", LMOVER_BIN, "worker", "--broker", broker_url(), "--prefix", prefix_,
+             "--broker-password-file", wrong},
+            tmp_ / "refused.log", true);
+  EXPECT_EQ(w.wait(), 2) << w.log();
+  std::string log = w.log();
+  size_t lines = 0;
+  for (size_t at = log.find("login refused"); at != std::string::npos; at = log.find("login refused", at + 1)) ++lines;
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_NE(log.find("ACCESS_REFUSED"), std::string::npos) << log;
+  EXPECT_EQ(log.find("not-the-password"), std::string::npos) << "the password was printed";
+
+  chmod(wrong.c_str(), 0644);
+  RunResult open_file = run_lmover({"worker", "--broker", broker_url(), "--prefix", prefix_, "--broker-password-file", wrong},
+                                   -1, false);
+  EXPECT_EQ(open_file.exit_code, 2) << open_file.output;
+  EXPECT_NE(open_file.output.find("is readable by others (mode 0644): chmod 600 it"), std::string::npos) << open_file.output;
+
+  std::string url = broker_url();
+  Process none({"env", "-u", "LMOVER_BROKER_PASSWORD", LMOVER_BIN, "copy", src_, dst_, "--broker", url, "--prefix", prefix_},
+               tmp_ / "none.log", true);
+  EXPECT_EQ(none.wait(), 2) << none.log();
+  EXPECT_NE(none.log().find("no password: use --broker-password-file or $LMOVER_BROKER_PASSWORD"), std::string::npos)
+      << none.log();
+}
+
+// The broker not there: its address and what the connect said ("Connection refused"), not "a socket
+// error occurred".
 TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
   build_wide_tree(1, 1);
   RunResult r = run_lmover({"copy", src_, dst_, "--broker", "amqp://lmover@127.0.0.1:1/lmover"});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("amqp://lmover@127.0.0.1:1/lmover"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("connect to 127.0.0.1:1: Connection refused"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find(getenv("LMOVER_BROKER_PASSWORD")), std::string::npos) << "password leaked into output";
 }
 

@@ -4,12 +4,14 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <set>
 #include <thread>
@@ -23,6 +25,29 @@ constexpr amqp_channel_t kConsumeChannel = 1;
 constexpr amqp_channel_t kPublishChannel = 2;
 
 amqp_bytes_t bytes_of(std::string_view s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
+
+// What a TCP connect to host:port says now: 0, or its errno (within 2 s; ETIMEDOUT past that).
+int connect_errno(const std::string& host, int port) {
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return EHOSTUNREACH;
+  int err = 0;
+  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    err = errno;
+  } else if (::connect(fd, found->ai_addr, found->ai_addrlen) < 0) {
+    err = errno;
+    pollfd p{fd, POLLOUT, 0};
+    if (err == EINPROGRESS) {
+      err = ::poll(&p, 1, 2000) == 1 ? 0 : ETIMEDOUT;
+      socklen_t len = sizeof err;
+      if (err == 0) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  freeaddrinfo(found);
+  return err;
+}
 
 std::string reply_text(const amqp_rpc_reply_t& r) {
   switch (r.reply_type) {
@@ -136,13 +161,27 @@ AmqpSession::AmqpSession(const BrokerAddress& address) : address_(address) {
   int rc = amqp_socket_open_noblock(socket, address.host.c_str(), address.port, &connect_timeout);
   if (rc != AMQP_STATUS_OK) {
     amqp_destroy_connection(conn_);
-    throw BrokerError(fmt::format("broker {}: {}", address.redacted(), amqp_error_string2(rc)));
+    // "a socket error occurred" says nothing, and rabbitmq-c keeps the connect's errno to itself:
+    // one more connect of our own says it ("Connection refused", "No route to host").
+    std::string why = amqp_error_string2(rc);
+    if (rc == AMQP_STATUS_SOCKET_ERROR) {
+      if (int err = connect_errno(address.host, address.port)) why = std::strerror(err);
+    }
+    throw BrokerError(fmt::format("broker {}: connect to {}:{}: {}", address.redacted(), address.host, address.port, why));
   }
   amqp_rpc_reply_t login = amqp_login(conn_, address.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, address.heartbeat_s,
                                       AMQP_SASL_METHOD_PLAIN, address.user.c_str(), address.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     std::string why = reply_text(login);
+    bool refused = login.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && login.reply.id == AMQP_CONNECTION_CLOSE_METHOD &&
+                   (static_cast<amqp_connection_close_t*>(login.reply.decoded)->reply_code == AMQP_ACCESS_REFUSED ||
+                    static_cast<amqp_connection_close_t*>(login.reply.decoded)->reply_code == AMQP_NOT_ALLOWED);
     amqp_destroy_connection(conn_);
+    if (refused) {
+      throw LoginRefused(fmt::format("broker {}: login refused ({}): check user {}'s password (--broker-password-file "
+                                     "or $LMOVER_BROKER_PASSWORD) and its permissions on vhost {}",
+                                     address.redacted(), why, address.user, address.vhost));
+    }
     throw BrokerError(fmt::format("broker {}: login failed: {}", address.redacted(), why));
   }
   // A throw from here on would skip the destructor: the connection (and its socket) goes with it,

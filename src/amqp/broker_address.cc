@@ -1,5 +1,7 @@
 #include "amqp/broker_address.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -63,13 +65,23 @@ BrokerAddress BrokerAddress::parse(const std::string& full_url) {
 void BrokerAddress::load_password(const std::string& password_file) {
   if (!password.empty()) return;
   if (!password_file.empty()) {
+    // Refused like a config file holding the password: a secret others can read is none.
+    struct stat st {};
+    if (::stat(password_file.c_str(), &st) == 0 && (st.st_mode & 077)) {
+      throw BrokerError(fmt::format("broker password file '{}' is readable by others (mode {:04o}): chmod 600 it",
+                                    password_file, st.st_mode & 07777));
+    }
     std::ifstream in(password_file);
     if (!in) throw BrokerError(fmt::format("broker password file '{}': {}", password_file, std::strerror(errno)));
     std::getline(in, password);
     return;
   }
   if (const char* env = std::getenv("LMOVER_BROKER_PASSWORD")) password = env;
-  if (password.empty()) password = "guest";
+  // Never a silent try as guest: a login refused later says less than this.
+  if (password.empty()) {
+    throw BrokerError(fmt::format("broker {}: no password: use --broker-password-file or $LMOVER_BROKER_PASSWORD",
+                                  redacted()));
+  }
 }
 
 std::string BrokerAddress::redacted() const {

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <cstdlib>
 #include <optional>
+#include <thread>
 #include <string.h>
 #include <signal.h>
 
@@ -90,9 +91,31 @@ void drop_shared_budget(const Broker& broker, const json& spec, const BrokerRetr
 
 namespace {
 
+// A login the broker refuses does not get better by trying for ever: a few tries (an auth backend
+// may still be starting), then one clear line and false, for systemd's Restart= to show. A broker
+// that is away is waited for as always (true).
+bool login_accepted(const AmqpBroker& broker) {
+  constexpr int kTries = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      broker.connect();
+      return true;
+    } catch (const LoginRefused& e) {
+      if (attempt == kTries) {
+        spdlog::error("{} ({} tries); the worker stops", e.what(), kTries);
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    } catch (const BrokerError&) {
+      return true;
+    }
+  }
+}
+
 int run_worker(const BrokerPlan& plan) {
   catch_interrupts();  // SIGTERM/SIGINT: finish the tasks in hand, then stop
   AmqpBroker broker = broker_for(plan.broker);
+  if (!login_accepted(broker)) return kExitFatal;
   spdlog::info("worker: {} threads on {} (prefix {})", plan.threads, broker.where(), plan.broker.prefix);
   // A run's shared --max-delete budget lives in a queue of grants (UnitPool), one pool per run.
   auto budgets = [&broker](const json& where) -> std::function<bool()> {

@@ -43,6 +43,13 @@ class BrokerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The broker refused our login (ACCESS_REFUSED) or the vhost (NOT_ALLOWED): trying again with the
+// same password and user does not help, unlike a broker that is away.
+class LoginRefused : public BrokerError {
+ public:
+  using BrokerError::BrokerError;
+};
+
 struct Delivery {
   uint64_t tag = 0;
   bool redelivered = false;
