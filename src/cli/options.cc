@@ -260,6 +260,9 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("--memcached", f.sinks.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
   sub.add_option("--metrics-listen", f.sinks.metrics_listen,
                  "ADDR:PORT to serve the counters (and, distributed, the queue depths) at /metrics (Prometheus)");
+  sub.add_option("--metrics-textfile", f.sinks.metrics_textfile,
+                 "PATH (a .prom file in node_exporter's textfile directory): the /metrics series, written at the end "
+                 "of each pass");
   sub.add_option("--carbon", f.sinks.carbon,
                  "HOST:PORT of Graphite's carbon (plaintext): push this run's counters there directly");
   sub.add_option("--metric-prefix", f.sinks.metric_prefix, "first element of every counter's name (one per migration)")

@@ -123,7 +123,7 @@ struct RunSetup {
 // address it cannot listen on.
 void start_sinks(RunSetup& setup) {
   SinkSettings settings = setup.plan.sinks;
-  if (setup.plan.options.dry_run) settings.memcached.clear(), settings.carbon.clear();
+  if (setup.plan.options.dry_run) settings.memcached.clear(), settings.carbon.clear(), settings.metrics_textfile.clear();
   GaugeSource gauges;
   if (const Broker* broker = setup.broker) {
     gauges = [broker, queues = QueueNames{setup.plan.broker.prefix}] {

@@ -17,6 +17,9 @@ Sinks make_sinks(const SinkSettings& settings, CounterSource counters, GaugeSour
   if (!settings.metrics_listen.empty()) {
     sinks.push_back(std::make_unique<MetricsServer>(settings.metrics_listen, settings.role, counters, gauges));
   }
+  if (!settings.metrics_textfile.empty()) {
+    sinks.push_back(std::make_unique<MetricsTextfile>(settings.metrics_textfile, settings.role, counters, gauges));
+  }
   if (!settings.carbon.empty()) {
     sinks.push_back(std::make_unique<GraphitePusher>(settings.carbon, settings.metric_prefix, interval, counters, gauges));
   }

@@ -47,6 +47,7 @@ class CounterSink {
 struct SinkSettings {
   std::string memcached;       // HOST:PORT, pushed every `interval` (the original tool's store)
   std::string metrics_listen;  // ADDR:PORT served at /metrics (Prometheus)
+  std::string metrics_textfile;  // PATH for node_exporter's textfile collector, written after each pass
   std::string carbon;          // HOST:PORT of carbon's plaintext receiver, pushed every `interval`
   std::string metric_prefix = "lmover";
   double interval = 30;        // seconds between pushes
@@ -54,7 +55,7 @@ struct SinkSettings {
   // worker did, redone tasks again), so that a dashboard never adds the two up.
   std::string role = "submitter";
 
-  bool empty() const { return memcached.empty() && metrics_listen.empty() && carbon.empty(); }
+  bool empty() const { return memcached.empty() && metrics_listen.empty() && carbon.empty() && metrics_textfile.empty(); }
 };
 
 using Sinks = std::vector<std::unique_ptr<CounterSink>>;

@@ -3,7 +3,10 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <map>
@@ -83,6 +86,20 @@ MetricsServer::MetricsServer(const std::string& address, std::string role, Count
                                          errno ? std::strerror(errno) : "bind or listen failed"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+std::string MetricsTextfile::flush() {
+  std::string text = prometheus_text(counters_(), gauges_ ? gauges_() : std::vector<GaugeValue>{}, role_);
+  std::string temp = path_ + ".tmp." + std::to_string(getpid());
+  std::FILE* f = std::fopen(temp.c_str(), "w");
+  if (!f) return fmt::format("metrics textfile '{}': {}", temp, std::strerror(errno));
+  bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  int err = written ? 0 : errno;
+  if (std::fclose(f) != 0 && written) err = errno, written = false;
+  if (written && std::rename(temp.c_str(), path_.c_str()) != 0) err = errno, written = false;
+  if (written) return "";
+  std::remove(temp.c_str());
+  return fmt::format("metrics textfile '{}': {}", path_, std::strerror(err));
 }
 
 MetricsServer::~MetricsServer() {

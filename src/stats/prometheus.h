@@ -40,4 +40,20 @@ class MetricsServer : public CounterSink {
   std::thread thread_;
 };
 
+// node_exporter's textfile collector (--metrics-textfile PATH): the same series as /metrics,
+// written at the end of each pass, since a batch job is gone before the next scrape. Written to a
+// temporary file beside PATH and renamed over it, so the collector never reads half a file.
+class MetricsTextfile : public CounterSink {
+ public:
+  MetricsTextfile(std::string path, std::string role, CounterSource counters, GaugeSource gauges = {})
+      : path_(std::move(path)), role_(std::move(role)), counters_(std::move(counters)), gauges_(std::move(gauges)) {}
+  // "" or why the file could not be written, naming it.
+  std::string flush() override;
+
+ private:
+  std::string path_, role_;
+  CounterSource counters_;
+  GaugeSource gauges_;
+};
+
 }  // namespace lmover
