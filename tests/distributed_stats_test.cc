@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include "distributed_support.h"
 #include "test_support.h"
 
@@ -51,6 +53,17 @@ TEST_F(DistributedTest, WorkerServesPrometheusMetrics) {
   Process w({"worker", "--broker", broker_url(), "--prefix", prefix_, "-j", "2", "--metrics-listen",
              "127.0.0.1:" + std::to_string(port)},
             tmp_ / "worker.log");
+  // Before any work: every pass's series are there, at 0 (rate() is 0, not a gap).
+  httplib::Client client("127.0.0.1", port);
+  std::string before;
+  for (int i = 0; i < 100 && before.empty(); ++i) {
+    if (auto res = client.Get("/metrics")) before = res->body;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(before.empty()) << w.log();
+  EXPECT_NE(before.find("lmover_files_copied_total{pass=\"copy\",node=\""), std::string::npos) << before;
+  EXPECT_NE(before.find("lmover_removed_total{pass=\"delete\""), std::string::npos) << before;
+  EXPECT_NE(before.find(",role=\"worker\"} 0\n"), std::string::npos) << before;
   std::vector<std::string> args = pass("copy");
   args.insert(args.end(), {"--json", tmp_ / "copy.json"});
   RunResult r = run_lmover(args, -1, false);

@@ -126,7 +126,9 @@ int run_worker(const BrokerPlan& plan) {
   // after another worker died is counted again here, by the worker that redid it; the
   // submitter's counts (--json, memcached) count it once. So a worker pushes to no memcached or
   // carbon: the submitter pushes each node's first reports there.
-  auto tally = std::make_shared<WorkTally>();
+  std::vector<std::string> passes;
+  for (const PassInfo& p : all_passes()) passes.push_back(p.name);
+  auto tally = std::make_shared<WorkTally>(passes);
   SinkSettings settings;
   settings.metrics_listen = plan.metrics_listen;
   settings.role = "worker";

@@ -46,6 +46,11 @@ class CounterSums {
 // Per-pass sums of the work done in this process (a worker's tasks).
 class WorkTally {
  public:
+  // Every counter of `passes` is there from the start, at 0: a dashboard's rate() of a worker that
+  // has not worked yet is 0, not a gap, and a series is never born mid-run.
+  explicit WorkTally(const std::vector<std::string>& passes = {}) {
+    for (const std::string& pass : passes) sums_.add(pass, PassStats::names().front(), 0);
+  }
   void add(const std::string& pass, const PassStats& stats) {
     for (const auto& [name, value] : stats.nonzero()) sums_.add(pass, name, value);
   }
