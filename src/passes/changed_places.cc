@@ -60,16 +60,25 @@ void PlaceSpool::add(const ChangedPlace& place) {
   if (place.kind == ChangedPlace::Kind::kEntry && !place.rel.empty()) {
     add({ChangedPlace::Kind::kTimes, parent_and_name(place.rel).first, ChangedPlace::Type::kDirectory});
   }
-  // A directory's times once, whatever the number of entries changed in it: one path per directory,
-  // as listings_ holds (the window below forgets).
-  if (place.kind == ChangedPlace::Kind::kTimes && !times_.insert(place.rel).second) return;
-  std::string key = char(place.kind) + place.rel;
-  if (recent_.count(key)) return;
-  if (recent_.size() >= kDedupeWindow) recent_.clear();
-  recent_.insert(key);
-  // Directories made, renamed or listed once each too.
-  if (place.kind == ChangedPlace::Kind::kSubtree && !subtrees_.insert(place.rel).second) return;
-  if (place.kind == ChangedPlace::Kind::kListing && !listings_.insert(place.rel).second) return;
+  // A directory made, renamed, listed or timed once, whatever the number of records naming it: the
+  // sets hold one path per changed directory anyway. Entries, one per changed file, go through the
+  // dedupe window instead, which forgets.
+  switch (place.kind) {
+    case ChangedPlace::Kind::kSubtree:
+      if (!subtrees_.insert(place.rel).second) return;
+      break;
+    case ChangedPlace::Kind::kListing:
+      if (!listings_.insert(place.rel).second) return;
+      break;
+    case ChangedPlace::Kind::kTimes:
+      if (!times_.insert(place.rel).second) return;
+      break;
+    case ChangedPlace::Kind::kEntry:
+      if (recent_.count(place.rel)) return;
+      if (recent_.size() >= kDedupeWindow) recent_.clear();
+      recent_.insert(place.rel);
+      break;
+  }
   if (places_ % kSliceSize == 0) offsets_.push_back(written_ + buffer_.size());
   ++places_;
   switch (place.kind) {

@@ -72,7 +72,7 @@ class PlaceSpool {
   uint64_t written_ = 0, places_ = 0;
   uint64_t subtree_places_ = 0, listing_places_ = 0, entry_places_ = 0, times_places_ = 0;
   std::vector<uint64_t> offsets_;  // where each slice begins; a slice ends where the next begins
-  std::unordered_set<std::string> recent_;  // the dedupe window: kind + path
+  std::unordered_set<std::string> recent_;  // the dedupe window of entries' paths
   // Looked up by prefix for every place (covered()): by string_view, without a copy each.
   struct PathHash {
     using is_transparent = void;
