@@ -145,9 +145,7 @@ void ChangelogRun::stop_keeping_alive() {
 void ChangelogRun::keep_user_alive() const {
   // No further than the bookmark's oldest mark (cleared already by the run that wrote it), and than
   // where this run began reading (its start, or its scan's beginning).
-  std::map<std::string, uint64_t> safe = bookmark_.is_object() && bookmark_.value("fsname", "") == source_->fsname()
-                                             ? oldest_marks()
-                                             : std::map<std::string, uint64_t>{};
+  std::map<std::string, uint64_t> safe = oldest_marks_of_this_fs();
   for (const std::string& mdt : source_->mdts()) {
     uint64_t upto = safe.count(mdt) ? safe.at(mdt) : UINT64_MAX;
     if (next_.count(mdt) && !spool_) upto = std::min(upto, next_.at(mdt));
@@ -169,6 +167,11 @@ std::map<std::string, uint64_t> ChangelogRun::marks(const std::string& pass) con
     if (m.contains(pass) && m[pass].is_number_unsigned()) out[mdt] = m[pass].get<uint64_t>();
   }
   return out;
+}
+
+std::map<std::string, uint64_t> ChangelogRun::oldest_marks_of_this_fs() const {
+  return bookmark_.is_object() && bookmark_.value("fsname", "") == source_->fsname() ? oldest_marks()
+                                                                                      : std::map<std::string, uint64_t>{};
 }
 
 std::map<std::string, uint64_t> ChangelogRun::oldest_marks() const {
@@ -268,9 +271,7 @@ void ChangelogRun::record_start() {
   int err = 0;
   std::string where;
   // From the old bookmark on where it is of this source (reading from 0 reads every record kept).
-  std::map<std::string, uint64_t> from = bookmark_.is_object() && bookmark_.value("fsname", "") == source_->fsname()
-                                             ? oldest_marks()
-                                             : std::map<std::string, uint64_t>{};
+  std::map<std::string, uint64_t> from = oldest_marks_of_this_fs();
   next_ = source_->ends(from, &err, &where);
   if (err == -ENOENT) {
     throw FsError("--changelog", where, "changelog user " + source_->user_of(where) + " is not registered there");

@@ -93,6 +93,8 @@ class ChangelogRun {
   // The bookmark's marks of `pass` ("copy", "delete", "dirtime") by MDT; an MDT without one is absent.
   std::map<std::string, uint64_t> marks(const std::string& pass) const;
   std::map<std::string, uint64_t> oldest_marks() const;  // over the three passes, by MDT
+  // The same, where the bookmark is of SRC's filesystem; nothing otherwise.
+  std::map<std::string, uint64_t> oldest_marks_of_this_fs() const;
   nlohmann::json next_marks(const std::string& mdt) const;  // what this run leaves for `mdt`
   // The bookmark's "rates" with this complete run's: seconds per place of an incremental run,
   // entries per second of a full one (what `changes` estimates from).
