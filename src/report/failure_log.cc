@@ -1,11 +1,12 @@
 #include "report/failure_log.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string_view>
-#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
@@ -29,11 +30,9 @@ namespace {
 // The errors that fail the whole target, not one entry: every file after the first fails alike.
 constexpr int kTargetWide[] = {ENOSPC, EDQUOT, EROFS};
 
-}  // namespace
-
 // Whether a failure of target-wide `kind` is logged now: the first one, and again every 10 minutes
 // with how many alike were held back since. Process-wide: a worker makes a FailureLog per task.
-static bool log_now(std::string_view kind, uint64_t* held) {
+bool log_now(std::string_view kind, uint64_t* held) {
   static std::mutex mutex;
   static std::map<std::string, std::pair<uint64_t, std::chrono::steady_clock::time_point>, std::less<>> kinds;
   constexpr auto kAgain = std::chrono::minutes(10);
@@ -52,17 +51,19 @@ static bool log_now(std::string_view kind, uint64_t* held) {
   return true;
 }
 
+}  // namespace
+
 void FailureLog::log(const std::string& message) {
   for (int err : kTargetWide) {
     std::string_view kind = std::strerror(err);
     if (!message.ends_with(std::string(": ").append(kind))) continue;
-    bool seen = false;
-    for (auto& [k, count] : target_wide_) {
-      if (k == kind) seen = true, ++count;
-    }
-    if (!seen) target_wide_.emplace_back(kind, 1);
     uint64_t held = 0;
-    if (!log_now(kind, &held)) return;  // counted: said at the end (unlogged_summary)
+    if (!log_now(kind, &held)) {  // counted, and said at the end (unlogged_summary)
+      auto it = std::find_if(target_wide_.begin(), target_wide_.end(), [&](const auto& k) { return k.first == kind; });
+      if (it == target_wide_.end()) it = target_wide_.emplace(target_wide_.end(), kind, 0);
+      ++it->second;
+      return;
+    }
     spdlog::error("{}", message);
     if (held > 0) {
       spdlog::error("{} more failures with '{}' in the last 10 minutes were not logged one by one", held, kind);
@@ -99,8 +100,8 @@ std::string FailureLog::unlogged_summary() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [kind, count] : target_wide_) {
-    if (count > 1) out += fmt::format("{}{} more failures with '{}' were not logged one by one{}", out.empty() ? "" : "; ",
-                                      count - 1, kind, list_ ? " (all are in the --failures list)" : "");
+    out += fmt::format("{}{} more failures with '{}' were not logged one by one{}", out.empty() ? "" : "; ", count, kind,
+                       list_ ? " (all are in the --failures list)" : "");
   }
   return out;
 }

@@ -43,7 +43,7 @@ class FailureLog {
   std::FILE* list_ = nullptr;
   bool collect_ = false;
   std::vector<std::pair<std::string, std::string>> collected_;
-  // Per target-wide errno (by its text): how many failed with it, the first logged.
+  // Per target-wide errno (by its text): how many failures with it were held back, not logged.
   std::vector<std::pair<std::string, uint64_t>> target_wide_;
 
   // Logs `message`, unless it is a target-wide failure met before (then counted).
