@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librabbitmq-dev rabbitmq-server libtomlplusplus-dev libcpp-httplib-dev
   acl attr rsync fpart procps time bc openssl iproute2 socat xfsprogs
+  libsystemd-dev help2man bash-completion
   memcached libmemcached-dev libmemcached-tools graphite-carbon python3-whisper python3-prometheus-client
 )
 

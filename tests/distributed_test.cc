@@ -266,6 +266,22 @@ TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
   EXPECT_EQ(r.output.find(getenv("LMOVER_BROKER_PASSWORD")), std::string::npos) << "password leaked into output";
 }
 
+// A worker serves the tasks of several runs: a line about a task names the run it belongs to.
+TEST_F(DistributedTest, AWorkersLinesAboutATaskNameItsRun) {
+  std::string mnt = tmp_ / "small";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  write_file(src_ + "/big", std::string(1 << 20, 'B'));
+  auto a = worker(1);
+  RunResult r = run_lmover({"copy", src_, mnt + "/dst", "--broker", broker_url(), "--prefix", prefix_});
+  umount2(mnt.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 1) << r.output << a->log();
+  std::smatch m;
+  std::string log = a->log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex(R"( error: run (\S+): .*'big': No space left on device)"))) << log;
+  EXPECT_NE(r.output.find(m[1].str()), std::string::npos) << "the submitter never named run " << m[1] << ": " << r.output;
+}
+
 TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
   auto a = worker(1);
   BrokerAddress address = BrokerAddress::parse(broker_url());

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "cli/logging.h"
 #include "fs/fs_error.h"
 
 namespace lmover {
@@ -42,6 +43,14 @@ ConfigFile ConfigFile::load(const std::string& path) {
     else if (k == "lustre") c.lustre = text();
     else if (k == "changelog") c.changelog = text();
     else if (k == "metric_prefix") c.metric_prefix = text();
+    else if (k == "log_level") {
+      try {
+        parse_log_level(text());
+      } catch (const std::invalid_argument& e) {
+        throw FsError("read config", path, e.what());
+      }
+      c.log_level = text();
+    }
     else if (k == "report_interval") {
       auto v = node.value<double>();
       if (!v || *v < 0.05 || *v > 86400) throw FsError("read config", path, "'report_interval' must be seconds, 0.05 to 86400");

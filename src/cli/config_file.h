@@ -19,6 +19,7 @@ namespace lmover {
 struct ConfigFile {
   std::optional<std::string> broker, password, password_file, prefix, ca_file;
   std::optional<std::string> exclude_from, skip_atime_before, skip_mtime_after;
+  std::optional<std::string> log_level;
   std::optional<std::string> memcached, graphite;  // for the statistics sinks
   std::optional<unsigned> threads;
   std::optional<bool> xattrs;  // false: --no-xattrs

@@ -4,9 +4,7 @@
 #include <type_traits>
 #include <variant>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
+#include "cli/logging.h"
 #include "cli/options.h"
 #include "cli/run_plan.h"
 
@@ -22,23 +20,10 @@ void raise_fd_limit() {
   }
 }
 
-// -v: debug lines too; -q: warnings and errors only (a stats command has neither).
-void set_log_level(const lmover::RunPlan& plan) {
-  if (plan.options.verbose) spdlog::set_level(spdlog::level::debug);
-  if (plan.quiet) spdlog::set_level(spdlog::level::warn);
-}
-void set_log_level(const lmover::BrokerPlan& plan) {
-  if (plan.verbose) spdlog::set_level(spdlog::level::debug);
-  if (plan.quiet && !plan.verbose) spdlog::set_level(spdlog::level::warn);
-}
-void set_log_level(const lmover::StatsPlan&) {}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_color_mt("lmover");
-  logger->set_pattern("%^%l%$: %v");
-  spdlog::set_default_logger(logger);
+  lmover::start_logging();
   raise_fd_limit();
 
   lmover::ParsedCommand command = lmover::parse_command_line(argc, argv);
@@ -48,7 +33,6 @@ int main(int argc, char** argv) {
         if constexpr (std::is_same_v<std::decay_t<decltype(plan)>, int>) {
           return plan;
         } else {
-          set_log_level(plan);
           return lmover::execute(plan);
         }
       },

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/config_file.h"
+#include "cli/logging.h"
 #include "lustre/changes.h"
 #include "stats/memcached_counters.h"
 #include "fs/fs_error.h"
@@ -544,6 +545,11 @@ ParsedCommand parse_command_line(int argc, char** argv) {
   CLI::App app{"lmover: clone large POSIX and Lustre trees in passes (copy, delete, dirtime)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", version_line());
+  // Given before or after the verb (fallthrough): `lmover copy --log-level debug SRC DST`.
+  app.fallthrough();
+  std::optional<std::string> log_level;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off (default: info; -v debug, -q warn)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "error", "off"}));
   CLI::App* version = app.add_subcommand("version", "print lmover's version and the commit it was built from");
   ConfigFile config;
   try {
@@ -556,6 +562,7 @@ ParsedCommand parse_command_line(int argc, char** argv) {
   BrokerPlan broker_plan;
   StatsPlan stats_plan;
   apply_config(config, flags, broker_plan);
+  if (config.log_level) log_level = *config.log_level;
   broker_plan.threads = flags.threads;
   std::vector<CLI::App*> passes = add_pass_commands(app, flags);
   BrokerVerbs broker = add_broker_commands(app, broker_plan);
@@ -566,6 +573,7 @@ ParsedCommand parse_command_line(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
   }
+  set_log_level(log_level, flags.verbose || broker_plan.verbose, flags.quiet || broker_plan.quiet);
   if (version->parsed()) {
     fmt::print("{}\n", version_line());
     return kExitOk;

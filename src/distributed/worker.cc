@@ -14,6 +14,7 @@
 #include "engine/give_up.h"
 #include "fs/fs_error.h"
 #include "fs/host_name.h"
+#include "report/log_run_tag.h"
 #include "report/version.h"
 #include "distributed/broker_retry.h"
 #include "distributed/task_queues.h"
@@ -128,6 +129,7 @@ void Worker::handle(unsigned slot, BrokerSession& session, const Delivery& deliv
     session.reject(delivery.tag, false);
     return;
   }
+  LogRunTag log_tag(message.run);  // this thread's lines name the run until the task is done
   if (!run_is_live(session, message.run)) {
     // A duplicate of a task of a run that is complete (a redelivered parent published its
     // children again): running it now would write the target after its submitter moved on.
