@@ -174,6 +174,46 @@ TEST_F(BadInputTest, AFullTargetIsSaidOnceWithACountAndEveryPathListed) {
       << r.output;
 }
 
+// --max-errors N: a pass that fails entry after entry (a wrong target, a broken mount) stops after
+// N of them, says why, and a sync does not go on to delete and dirtime.
+TEST_F(BadInputTest, MaxErrorsStopsAPassAfterNFailures) {
+  std::string mnt = tmp_ / "tiny";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  for (int i = 0; i < 300; ++i) write_file(src_ + "/f" + std::to_string(i), std::string(8192, 'x'));
+  std::string list = tmp_ / "failed";
+  RunResult r = run_lmover({"sync", "-j", "1", "--max-errors", "5", "--failures", list, src_, mnt + "/dst"});
+  RunResult unlimited = run_lmover({"copy", "-j", "1", src_, mnt + "/dst2"});
+  umount2(mnt.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("5 failures (--max-errors 5): stopping"), std::string::npos) << r.output;
+  EXPECT_EQ(r.summary["interrupted"], "--max-errors 5") << r.summary.dump();
+  ASSERT_EQ(r.summary["passes"].size(), 1u) << "a sync went on after its copy stopped: " << r.summary.dump();
+  uint64_t errors = r.counter("copy", "errors");
+  EXPECT_GE(errors, 5u);
+  EXPECT_LE(errors, 6u) << "one thread: at most the task in hand finishes after the limit";
+  std::string listed = read_file(list);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), '\n'), static_cast<long>(errors));
+  EXPECT_GT(unlimited.counter("copy", "errors"), 200u) << "without the limit every file fails: " << unlimited.output;
+}
+
+// A target on a read-only mount is named by its path, before anything is tried.
+TEST_F(BadInputTest, AReadOnlyTargetIsNamedByItsPath) {
+  std::string mnt = tmp_ / "ro";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", MS_RDONLY, "size=64k"), 0) << strerror(errno);
+  write_file(src_ + "/f", "x");
+  RunResult r = run_lmover({"copy", src_, mnt});
+  RunResult dry = run_lmover({"copy", "--dry-run", src_, mnt});
+  RunResult check = run_lmover({"verify", src_, mnt});
+  umount2(mnt.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("target '" + mnt + "': Read-only file system (mounted read-only)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("''"), std::string::npos) << r.output;
+  EXPECT_EQ(dry.exit_code, 0) << "a dry run writes nothing: " << dry.output;
+  EXPECT_EQ(check.exit_code, 1) << "verify only reads (and finds f missing): " << check.output;
+}
+
 TEST_F(BadInputTest, FullTargetFailsTheBigFileOnlyAndARerunFinishesTheJob) {
   std::string mnt = tmp_ / "small";
   make_dir(mnt);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/config_file.h"
+#include "fs/fs_error.h"
 #include "test_support.h"
 
 namespace lmover::test {
@@ -57,6 +59,33 @@ TEST_F(ConfigTest, NotTomlIsRefusedWithTheLine) {
   RunResult r = run_lmover({"copy", src_, dst_, "--config", config_});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("line 2"), std::string::npos) << r.output;
+}
+
+// Every flag that belongs in a file has a key named like it; the shipped example holds them all
+// and loads as it is.
+TEST_F(ConfigTest, FlagNamedKeysApplyAndTheShippedExampleLoads) {
+  ConfigFile example = ConfigFile::load(LMOVER_SOURCE_DIR "/contrib/examples/proj1.toml");
+  EXPECT_EQ(example.max_errors, 10000u);
+  EXPECT_EQ(example.chunk_size, 268435456u);
+  EXPECT_EQ(example.password_file, "/etc/lmover/proj1.pass") << "broker_password_file is password_file";
+  EXPECT_EQ(example.log_level, "info");
+
+  make_dir(dst_);
+  for (int i = 0; i < 5; ++i) write_file(dst_ + "/stale" + std::to_string(i), "s");
+  write_file(config_, "max_delete = 2\nowner = false\nlog_level = \"warn\"\n");
+  RunResult r = run_lmover({"delete", src_, dst_, "--config", config_});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("--max-delete"), std::string::npos) << r.output;
+  EXPECT_EQ(r.counter("delete", "removed"), 2u) << r.output;
+  RunResult over = run_lmover({"delete", src_, dst_, "--config", config_, "--max-delete", "100"});
+  EXPECT_EQ(over.exit_code, 0) << over.output;
+
+  write_file(config_, "chunk_size = 1000\n");
+  RunResult small = run_lmover({"copy", src_, dst_, "--config", config_});
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_NE(small.output.find("'chunk_size' must be a number from 65536"), std::string::npos) << small.output;
+  write_file(config_, "owner = \"no\"\n");
+  EXPECT_THROW(ConfigFile::load(config_), FsError);
 }
 
 }  // namespace

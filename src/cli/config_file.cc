@@ -5,6 +5,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <limits>
+#include <map>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
@@ -13,6 +17,91 @@
 #include "fs/fs_error.h"
 
 namespace lmover {
+
+namespace {
+
+// One key's value, read as the type its key wants; a wrong type or range names the file and key.
+class Value {
+ public:
+  Value(const std::string& path, const std::string& key, const toml::node& node) : path_(path), key_(key), node_(node) {}
+  std::string text() const {
+    if (auto v = node_.value<std::string>()) return *v;
+    throw wrong("must be a string");
+  }
+  bool flag() const {
+    if (auto v = node_.value<bool>()) return *v;
+    throw wrong("must be true or false");
+  }
+  double seconds(double lo, double hi) const {
+    auto v = node_.value<double>();
+    if (!v || *v < lo || *v > hi) throw wrong(fmt::format("must be seconds, {} to {}", lo, hi));
+    return *v;
+  }
+  int64_t number(int64_t lo, int64_t hi) const {
+    auto v = node_.value<int64_t>();
+    if (!v || *v < lo || *v > hi) throw wrong(fmt::format("must be a number from {} to {}", lo, hi));
+    return *v;
+  }
+
+ private:
+  FsError wrong(const std::string& what) const { return FsError("read config", path_, "'" + key_ + "' " + what); }
+  const std::string& path_;
+  const std::string& key_;
+  const toml::node& node_;
+};
+
+using KeyReader = std::function<void(ConfigFile&, const Value&)>;
+
+// Every key a config file may hold, and what it sets.
+const std::map<std::string, KeyReader>& key_readers() {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  static const std::map<std::string, KeyReader> readers = {
+      {"broker", [](ConfigFile& c, const Value& v) { c.broker = v.text(); }},
+      {"password", [](ConfigFile& c, const Value& v) { c.password = v.text(); }},
+      {"password_file", [](ConfigFile& c, const Value& v) { c.password_file = v.text(); }},
+      {"broker_password_file", [](ConfigFile& c, const Value& v) { c.password_file = v.text(); }},
+      {"prefix", [](ConfigFile& c, const Value& v) { c.prefix = v.text(); }},
+      {"ca_file", [](ConfigFile& c, const Value& v) { c.ca_file = v.text(); }},
+      {"broker_ca_file", [](ConfigFile& c, const Value& v) { c.ca_file = v.text(); }},
+      {"broker_retry_for", [](ConfigFile& c, const Value& v) { c.broker_retry_for = v.seconds(0, 30 * 86400); }},
+      {"exclude_from", [](ConfigFile& c, const Value& v) { c.exclude_from = v.text(); }},
+      {"skip_atime_before", [](ConfigFile& c, const Value& v) { c.skip_atime_before = v.text(); }},
+      {"skip_mtime_after", [](ConfigFile& c, const Value& v) { c.skip_mtime_after = v.text(); }},
+      {"memcached", [](ConfigFile& c, const Value& v) { c.memcached = v.text(); }},
+      {"graphite", [](ConfigFile& c, const Value& v) { c.graphite = v.text(); }},
+      {"carbon", [](ConfigFile& c, const Value& v) { c.carbon = v.text(); }},
+      {"metrics_listen", [](ConfigFile& c, const Value& v) { c.metrics_listen = v.text(); }},
+      {"metrics_textfile", [](ConfigFile& c, const Value& v) { c.metrics_textfile = v.text(); }},
+      {"lustre", [](ConfigFile& c, const Value& v) { c.lustre = v.text(); }},
+      {"changelog", [](ConfigFile& c, const Value& v) { c.changelog = v.text(); }},
+      {"metric_prefix", [](ConfigFile& c, const Value& v) { c.metric_prefix = v.text(); }},
+      {"log_level", [](ConfigFile& c, const Value& v) {
+         parse_log_level(v.text());  // throws for a level that does not exist
+         c.log_level = v.text();
+       }},
+      {"report_interval", [](ConfigFile& c, const Value& v) { c.report_interval = v.seconds(0.05, 86400); }},
+      {"progress_interval", [](ConfigFile& c, const Value& v) { c.progress_interval = v.seconds(0, 86400); }},
+      {"layout", [](ConfigFile& c, const Value& v) { c.layout = v.text(); }},
+      {"mdts", [](ConfigFile& c, const Value& v) { c.mdts = v.text(); }},
+      {"mdt_depth", [](ConfigFile& c, const Value& v) { c.mdt_depth = v.number(1, 64); }},
+      {"dir_layout", [](ConfigFile& c, const Value& v) { c.dir_layout = v.text(); }},
+      {"dir_stripes", [](ConfigFile& c, const Value& v) { c.dir_stripes = v.number(-1, 65535); }},
+      {"hsm", [](ConfigFile& c, const Value& v) { c.hsm = v.text(); }},
+      {"hsm_rebind", [](ConfigFile& c, const Value& v) { c.hsm_rebind = v.text(); }},
+      {"hsm_batch", [](ConfigFile& c, const Value& v) { c.hsm_batch = v.number(1, 100000); }},
+      {"hsm_restore_timeout", [](ConfigFile& c, const Value& v) { c.hsm_restore_timeout = v.number(1, 7 * 86400); }},
+      {"xattrs", [](ConfigFile& c, const Value& v) { c.xattrs = v.flag(); }},
+      {"owner", [](ConfigFile& c, const Value& v) { c.owner = v.flag(); }},
+      {"threads", [](ConfigFile& c, const Value& v) { c.threads = v.number(1, 4096); }},
+      {"chunk_size", [](ConfigFile& c, const Value& v) { c.chunk_size = v.number(65536, 1ll << 40); }},
+      {"chunk_threshold", [](ConfigFile& c, const Value& v) { c.chunk_threshold = v.number(0, kMax); }},
+      {"max_delete", [](ConfigFile& c, const Value& v) { c.max_delete = v.number(0, kMax); }},
+      {"max_errors", [](ConfigFile& c, const Value& v) { c.max_errors = v.number(0, kMax); }},
+  };
+  return readers;
+}
+
+}  // namespace
 
 ConfigFile ConfigFile::load(const std::string& path) {
   struct stat st;
@@ -26,69 +115,12 @@ ConfigFile ConfigFile::load(const std::string& path) {
   ConfigFile c;
   for (const auto& [key, node] : table) {
     std::string k(key.str());
-    auto text = [&]() -> std::string {
-      if (auto v = node.value<std::string>()) return *v;
-      throw FsError("read config", path, "'" + k + "' must be a string");
-    };
-    if (k == "broker") c.broker = text();
-    else if (k == "password") c.password = text();
-    else if (k == "password_file") c.password_file = text();
-    else if (k == "prefix") c.prefix = text();
-    else if (k == "ca_file") c.ca_file = text();
-    else if (k == "exclude_from") c.exclude_from = text();
-    else if (k == "skip_atime_before") c.skip_atime_before = text();
-    else if (k == "skip_mtime_after") c.skip_mtime_after = text();
-    else if (k == "memcached") c.memcached = text();
-    else if (k == "graphite") c.graphite = text();
-    else if (k == "lustre") c.lustre = text();
-    else if (k == "changelog") c.changelog = text();
-    else if (k == "metric_prefix") c.metric_prefix = text();
-    else if (k == "log_level") {
-      try {
-        parse_log_level(text());
-      } catch (const std::invalid_argument& e) {
-        throw FsError("read config", path, e.what());
-      }
-      c.log_level = text();
-    }
-    else if (k == "report_interval") {
-      auto v = node.value<double>();
-      if (!v || *v < 0.05 || *v > 86400) throw FsError("read config", path, "'report_interval' must be seconds, 0.05 to 86400");
-      c.report_interval = *v;
-    }
-    else if (k == "progress_interval") {
-      auto v = node.value<double>();
-      if (!v || *v < 0 || *v > 86400) throw FsError("read config", path, "'progress_interval' must be seconds, 0 to 86400");
-      c.progress_interval = *v;
-    }
-    else if (k == "layout") c.layout = text();
-    else if (k == "mdts") c.mdts = text();
-    else if (k == "dir_layout") c.dir_layout = text();
-    else if (k == "hsm") c.hsm = text();
-    else if (k == "hsm_rebind") c.hsm_rebind = text();
-    else if (k == "hsm_batch") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 100000) throw FsError("read config", path, "'hsm_batch' must be a number from 1 to 100000");
-      c.hsm_batch = static_cast<unsigned>(*v);
-    } else if (k == "hsm_restore_timeout") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 7 * 86400) throw FsError("read config", path, "'hsm_restore_timeout' must be seconds, 1 to 604800");
-      c.hsm_restore_timeout = static_cast<unsigned>(*v);
-    }
-    else if (k == "mdt_depth") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 64) throw FsError("read config", path, "'mdt_depth' must be a number from 1 to 64");
-      c.mdt_depth = static_cast<unsigned>(*v);
-    } else if (k == "xattrs") {
-      auto v = node.value<bool>();
-      if (!v) throw FsError("read config", path, "'xattrs' must be true or false");
-      c.xattrs = *v;
-    } else if (k == "threads") {
-      auto v = node.value<int64_t>();
-      if (!v || *v < 1 || *v > 4096) throw FsError("read config", path, "'threads' must be a number from 1 to 4096");
-      c.threads = static_cast<unsigned>(*v);
-    } else {
-      throw FsError("read config", path, "unknown key '" + k + "'");
+    auto reader = key_readers().find(k);
+    if (reader == key_readers().end()) throw FsError("read config", path, "unknown key '" + k + "'");
+    try {
+      reader->second(c, Value(path, k, node));
+    } catch (const std::invalid_argument& e) {
+      throw FsError("read config", path, e.what());
     }
   }
   if (c.password && (st.st_mode & 077)) {

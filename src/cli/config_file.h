@@ -9,8 +9,12 @@
 //   ca_file = "/etc/pki/mq-ca.pem" (amqps://)    xattrs = false (--no-xattrs)
 //   lustre = "auto"  layout = "seed"  mdts = "0,1"  mdt_depth = 1
 //   metric_prefix = "lmover.proj1"  report_interval = 30
+//   ... and every flag that belongs in a file, named like it: chunk_size = 268435456 (--chunk-size),
+//   max_delete, max_errors, log_level = "info", metrics_listen, carbon, broker_password_file (an
+//   alias of password_file), broker_ca_file (of ca_file). contrib/examples/proj1.toml has them all.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -31,6 +35,12 @@ struct ConfigFile {
   std::optional<std::string> metric_prefix;
   std::optional<double> report_interval;  // seconds
   std::optional<double> progress_interval;  // seconds: --progress-interval
+  // Keys named like their flags (chunk_size is --chunk-size):
+  std::optional<uint64_t> chunk_size, chunk_threshold, max_delete, max_errors;
+  std::optional<int> dir_stripes;
+  std::optional<double> broker_retry_for;
+  std::optional<std::string> metrics_listen, metrics_textfile, carbon;
+  std::optional<bool> owner;  // false: --no-owner
 
   // Throws FsError naming the file: unreadable, not TOML, an unknown key (a typo must not be
   // silently ignored), or a password in a file that group or others can read.

@@ -1,5 +1,5 @@
-// SIGINT and SIGTERM: a request to stop, not a crash. The embedded passes stop taking tasks and let
-// the ones in hand finish, a submitter stops following its run (which goes on on the workers), a
+// SIGINT and SIGTERM: a request to stop, not a crash. The embedded passes stop taking tasks, and
+// the ones in hand stop at their next write (as --max-errors stops them), a submitter stops following its run (which goes on on the workers), a
 // worker finishes its tasks in hand; then the command cleans up, writes its summary marked
 // interrupted and exits 128 + the signal number (130, 143).
 #pragma once

@@ -89,6 +89,7 @@ struct CommonFlags {
   bool relayout = false, rewrite = false, no_owner = false, quiet = false;
   double progress_interval = 60;
   uint64_t max_delete = 0;
+  uint64_t max_errors = 0;  // 0: no limit
   BrokerSettings broker;
   std::string lustre = "auto", layout = "copy", mdts;
   std::string changelog, incremental;  // --changelog USER; --incremental ("yes" | "auto"; "": off)
@@ -171,6 +172,16 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
   if (c.hsm_rebind) f.hsm_rebind = *c.hsm_rebind;
   if (c.hsm_batch) f.hsm_batch = *c.hsm_batch;
   if (c.hsm_restore_timeout) f.hsm_restore_timeout = *c.hsm_restore_timeout;
+  if (c.chunk_size) f.chunk_size = *c.chunk_size;
+  if (c.chunk_threshold) f.chunk_threshold = *c.chunk_threshold;
+  if (c.max_delete) f.max_delete = *c.max_delete;
+  if (c.max_errors) f.max_errors = *c.max_errors;
+  if (c.dir_stripes) f.dir_stripes = *c.dir_stripes;
+  if (c.owner) f.no_owner = !*c.owner;
+  if (c.metrics_listen) f.sinks.metrics_listen = *c.metrics_listen;
+  if (c.metrics_textfile) f.sinks.metrics_textfile = *c.metrics_textfile;
+  if (c.carbon) f.sinks.carbon = *c.carbon;
+  if (c.broker_retry_for) f.broker.retry_for_s = b.broker.retry_for_s = static_cast<unsigned>(*c.broker_retry_for);
 }
 
 // What a pass walks and what it keeps: the roots, filters, and how entries are compared.
@@ -281,6 +292,9 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
       ->capture_default_str();
   sub.add_option("--json", f.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   sub.add_option("--failures", f.failures_file, "write the path of every failed entry to FILE, one a line");
+  sub.add_option("--max-errors", f.max_errors,
+                 "stop after N failed entries (a broken target, a wrong option): the pass ends early, exit 1 (0: no limit)")
+      ->capture_default_str();
   add_broker(sub, f.broker);
   add_broker_retry(sub, f.broker);
   if (deletes) {
@@ -448,6 +462,7 @@ void take_flags(RunPlan& plan, const CommonFlags& flags) {
   plan.progress = !flags.no_progress && !flags.dry_run && !flags.verbose && !flags.quiet;
   plan.progress_interval = flags.progress_interval;
   plan.quiet = flags.quiet && !flags.verbose;
+  plan.max_errors = flags.max_errors;
   plan.json_file = flags.json_file;
   plan.failures_file = flags.failures_file;
   plan.broker = flags.broker;
@@ -519,7 +534,9 @@ ParsedCommand finish_pass(CLI::App& sub, const PassCommand& command, const Commo
   RunPlan plan;
   plan.command = command.name;
   plan.passes = command.passes;
-  if (auto* opt = sub.get_option_no_throw("--max-delete"); opt && opt->count() > 0) plan.options.max_delete = flags.max_delete;
+  if (auto* opt = sub.get_option_no_throw("--max-delete"); opt && (opt->count() > 0 || config.max_delete)) {
+    plan.options.max_delete = flags.max_delete;
+  }
   plan.threads_chosen = threads_chosen(sub, config);
   take_flags(plan, flags);
   try {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,6 +76,12 @@ Roots open_roots(const std::string& src_arg, const std::string& dst_arg, const R
   }
   if (fd < 0) throw FsError("target", dst, errno == ENOTDIR ? "not a directory" : std::strerror(errno));
   roots.dst.reset(fd);
+  // Said with DST's path before anything is tried: otherwise the first failure is the root's own
+  // metadata, whose path relative to DST is "" ("chmod '': Read-only file system").
+  struct statvfs vfs;
+  if (check.dst_written && fstatvfs(roots.dst.get(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+    throw FsError("target", dst, std::string(std::strerror(EROFS)) + " (mounted read-only)");
+  }
 
   check_root_pair(roots, check.refuse_empty_source);
   return roots;

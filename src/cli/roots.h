@@ -12,6 +12,7 @@ struct RootCheck {
   bool create_dst = false;          // make DST (its parent must exist) when it is missing
   bool dst_may_be_missing = false;  // a dry run: leave `dst` invalid instead of creating it
   bool refuse_empty_source = false; // delete/sync: an empty SRC beside a non-empty DST is refused
+  bool dst_written = false;         // a pass that writes: DST on a read-only mount is refused up front
 };
 
 struct Roots {

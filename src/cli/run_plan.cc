@@ -151,6 +151,8 @@ void open_for_passes(RunSetup& setup, Summary& summary, std::vector<UnmatchedLin
   check.create_dst = copies && !plan.options.dry_run;
   check.dst_may_be_missing = copies && plan.options.dry_run && plan.broker.empty();
   check.refuse_empty_source = deletes && !plan.allow_empty_source;
+  check.dst_written = !plan.options.dry_run &&
+                      std::any_of(plan.passes.begin(), plan.passes.end(), [](PassKind k) { return pass_info(k).writes; });
   setup.roots = open_roots(plan.src, plan.dst, check);
   Roots& roots = setup.roots;
   say_what_is_not_kept(plan, summary);
@@ -223,6 +225,11 @@ void run_passes(RunSetup& setup, Summary& summary, int& code) {
       relink_at = i + 1;
     }
     if (stats.some_failed()) code = kExitSomeFailed;
+    if (setup.failures.limit_reached()) {
+      summary.set_interrupted(fmt::format("--max-errors {}", plan.max_errors));
+      code = kExitSomeFailed;
+      return;  // as after a signal: the later passes would act on a target this one did not finish
+    }
     if (interrupt_signal()) {
       summary.set_interrupted(signal_name(interrupt_signal()));
       code = 128 + interrupt_signal();
@@ -241,6 +248,8 @@ int execute(const RunPlan& plan) {
   std::vector<UnmatchedLine> unmatched_excludes;
   try {
     if (!plan.failures_file.empty()) failures.open_list(plan.failures_file);
+    // The engines stop as they do for SIGINT; run_passes then says why.
+    failures.stop_after(plan.max_errors, [] { interrupt_requested() = true; });
     // A broker that cannot be reached or refuses our login fails the run before anything is made.
     std::optional<AmqpBroker> broker;
     if (!plan.broker.empty()) {

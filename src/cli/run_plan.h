@@ -29,6 +29,7 @@ struct RunPlan {
   unsigned threads = 1;
   bool threads_chosen = false;  // -j or the config said how many: no default of ours applies
   bool allow_empty_source = false;
+  uint64_t max_errors = 0;  // --max-errors N: a pass stops after N failures (0: never)
   bool progress = true;
   double progress_interval = 60;  // without a terminal: a progress line in the log every so often (0: none)
   bool quiet = false;  // -q: warnings and errors only

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/give_up.h"
+
 namespace lmover {
 
 struct ThreadEngine::Worker {
@@ -78,7 +80,16 @@ bool ThreadEngine::pop_own(unsigned index, Task& out) {
 void ThreadEngine::execute(unsigned index, Task& task) {
   Sink sink(*this, index);
   try {
-    if (!cancel_ || !cancel_->load(std::memory_order_relaxed)) handler_->handle(task, sink);
+    if (!cancel_) {
+      handler_->handle(task, sink);
+    } else if (!cancel_->load(std::memory_order_relaxed)) {
+      // Cancelled mid-task, the task stops at its next write (a directory of a million entries
+      // is one task); what it did not do is left for the next pass, as after a kill.
+      GiveUpWhen fence([this] { return !cancel_->load(std::memory_order_relaxed); });
+      handler_->handle(task, sink);
+    }
+  } catch (const TaskGivenUp&) {
+    // cancelled: nothing to count
   } catch (const std::exception& e) {
     spdlog::error("task on '{}' failed: {}", task.dir, e.what());
     std::lock_guard lock(idle_mutex_);

@@ -28,7 +28,8 @@ class ThreadEngine {
 
   // Runs `root` and all its descendants with `handler`. Returns the number of tasks whose handler
   // threw (a handler bug: each is logged and the rest of the pass goes on). Once `cancel` becomes
-  // true, tasks in hand finish and every other task is dropped unrun: run() returns soon after.
+  // true, tasks in hand stop at their next give_up_point() (engine/give_up.h) and every other task
+  // is dropped unrun: run() returns soon after.
   uint64_t run(TaskHandler& handler, Task root, const std::atomic<bool>* cancel = nullptr);
 
   // The most tasks ever outstanding (queued or running) during the last run().

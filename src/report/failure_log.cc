@@ -84,16 +84,41 @@ void FailureLog::list(const std::string& path) {
 }
 
 void FailureLog::record(const FsError& error) {
-  std::lock_guard lock(mutex_);
-  log(error.what());
-  if (collect_) collected_.emplace_back(error.path(), error.what());
-  list(error.path());
+  bool stop = false;
+  {
+    std::lock_guard lock(mutex_);
+    log(error.what());
+    if (collect_) collected_.emplace_back(error.path(), error.what());
+    list(error.path());
+    stop = count_against_limit();
+  }
+  if (stop) stop_();
 }
 
 void FailureLog::record_remote(const std::string& path, const std::string& message) {
+  bool stop = false;
+  {
+    std::lock_guard lock(mutex_);
+    log(message);
+    list(path);
+    stop = count_against_limit();
+  }
+  if (stop) stop_();
+}
+
+void FailureLog::stop_after(uint64_t limit, std::function<void()> stop) {
   std::lock_guard lock(mutex_);
-  log(message);
-  list(path);
+  limit_ = limit;
+  stop_ = std::move(stop);
+}
+
+bool FailureLog::count_against_limit() {
+  ++failures_;
+  if (limit_ == 0 || failures_ != limit_) return false;
+  limit_reached_ = true;
+  spdlog::error("{} failures (--max-errors {}): stopping; the entries not reached are left for the next pass", failures_,
+                limit_);
+  return stop_ != nullptr;
 }
 
 std::string FailureLog::unlogged_summary() const {

@@ -2,8 +2,10 @@
 // raw path (relative to SRC/DST) a line, so a later run or script can retry exactly those.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -38,6 +40,11 @@ class FailureLog {
   // the end of a run.
   std::string unlogged_summary() const;
 
+  // --max-errors: once `limit` failures are recorded (here, or heard from workers), `stop` is
+  // called, once, and the log says why the pass ends early. 0: no limit.
+  void stop_after(uint64_t limit, std::function<void()> stop);
+  bool limit_reached() const { return limit_reached_.load(); }
+
  private:
   mutable std::mutex mutex_;
   std::FILE* list_ = nullptr;
@@ -49,6 +56,12 @@ class FailureLog {
   // Logs `message`, unless it is a target-wide failure met before (then counted).
   void log(const std::string& message);
   void list(const std::string& path);
+  // Counts one failure against the limit; true for the one that reaches it.
+  bool count_against_limit();
+
+  uint64_t limit_ = 0, failures_ = 0;
+  std::function<void()> stop_;
+  std::atomic<bool> limit_reached_{false};
 };
 
 }  // namespace lmover
