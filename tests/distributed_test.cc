@@ -191,7 +191,8 @@ TEST_F(DistributedTest, BrokerInitIsIdempotentAndItsUserCanWork) {
   chmod((tmp_ / "admin.pass").c_str(), 0600);
   chmod((tmp_ / "user.pass").c_str(), 0600);
   for (int round = 0; round < 2; ++round) {
-    RunResult r = run_lmover({"broker", "init", "--api", api, "--vhost", vhost, "--user", user, "--password-file",
+    // The second time with a trailing slash, as a URL is often pasted from a browser.
+    RunResult r = run_lmover({"broker", "init", "--api", std::string(api) + (round ? "/" : ""), "--vhost", vhost, "--user", user, "--password-file",
                               tmp_ / "user.pass", "--admin", "lmover", "--admin-password-file", tmp_ / "admin.pass"},
                              -1, false);
     ASSERT_EQ(r.exit_code, 0) << "round " << round << ": " << r.output;
@@ -206,7 +207,20 @@ TEST_F(DistributedTest, BrokerInitIsIdempotentAndItsUserCanWork) {
                               tmp_ / "user.pass", "--admin", "nobody", "--admin-password-file", tmp_ / "user.pass"},
                              -1, false);
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.output.find("401"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("HTTP 401: login refused for 'nobody'"), std::string::npos) << bad.output;
+  // Errors in words: where it connected and what the connect said, not httplib's enum names.
+  RunResult closed = run_lmover({"broker", "init", "--api", "http://127.0.0.1:1/", "--vhost", vhost, "--user", user,
+                                 "--password-file", tmp_ / "user.pass", "--admin", "lmover", "--admin-password-file",
+                                 tmp_ / "admin.pass"},
+                                -1, false);
+  EXPECT_EQ(closed.exit_code, 2);
+  EXPECT_NE(closed.output.find("connect to 127.0.0.1:1: Connection refused"), std::string::npos) << closed.output;
+  RunResult amqp_port = run_lmover({"broker", "init", "--api", "http://" + address.host + ":" + std::to_string(address.port),
+                                    "--vhost", vhost, "--user", user, "--password-file", tmp_ / "user.pass", "--admin",
+                                    "lmover", "--admin-password-file", tmp_ / "admin.pass"},
+                                   -1, false);
+  EXPECT_EQ(amqp_port.exit_code, 2);
+  EXPECT_NE(amqp_port.output.find("is it the management port"), std::string::npos) << amqp_port.output;
 }
 
 TEST_F(DistributedTest, TlsBrokerVerifiedWithACaFile) {

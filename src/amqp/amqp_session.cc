@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "amqp/tcp_probe.h"
+
 namespace lmover {
 namespace {
 
@@ -25,29 +27,6 @@ constexpr amqp_channel_t kConsumeChannel = 1;
 constexpr amqp_channel_t kPublishChannel = 2;
 
 amqp_bytes_t bytes_of(std::string_view s) { return amqp_bytes_t{s.size(), const_cast<char*>(s.data())}; }
-
-// What a TCP connect to host:port says now: 0, or its errno (within 2 s; ETIMEDOUT past that).
-int connect_errno(const std::string& host, int port) {
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return EHOSTUNREACH;
-  int err = 0;
-  int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    err = errno;
-  } else if (::connect(fd, found->ai_addr, found->ai_addrlen) < 0) {
-    err = errno;
-    pollfd p{fd, POLLOUT, 0};
-    if (err == EINPROGRESS) {
-      err = ::poll(&p, 1, 2000) == 1 ? 0 : ETIMEDOUT;
-      socklen_t len = sizeof err;
-      if (err == 0) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-    }
-  }
-  if (fd >= 0) ::close(fd);
-  freeaddrinfo(found);
-  return err;
-}
 
 std::string reply_text(const amqp_rpc_reply_t& r) {
   switch (r.reply_type) {
