@@ -176,6 +176,10 @@ TEST_F(StatsTest, GraphitePushLandsInWhisper) {
   ASSERT_EQ(pushed.exit_code, 0) << pushed.output;
   std::string file = whisper + "/" + prefix_ + "/" + metric_node_name() + "/copy/files_copied.wsp";
   EXPECT_EQ(whisper_newest(file), 21.0) << file;
+  // Counters never added to (no key in memcached) go to Graphite as 0, per node and in total.
+  std::string base = whisper + "/" + prefix_ + "/";
+  EXPECT_EQ(whisper_newest(base + metric_node_name() + "/copy/errors.wsp"), 0.0);
+  EXPECT_EQ(whisper_newest(base + "total/delete/removed.wsp"), 0.0);
   RunResult unreachable = run_lmover({"stats", "graphite", "--once", "--memcached", memcached_, "--metric-prefix", prefix_,
                                       "--carbon", "127.0.0.1:1"}, -1, false);
   EXPECT_EQ(unreachable.exit_code, 2);

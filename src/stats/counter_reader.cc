@@ -31,7 +31,13 @@ std::optional<CounterTable> read_counters(MemcachedCounters& client, const std::
   for (const std::string& node : nodes) {
     std::vector<std::string> keys;
     for (const char* pass : kPasses) {
-      for (const std::string& name : PassStats::names()) keys.push_back(fmt::format("{}.{}.{}.{}", metric_prefix, node, pass, name));
+      for (const std::string& name : PassStats::names()) {
+        keys.push_back(fmt::format("{}.{}.{}.{}", metric_prefix, node, pass, name));
+        // A counter never added to has no key in memcached; it is 0, and said as 0, so that a
+        // dashboard shows a flat line, not "no data", for errors that did not happen.
+        table[node][pass][name] += 0;
+        table["total"][pass][name] += 0;
+      }
     }
     auto values = client.get(keys);
     if (!values) return std::nullopt;
