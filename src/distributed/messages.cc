@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "distributed/packed.h"
+#include "report/version.h"
 
 namespace lmover {
 namespace {
@@ -11,10 +14,22 @@ namespace {
 constexpr int kVersion = 3;  // 3: task bundles, lineages, packed reports
 using json = nlohmann::json;
 
+std::string text_or(const json& j, const char* key, const std::string& otherwise) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : otherwise;
+}
+
 json parse(const std::string& body) {
   json j = json::from_msgpack(body, true, false);
   if (j.is_discarded() || !j.is_object()) throw std::invalid_argument("not a MessagePack map");
-  if (j.value("v", 0) != kVersion) throw std::invalid_argument("unknown message version");
+  if (auto v = j.find("v"); v == j.end() || !v->is_number_integer() || v->get<int>() != kVersion) {
+    std::string sender = text_or(j, "refused_by", text_or(j, "node", ""));
+    throw OtherVersion(fmt::format("message version {} from {}{} (this lmover: version {}, {}): every node must run "
+                                   "the same lmover",
+                                   v == j.end() ? std::string("?") : v->dump(), text_or(j, "lmover", "an older lmover"),
+                                   sender.empty() ? "" : " on " + sender, kVersion, version_line()),
+                       text_or(j, "run", ""), sender);
+  }
   return j;
 }
 
@@ -106,11 +121,12 @@ std::string encode(const TaskMessage& m) {
     }
     tasks.push_back(std::move(t));
   }
-  return pack_msgpack({{"v", kVersion}, {"run", m.run}, {"spec", m.spec}, {"lineage", to_bytes(m.lineage.pack())}, {"tasks", tasks}});
+  return pack_msgpack({{"v", kVersion}, {"lmover", version_line()}, {"run", m.run}, {"spec", m.spec},
+                       {"lineage", to_bytes(m.lineage.pack())}, {"tasks", tasks}});
 }
 
 std::string encode(const ReportMessage& m) {
-  json j = {{"v", kVersion}, {"run", m.run}};
+  json j = {{"v", kVersion}, {"lmover", version_line()}, {"run", m.run}};
   if (m.is_refusal()) {
     j["refused_by"] = m.refused_by;
     j["reason"] = m.reason;

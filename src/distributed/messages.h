@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -91,7 +92,19 @@ std::string from_bytes(const nlohmann::json& j);
 
 std::string encode(const TaskMessage& message);
 std::string encode(const ReportMessage& message);
-// Both throw std::invalid_argument on anything that is not a well-formed message of ours.
+// A message from an lmover that speaks another message version (a node not upgraded with the
+// others). What it says: "message version 4 from lmover 1.0.0 (commit ...) on n5 (this lmover:
+// version 3, lmover 0.9.0 (commit ...)): every node must run the same lmover".
+class OtherVersion : public std::invalid_argument {
+ public:
+  OtherVersion(const std::string& what, std::string run, std::string sender)
+      : std::invalid_argument(what), run(std::move(run)), sender(std::move(sender)) {}
+  std::string run;     // the run the message belongs to, if it says
+  std::string sender;  // the worker (host:pid) or node that sent it, if it says
+};
+
+// Both throw std::invalid_argument on anything that is not a well-formed message of ours
+// (OtherVersion when it is one of another version).
 TaskMessage decode_task(const std::string& body);
 ReportMessage decode_report(const std::string& body);
 
@@ -102,6 +115,12 @@ struct QueueNames {
   std::string dead_letters() const { return prefix + ".dead"; }
   std::string reports(const std::string& run) const { return prefix + ".reports." + run; }
   std::string control() const { return prefix + ".control"; }
+  // Every worker's control connection consumes it (nothing is ever sent there): its consumer
+  // count is how many workers are connected, what `lmover control` counts its answers against.
+  std::string workers() const { return prefix + ".workers"; }
+  // Exists while `lmover control pause` holds the workers (of `node`: a host, host:pid), so that
+  // a worker that was away when the pause or resume went out finds the state when it comes back.
+  std::string paused(const std::string& node = "") const { return prefix + ".paused" + (node.empty() ? "" : "." + node); }
   // Directory tasks (and places, which expand into tasks) and batches travel apart, so walking
   // never waits behind copying.
   std::string for_task(const Task& t) const {

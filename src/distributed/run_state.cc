@@ -50,6 +50,12 @@ void RunState::hear(const std::string& body, const FailureSink& failures, const 
     } else {
       count(report, failures, node_counts);
     }
+  } catch (const OtherVersion& e) {
+    // A worker of another version refused a task of this run (its notice is all of it we can read).
+    std::string who = e.sender.empty() ? "a worker" : e.sender;
+    if (result_.refusals.contains(who) || result_.refusals.size() >= kRefusalsKept) return;
+    spdlog::warn("worker {} cannot run the tasks of run {}: {}", who, result_.run, e.what());
+    result_.refusals[who] = e.what();
   } catch (const std::invalid_argument& e) {
     spdlog::error("ignoring a malformed report of run {}: {}", result_.run, e.what());
   }

@@ -70,5 +70,30 @@ TEST(RunState, ACheckpointIsDueAfterManyReportsOrTwoSecondsButNeverTooOften) {
   EXPECT_TRUE(RunState::checkpoint_due(RunState::kReportsPerCheckpoint, 2s, 100ms));
 }
 
+// A worker of another message version can only say it will not run the run's tasks, in its own
+// format: the submitter reads enough of it to name that worker and its lmover, and keeps it.
+TEST(RunState, ARefusalFromAWorkerOfAnotherVersionNamesItAndItsLmover) {
+  RunState state(RunState::first_checkpoint("r1", {{"pass", "copy"}}));
+  json notice = {{"v", 99}, {"lmover", "lmover 9.9.9 (commit abc)"}, {"run", "r1"}, {"refused_by", "n5:42"},
+                 {"reason", "message version 3 from lmover 0.9.0 ..."}};
+  auto none = [](const std::string&, const std::string&) {};
+  auto no_counts = [](const std::string&, const std::string&, uint64_t) {};
+  state.hear(pack_msgpack(notice), none, no_counts);
+  ASSERT_TRUE(state.result().refusals.contains("n5:42")) << state.result().refusals.dump();
+  std::string why = state.result().refusals["n5:42"];
+  EXPECT_NE(why.find("message version 99 from lmover 9.9.9 (commit abc) on n5:42"), std::string::npos) << why;
+  EXPECT_NE(why.find("every node must run the same lmover"), std::string::npos) << why;
+  EXPECT_FALSE(state.complete());
+  // A task message of another version is named the same way, with its run, so a worker can refuse it.
+  json task = {{"v", 2}, {"run", "r7"}, {"tasks", json::array()}};
+  try {
+    decode_task(pack_msgpack(task));
+    ADD_FAILURE() << "a task message of version 2 was taken";
+  } catch (const OtherVersion& e) {
+    EXPECT_EQ(e.run, "r7");
+    EXPECT_NE(std::string(e.what()).find("message version 2 from an older lmover"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace lmover
