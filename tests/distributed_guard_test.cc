@@ -87,7 +87,7 @@ TEST_F(WorkerGuardTest, CopyIsRefusedByAWorkerWithoutTheTargetMounted) {
   std::string log = submitter.log();
   ASSERT_TRUE(std::regex_search(log, m, std::regex("run ([0-9a-f]{16}) submitted"))) << log;
   std::string refused;
-  for (int i = 0; i < 60 && refused.find("refused_by") == std::string::npos; ++i) {
+  for (int i = 0; i < 60 && refused.find("refused by") == std::string::npos; ++i) {
     std::this_thread::sleep_for(100ms);
     refused = run_lmover({"status", "--run", m[1], "--broker", broker_url(), "--prefix", prefix_}, -1, false).output;
     if (refused.find("is not the filesystem") == std::string::npos) refused.clear();

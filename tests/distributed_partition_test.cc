@@ -122,12 +122,12 @@ TEST_F(DistributedTest, AWorkerCutOffMidPassHasItsTasksRedeliveredWithinThreeHea
   EXPECT_EQ(summary["passes"][0]["counters"]["errors"].get<uint64_t>(), 0u) << summary.dump();
 
   // The healthy worker really ran tasks that the cut-off one held: the test is not vacuous.
-  RunResult workers = run_lmover({"control", "workers", "--broker", local, "--prefix", prefix_}, -1, false);
+  RunResult workers = run_lmover({"control", "workers", "--json", "--broker", local, "--prefix", prefix_}, -1, false);
   uint64_t redelivered = 0;
-  std::istringstream lines(workers.output);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || line[0] != '{') continue;
-    redelivered += nlohmann::json::parse(line).value("redelivered", uint64_t(0));
+  size_t open = workers.output.find('['), close = workers.output.rfind(']');
+  ASSERT_TRUE(open != std::string::npos && close != std::string::npos) << workers.output;
+  for (const auto& answer : nlohmann::json::parse(workers.output.substr(open, close - open + 1))) {
+    redelivered += answer.value("redelivered", uint64_t(0));
   }
   EXPECT_GE(redelivered, 1u) << workers.output;
 }

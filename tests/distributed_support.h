@@ -54,6 +54,7 @@ class Process {
     }
   }
   void signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   void kill9() {
     kill(pid_, SIGKILL);
     wait();

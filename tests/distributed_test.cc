@@ -22,6 +22,7 @@
 #include "nasty_tree.h"
 #include "amqp/amqp_session.h"
 #include "distributed/checkpoint.h"
+#include "distributed/messages.h"
 #include "distributed_support.h"
 #include "test_support.h"
 #include "tree_oracle.h"
@@ -103,7 +104,7 @@ TEST_F(DistributedTest, KilledSubmitterIsReattachedAndTheRunCompletesExactly) {
   EXPECT_NE(second.output.find("lmover wait --run " + run), std::string::npos) << second.output;
   RunResult status = run_lmover({"status", "--run", run, "--broker", broker_url(), "--prefix", prefix_}, -1, false);
   EXPECT_EQ(status.exit_code, 0) << status.output;
-  EXPECT_NE(status.output.find("\"pass\": \"copy\""), std::string::npos) << status.output;
+  EXPECT_TRUE(std::regex_search(status.output, std::regex("\npass +copy\n"))) << status.output;
   auto b = worker();
   RunResult waited = run_lmover({"wait", "--run", run, "--broker", broker_url(), "--prefix", prefix_});
   ASSERT_EQ(waited.exit_code, 0) << waited.output;
@@ -317,22 +318,45 @@ TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
   EXPECT_EQ(r.exit_code, 0) << r.output << a->log();
 }
 
-// `lmover control COMMAND [N]`: the answers, one JSON document a line.
+// A task of a node running another lmover (one not upgraded with the others) is named as such,
+// handed back for a worker of its version (not dead-lettered), and its run is told why.
+TEST_F(DistributedTest, ATaskFromAnotherVersionIsNamedAndHandedBack) {
+  auto a = worker(1);
+  BrokerAddress address = BrokerAddress::parse(broker_url());
+  address.load_password("");
+  AmqpSession session(address);
+  for (int i = 0; i < 100 && !session.ready_messages(prefix_ + ".files"); ++i) std::this_thread::sleep_for(100ms);
+  std::string run = "feedfacefeedface";
+  session.declare_queue(prefix_ + ".reports." + run);
+  session.publish(prefix_ + ".dir", pack_msgpack({{"v", 99}, {"lmover", "lmover 9.9.9 (commit abc)"}, {"run", run},
+                                                 {"tasks", nlohmann::json::array()}}));
+  session.wait_for_confirms();
+  std::optional<Delivery> notice;
+  for (int i = 0; i < 50 && !notice; ++i) {
+    std::this_thread::sleep_for(100ms);
+    notice = session.get(prefix_ + ".reports." + run);
+  }
+  ASSERT_TRUE(notice) << a->log();
+  ReportMessage refusal = decode_report(notice->body);
+  EXPECT_NE(refusal.reason.find("message version 99 from lmover 9.9.9 (commit abc)"), std::string::npos) << refusal.reason;
+  EXPECT_NE(a->log().find("every node must run the same lmover"), std::string::npos) << a->log();
+  EXPECT_EQ(session.ready_messages(prefix_ + ".dead").value_or(0), 0u) << "dead-lettered, not handed back";
+  session.delete_queue(prefix_ + ".dir");  // it would go round between the worker and the queue
+}
+
+// `lmover control COMMAND [N] --json`: the answers.
 std::vector<nlohmann::json> control(const std::string& prefix, const std::string& command, const std::string& n = "",
                                     const std::string& node = "") {
-  std::vector<std::string> args = {"control", command};
+  std::vector<std::string> args = {"control", command, "--json"};
   if (!n.empty()) args.push_back(n);
   if (!node.empty()) args.insert(args.end(), {"--node", node});
   for (const char* a : {"--broker", "", "--prefix", "", "--wait", "1.5"}) args.push_back(a);
   args[args.size() - 5] = broker_url();
   args[args.size() - 3] = prefix;
   RunResult r = run_lmover(args, -1, false);
-  std::vector<nlohmann::json> answers;
-  std::istringstream lines(r.output);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty() && line[0] == '{') answers.push_back(nlohmann::json::parse(line));
-  }
-  return answers;
+  size_t open = r.output.find('['), close = r.output.rfind(']');
+  if (open == std::string::npos || close == std::string::npos) return {};
+  return nlohmann::json::parse(r.output.substr(open, close - open + 1)).get<std::vector<nlohmann::json>>();
 }
 
 TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
@@ -355,7 +379,7 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
   std::smatch m;
   std::string log = submitter.log();
   ASSERT_TRUE(std::regex_search(log, m, std::regex("run ([0-9a-f]{16}) submitted"))) << log;
-  RunResult status = run_lmover({"status", "--run", m[1], "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  RunResult status = run_lmover({"status", "--run", m[1], "--json", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
   ASSERT_EQ(status.exit_code, 0) << status.output;
   nlohmann::json seen = nlohmann::json::parse(status.output.substr(status.output.find('{')));
   EXPECT_EQ(seen["pass"], "copy");
@@ -374,6 +398,46 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
 
   EXPECT_EQ(control(prefix_, "stop").size(), 1u);
   EXPECT_EQ(w.wait(), 0) << "the worker did not stop cleanly: " << w.log();
+}
+
+// `lmover control` says how many of the connected workers answered; a pause and a resume are held
+// on the broker, so a worker that was away when the resume went out (stopped, cut off, the broker
+// restarted) finds it when it comes back, instead of sitting paused with the run waiting on it.
+TEST_F(DistributedTest, AResumeSentWhileAWorkerWasAwayReachesItWhenItComesBack) {
+  build_wide_tree(3, 3);
+  std::string url = broker_url() + "?heartbeat=2";  // the broker notices a stopped worker in seconds
+  Process w({"worker", "--broker", url, "--prefix", prefix_, "-j", "1"}, tmp_ / "w.log");
+  auto control_line = [&](const std::string& command, const char* wait = "1") {
+    return run_lmover({"control", command, "--wait", wait, "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  };
+  RunResult listed;
+  for (int i = 0; i < 20 && listed.output.find("1 of 1 worker(s) answered") == std::string::npos; ++i) {
+    listed = control_line("workers");
+  }
+  ASSERT_NE(listed.output.find("1 of 1 worker(s) answered"), std::string::npos) << listed.output << w.log();
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex("WORKER +VERSION +THREADS +PAUSED"))) << listed.output;
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(":" + std::to_string(w.pid()) + " +[0-9.]+ +1 +no "))) << listed.output;
+  ASSERT_EQ(control(prefix_, "pause").at(0)["paused"], true);
+
+  w.signal(SIGSTOP);
+  RunResult silent = control_line("workers");
+  EXPECT_NE(silent.output.find("0 of 1 worker(s) answered (1 did not within 1 s"), std::string::npos) << silent.output;
+  EXPECT_EQ(silent.exit_code, 1);
+  RunResult gone;
+  for (int i = 0; i < 30 && gone.output.find("0 of 0 worker(s)") == std::string::npos; ++i) gone = control_line("workers", "0.5");
+  ASSERT_NE(gone.output.find("0 of 0 worker(s)"), std::string::npos) << "the broker never dropped the stopped worker";
+  RunResult resumed = control_line("resume");  // nobody hears it now
+  EXPECT_NE(resumed.output.find("0 of 0 worker(s) answered"), std::string::npos) << resumed.output;
+  w.signal(SIGCONT);
+
+  std::vector<nlohmann::json> answers;
+  for (int i = 0; i < 30 && (answers.empty() || answers[0]["paused"] != false); ++i) answers = control(prefix_, "workers");
+  ASSERT_EQ(answers.size(), 1u) << w.log();
+  ASSERT_EQ(answers[0]["paused"], false) << "the resume sent while the worker was away was lost: " << w.log();
+  RunResult copy = run_lmover(pass("copy"));
+  EXPECT_EQ(copy.exit_code, 0) << copy.output << w.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
 }
 
 // --node addresses one worker (host:pid) or every worker of a host, as the original's destination=.

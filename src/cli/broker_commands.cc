@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "cli/broker_tables.h"
 #include "cli/interrupt.h"
 #include "cli/pass_engines.h"
 #include "cli/pass_factory.h"
@@ -222,30 +223,32 @@ int wait_for_run(const BrokerPlan& plan) {
 int show_status(const BrokerPlan& plan) {
   AmqpBroker broker = broker_for(plan.broker);
   Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
+  auto dump = [](const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); };
   if (!plan.run.empty()) {
-    fmt::print("{}\n", submitter.status(plan.run).dump(2, ' ', false, json::error_handler_t::replace));
+    json status = submitter.status(plan.run);
+    fmt::print("{}", plan.json_output ? dump(status) + "\n" : run_table(status));
     return kExitOk;
   }
   auto runs = submitter.list_runs();
-  fmt::print("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {}\n", "RUN", "PASS", "STARTED", "PENDING", "DONE", "SRC -> DST");
-  for (const json& r : runs) {
-    std::time_t started = r.value("started", int64_t(0));
-    char when[32] = "?";
-    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&started));
-    fmt::print("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {} -> {}\n", r.value("run", "?"), r.value("pass", "?"), when,
-               r.value("tasks_pending", uint64_t(0)), r.value("tasks_done", uint64_t(0)), r.value("src", "?"), r.value("dst", "?"));
-  }
+  fmt::print("{}", plan.json_output ? dump(runs) + "\n" : runs_table(runs));
   fmt::print(stderr, "{} run(s) under prefix {}\n", runs.size(), plan.broker.prefix);
   return kExitOk;
 }
 
+// The answers as a table (or JSON), and how many of the connected workers gave one: a worker that
+// did not answer in time is said, and makes the exit code 1.
 int control_workers(const BrokerPlan& plan) {
-  auto answers = send_control(broker_for(plan.broker), QueueNames{plan.broker.prefix},
-                              plan.control_command, plan.control_n,
-                              std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)), plan.control_node);
-  for (const auto& a : answers) fmt::print("{}\n", a.dump());
-  fmt::print(stderr, "{} worker(s) answered\n", answers.size());
-  return answers.empty() ? kExitSomeFailed : kExitOk;
+  ControlAnswers got = send_control(broker_for(plan.broker), QueueNames{plan.broker.prefix}, plan.control_command,
+                                    plan.control_n, std::chrono::milliseconds(static_cast<long>(plan.control_wait_s * 1000)),
+                                    plan.control_node);
+  if (plan.json_output) {
+    fmt::print("{}\n", json(got.answers).dump(2, ' ', false, json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", workers_table(got.answers, plan.control_command == "active"));
+  }
+  fmt::print(stderr, "{}\n", answered_line(got.answers.size(), got.connected, plan.control_wait_s));
+  bool all = !got.connected || got.answers.size() >= *got.connected;
+  return got.answers.empty() || !all ? kExitSomeFailed : kExitOk;
 }
 
 // A password from FILE (first line) or, without a file, from the environment variable ENV.

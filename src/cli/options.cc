@@ -385,6 +385,7 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
       ->check(CLI::Range(1u, 4096u));
   wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
   status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
+  for (CLI::App* sub : {status, control}) sub->add_flag("--json", broker_plan.json_output, "JSON instead of a table");
   // The output flags of the pass commands, so that a script can hand `wait` the same ones.
   wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");

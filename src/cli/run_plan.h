@@ -55,6 +55,7 @@ struct BrokerPlan {
   unsigned control_n = 0;       // control grow/shrink
   double control_wait_s = 2;    // control: how long to gather answers
   std::string control_node;     // control: only this host (or host:pid)
+  bool json_output = false;     // status, control: JSON instead of a table
   std::string metrics_listen;   // worker: ADDR:PORT for Prometheus ("" = none)
   // broker init
   std::string api_url, vhost, user, user_password_file, admin_user = "admin", admin_password_file;

@@ -122,6 +122,12 @@ void Worker::handle(unsigned slot, BrokerSession& session, const Delivery& deliv
     runner = runner_for(message.run, message.spec);
   } catch (const RunRefused& e) {
     return refuse(slot, session, delivery, message.run, e.what());
+  } catch (const OtherVersion& e) {
+    // Back to the queue for a worker of the run's own version, and the submitter told why.
+    if (!e.run.empty()) return refuse(slot, session, delivery, e.run, e.what());
+    spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), e.what());
+    session.reject(delivery.tag, false);
+    return;
   } catch (const std::exception& e) {
     // Not ours or damaged (also a spec this version cannot read): to the dead-letter queue for a
     // human to look at, never a silent drop.
@@ -364,6 +370,15 @@ json Worker::obey(const json& command, std::atomic<bool>& stop) {
   return describe(cmd == "active");
 }
 
+void Worker::follow_held_pause(BrokerSession& session) {
+  std::string host = id_.substr(0, id_.rfind(':'));
+  bool held = false;
+  for (const std::string& node : {std::string(), host, host.substr(0, host.find('.')), id_}) {
+    held = held || session.ready_messages(queues_.paused(node)).has_value();
+  }
+  if (held != paused_.exchange(held)) spdlog::info("control: {} (held on the broker)", held ? "paused" : "resumed");
+}
+
 void Worker::control_main(std::atomic<bool>& stop) {
   stay_connected(
       broker_, stop, "worker control", [] { return true; },
@@ -372,9 +387,18 @@ void Worker::control_main(std::atomic<bool>& stop) {
         std::string inbox = session.declare_private_queue(queues_.control());
         session.set_prefetch(1);
         session.consume(inbox);
+        session.declare_queue(queues_.workers());
+        session.consume(queues_.workers());  // counted there as one connected worker
       },
       [&](BrokerSession& session) {
+        auto looked = std::chrono::steady_clock::time_point{};
         while (!stop) {
+          // At every (re)connect, then every 2 s: a pause or resume sent while this worker was
+          // away (a broker restart, a cut link) is found in the state the broker holds.
+          if (std::chrono::steady_clock::now() - looked > 2s) {
+            follow_held_pause(session);
+            looked = std::chrono::steady_clock::now();
+          }
           auto delivery = session.next_delivery(300ms);
           if (!delivery) continue;
           json command = json::from_msgpack(delivery->body, true, false);

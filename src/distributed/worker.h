@@ -71,6 +71,8 @@ class Worker {
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
   void control_main(std::atomic<bool>& stop);
+  // Takes the pause state `lmover control` holds on the broker (QueueNames::paused).
+  void follow_held_pause(BrokerSession& session);
   nlohmann::json obey(const nlohmann::json& command, std::atomic<bool>& stop);
   // A control command without "node" is for every worker; with one, for that host or host:pid.
   bool addressed_to_us(const nlohmann::json& command) const;
