@@ -393,7 +393,8 @@ TEST_F(DistributedTest, ControlListsPausesResizesAndStopsWorkers) {
   EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
   EXPECT_EQ(submitter.wait(), 0) << submitter.log();
   listed = run_lmover({"status", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
-  EXPECT_EQ(listed.output.find(std::string(m[1])), std::string::npos) << "a finished run is still listed: " << listed.output;
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(std::string(m[1]) + " +copy +complete ")))
+      << "a finished run is listed with its outcome for a while: " << listed.output;
   EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
 
   EXPECT_EQ(control(prefix_, "stop").size(), 1u);
@@ -437,6 +438,69 @@ TEST_F(DistributedTest, AResumeSentWhileAWorkerWasAwayReachesItWhenItComesBack) 
   ASSERT_EQ(answers[0]["paused"], false) << "the resume sent while the worker was away was lost: " << w.log();
   RunResult copy = run_lmover(pass("copy"));
   EXPECT_EQ(copy.exit_code, 0) << copy.output << w.log();
+  EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
+}
+
+// `lmover cancel --run`: a run whose submitter died (its lock left behind, its tasks queued for
+// paused workers) is cancelled: the workers drop its tasks, the lock goes, `status` keeps it as
+// cancelled, and a new run on the target can start. A submitter still following a run that is
+// cancelled stops with exit 1 and says so.
+TEST_F(DistributedTest, CancelDropsARunsTasksReleasesItsLockAndStatusKeepsIt) {
+  build_wide_tree(10, 10);
+  auto w = worker(1);
+  std::vector<nlohmann::json> answers;
+  for (int i = 0; i < 10 && answers.empty(); ++i) answers = control(prefix_, "pause");
+  ASSERT_EQ(answers.size(), 1u) << w->log();
+  auto submitted_run = [](Process& p) {
+    std::smatch m;
+    for (int i = 0; i < 100; ++i) {
+      std::string log = p.log();
+      if (std::regex_search(log, m, std::regex("run ([0-9a-f]{16}) submitted"))) return m[1].str();
+      std::this_thread::sleep_for(100ms);
+    }
+    return std::string();
+  };
+  Process dead(pass("copy"), tmp_ / "dead.log");
+  std::string run = submitted_run(dead);
+  ASSERT_FALSE(run.empty()) << dead.log();
+  dead.kill9();
+  std::string lock = tmp_ / ".dst.lmover-lock";
+  ASSERT_TRUE(exists(lock));
+
+  RunResult cancelled = run_lmover({"cancel", "--run", run, "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_EQ(cancelled.exit_code, 0) << cancelled.output;
+  EXPECT_NE(cancelled.output.find("the lock of " + dst_ + " is released"), std::string::npos) << cancelled.output;
+  EXPECT_FALSE(exists(lock));
+  EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
+  BrokerAddress address = BrokerAddress::parse(broker_url());
+  address.load_password("");
+  AmqpSession session(address);
+  for (int i = 0; i < 100 && session.ready_messages(prefix_ + ".dir").value_or(0) > 0; ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(session.ready_messages(prefix_ + ".dir").value_or(0), 0u) << "the cancelled run's tasks stay queued";
+  EXPECT_FALSE(exists(dst_ + "/d0")) << "a worker ran a task of a cancelled run";
+  RunResult listed = run_lmover({"status", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(run + " +copy +cancelled "))) << listed.output;
+  RunResult again = run_lmover({"cancel", "--run", "0123456789abcdef", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_EQ(again.exit_code, 2) << again.output;
+  EXPECT_NE(again.output.find("no run 0123456789abcdef"), std::string::npos) << again.output;
+
+  // A submitter that follows its run when it is cancelled stops, says so, and lets the lock go.
+  ASSERT_EQ(control(prefix_, "pause").at(0)["paused"], true);
+  std::string summary = tmp_ / "live.json";
+  std::vector<std::string> args = pass("copy");
+  args.insert(args.end(), {"--json", summary});
+  Process live(args, tmp_ / "live.log");
+  std::string live_run = submitted_run(live);
+  ASSERT_FALSE(live_run.empty()) << live.log();
+  EXPECT_EQ(run_lmover({"cancel", "--run", live_run, "--broker", broker_url(), "--prefix", prefix_}, -1, false).exit_code, 0);
+  EXPECT_EQ(live.wait(), 1) << live.log();
+  EXPECT_NE(live.log().find("run " + live_run + " was cancelled"), std::string::npos) << live.log();
+  EXPECT_EQ(nlohmann::json::parse(read_file(summary))["interrupted"], "lmover cancel");
+  EXPECT_FALSE(exists(lock)) << "the cancelled submitter kept the lock";
+
+  EXPECT_EQ(control(prefix_, "resume").at(0)["paused"], false);
+  RunResult fresh = run_lmover(pass("copy"));
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output << w->log();
   EXPECT_TRUE(compare_trees(src_, dst_, OracleOptions{.dir_times = false}).empty());
 }
 

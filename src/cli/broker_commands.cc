@@ -194,7 +194,9 @@ int wait_for_run(const BrokerPlan& plan) {
       ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, &gauges.consumers);
       result = submitter.attach(plan.run);
     }
-    if (!result.interrupted) {
+    if (result.cancelled) {
+      if (lock) lock->keep(false);
+    } else if (!result.interrupted) {
       if (lock) lock->keep(false);
       finish_run(result.spec, stats, failures);
       drop_shared_budget(broker, result.spec, retry);
@@ -202,7 +204,10 @@ int wait_for_run(const BrokerPlan& plan) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.add_pass(pass, stats, seconds, {{"run", plan.run}, {"tasks", result.tasks}});
     if (stats.some_failed()) code = kExitSomeFailed;
-    if (result.interrupted) {
+    if (result.cancelled) {
+      summary.set_interrupted("lmover cancel");
+      code = kExitSomeFailed;
+    } else if (result.interrupted) {
       spdlog::warn("stopped following run {} before its end; it goes on on the workers", plan.run);
       summary.set_interrupted(signal_name(interrupt_signal()));
       code = 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
@@ -232,6 +237,27 @@ int show_status(const BrokerPlan& plan) {
   auto runs = submitter.list_runs();
   fmt::print("{}", plan.json_output ? dump(runs) + "\n" : runs_table(runs));
   fmt::print(stderr, "{} run(s) under prefix {}\n", runs.size(), plan.broker.prefix);
+  return kExitOk;
+}
+
+// `lmover cancel --run ID`: the run is marked and its tasks dropped (Submitter::cancel), and its
+// target's lock released where this node sees the target and the run's submitter is gone.
+int cancel_run(const BrokerPlan& plan) {
+  AmqpBroker broker = broker_for(plan.broker);
+  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
+  json last = submitter.cancel(plan.run);
+  std::string dst = last.value("dst", "");
+  std::string lock = "its target's lock is left alone (DST unknown)";
+  if (!dst.empty()) {
+    try {
+      lock = release_cancelled_lock(dst, plan.run);
+    } catch (const FsError& e) {
+      lock = fmt::format("its target's lock is left alone ({}): remove it where {} is mounted", e.what(), dst);
+    }
+  }
+  spdlog::info("run {} ({} {} -> {}) cancelled: workers drop its tasks as they come and stop those in hand at their "
+               "next write; {}", plan.run, last.value("pass", "?"), last.value("src", "?"), dst, lock);
+  fmt::print("{}", plan.json_output ? last.dump(2) + "\n" : run_table(last));
   return kExitOk;
 }
 
@@ -279,6 +305,7 @@ int execute(const BrokerPlan& plan) {
     if (plan.command == "worker") return run_worker(plan);
     if (plan.command == "wait") return wait_for_run(plan);
     if (plan.command == "control") return control_workers(plan);
+    if (plan.command == "cancel") return cancel_run(plan);
     if (plan.command == "init") return init_broker_for_migration(plan);
     return show_status(plan);
   } catch (const BrokerError& e) {

@@ -27,12 +27,13 @@ std::string duration(double seconds) {
 }  // namespace
 
 std::string runs_table(const std::vector<json>& runs) {
-  std::string out = fmt::format("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {}\n", "RUN", "PASS", "STARTED", "PENDING", "DONE",
-                                "SRC -> DST");
+  std::string out = fmt::format("{:<16}  {:<7}  {:<9}  {:<19}  {:>9}  {:>11}  {}\n", "RUN", "PASS", "STATE", "STARTED",
+                                "PENDING", "DONE", "SRC -> DST");
   for (const json& r : runs) {
-    out += fmt::format("{:<16}  {:<7}  {:<19}  {:>9}  {:>11}  {} -> {}\n", r.value("run", "?"), r.value("pass", "?"),
-                       local_time(r.value("started", int64_t(0))), r.value("tasks_pending", uint64_t(0)),
-                       r.value("tasks_done", uint64_t(0)), r.value("src", "?"), r.value("dst", "?"));
+    out += fmt::format("{:<16}  {:<7}  {:<9}  {:<19}  {:>9}  {:>11}  {} -> {}\n", r.value("run", "?"), r.value("pass", "?"),
+                       r.value("state", "running"), local_time(r.value("started", int64_t(0))),
+                       r.value("tasks_pending", uint64_t(0)), r.value("tasks_done", uint64_t(0)), r.value("src", "?"),
+                       r.value("dst", "?"));
   }
   return out;
 }
@@ -44,6 +45,8 @@ std::string run_table(const json& status) {
   row("pass", status.value("pass", "?"));
   row("src", status.value("src", "?"));
   row("dst", status.value("dst", "?"));
+  row("state", status.value("state", "running"));
+  if (int64_t ended = status.value("ended", int64_t(0)); ended > 0) row("ended", local_time(ended));
   row("tasks pending", std::to_string(status.value("tasks_pending", uint64_t(0))));
   row("tasks done", std::to_string(status.value("tasks_done", uint64_t(0))));
   // Held in locals: a range-for over items() of a temporary would read a destroyed json.

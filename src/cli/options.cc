@@ -349,7 +349,7 @@ std::vector<CLI::App*> add_pass_commands(CLI::App& app, CommonFlags& flags) {
 }
 
 struct BrokerVerbs {
-  CLI::App *worker, *wait, *status, *control, *init;
+  CLI::App *worker, *wait, *status, *control, *init, *cancel;
 };
 
 // worker, wait, status, control, broker init.
@@ -357,6 +357,8 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   CLI::App* worker = app.add_subcommand("worker", "run distributed tasks from the broker on this node");
   CLI::App* wait = app.add_subcommand("wait", "re-attach to a distributed run and wait until it is complete");
   CLI::App* status = app.add_subcommand("status", "show a distributed run's progress");
+  CLI::App* cancel = app.add_subcommand("cancel", "cancel a distributed run: its tasks are dropped, its lock released");
+  cancel->add_option("--run", broker_plan.run, "the run id printed at submission (lmover status lists them)")->required();
   CLI::App* control = app.add_subcommand("control", "talk to the workers: workers|active|stop|pause|resume|grow N|shrink N");
   control->add_option("COMMAND", broker_plan.control_command, "what to ask")
       ->required()
@@ -365,7 +367,7 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   control->add_option("--wait", broker_plan.control_wait_s, "seconds to gather answers")->capture_default_str();
   control->add_option("--node", broker_plan.control_node,
                       "only the workers of this host (as they name it, or its short name), or one worker HOST:PID");
-  for (CLI::App* sub : {worker, wait, status, control}) {
+  for (CLI::App* sub : {worker, wait, status, control, cancel}) {
     add_broker(*sub, broker_plan.broker);
   }
   CLI::App* broker = app.add_subcommand("broker", "prepare a RabbitMQ broker for a migration");
@@ -385,7 +387,7 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
       ->check(CLI::Range(1u, 4096u));
   wait->add_option("--run", broker_plan.run, "the run id printed at submission")->required();
   status->add_option("--run", broker_plan.run, "the run id printed at submission (default: list the runs)");
-  for (CLI::App* sub : {status, control}) sub->add_flag("--json", broker_plan.json_output, "JSON instead of a table");
+  for (CLI::App* sub : {status, control, cancel}) sub->add_flag("--json", broker_plan.json_output, "JSON instead of a table");
   // The output flags of the pass commands, so that a script can hand `wait` the same ones.
   wait->add_option("--json", broker_plan.json_file, "write a machine-readable summary to FILE ('-': stdout)");
   wait->add_option("--failures", broker_plan.failures_file, "write the path of every failed entry to FILE");
@@ -397,7 +399,7 @@ BrokerVerbs add_broker_commands(CLI::App& app, BrokerPlan& broker_plan) {
   wait->add_flag("-v,--verbose", broker_plan.verbose, "more detail on what the run does");
   wait->add_flag("-q,--quiet", broker_plan.quiet, "print only warnings and errors (and the summary)");
   add_broker_retry(*wait, broker_plan.broker);
-  return {worker, wait, status, control, init};
+  return {worker, wait, status, control, init, cancel};
 }
 
 struct StatsVerbs {
@@ -599,7 +601,7 @@ ParsedCommand parse_command_line(int argc, char** argv) {
   for (CLI::App* sub : {stats.show, stats.graphite}) {
     if (sub->parsed()) return finish_stats(*sub, stats_plan);
   }
-  for (CLI::App* sub : {broker.init, broker.worker, broker.wait, broker.status, broker.control}) {
+  for (CLI::App* sub : {broker.init, broker.worker, broker.wait, broker.status, broker.control, broker.cancel}) {
     if (sub->parsed()) return finish_broker(*sub, broker_plan, config);
   }
   for (size_t i = 0; i < passes.size(); ++i) {

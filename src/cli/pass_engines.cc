@@ -132,6 +132,7 @@ void add_result(DistributedResult& total, DistributedResult next) {
   total.largest_message = std::max(total.largest_message, next.largest_message);
   total.refusals.update(next.refusals);
   total.interrupted = next.interrupted;
+  total.cancelled = next.cancelled;
 }
 
 // Every file of `met` to the follower (LinkFollower::met), on `threads` threads.
@@ -182,11 +183,13 @@ DistributedResult run_phases_distributed(DistributedPass& call, PassKind kind, c
     phase_spec["watch_links"] = links && phase < 2;
     add_result(total, call.run(phase_spec, [&](TaskSink& sink) { ChangedPlacesPass::root_children(places, phase, more, sink); }));
   };
-  for (int phase = 0; phase < kLast && !total.interrupted && !interrupt_signal(); ++phase) run_phase(phase, nullptr);
+  for (int phase = 0; phase < kLast && !total.interrupted && !total.cancelled && !interrupt_signal(); ++phase) {
+    run_phase(phase, nullptr);
+  }
   call.linked = {};
   if (links) follow_all(*links, met, threads);  // fid2path: ~0.7 ms each, so on many threads
   for (const PlaceSpool* more : last_phase_places(links, kind, changelog)) {
-    if (total.interrupted || interrupt_signal()) break;
+    if (total.interrupted || total.cancelled || interrupt_signal()) break;
     run_phase(kLast, more);
   }
   return total;
@@ -225,7 +228,11 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
-  if (result.interrupted) {
+  if (result.cancelled) {
+    // Over, without its end: nothing of it writes the target any more (the submitter waited out
+    // kRunOverGrace), but what it would have done is not done; the next pass does it.
+    if (lock) lock->keep(false);
+  } else if (result.interrupted) {
     // The run goes on on the workers (they still use the hard-link area), and keeps the lock.
     spdlog::warn("{}: run {} goes on on the workers; re-attach with: lmover wait --run {}", pass_name(kind), result.run,
                  result.run);
@@ -239,6 +246,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
                   {"messages", result.messages},
                   {"largest_message_bytes", result.largest_message},
                   {"refused_by", result.refusals}};
+  if (result.cancelled) details["cancelled"] = true;
   if (call.runs.size() > 1) details["runs"] = call.runs;  // one per phase of a changelog-driven pass
   return details;
 }

@@ -225,6 +225,11 @@ void run_passes(RunSetup& setup, Summary& summary, int& code) {
       relink_at = i + 1;
     }
     if (stats.some_failed()) code = kExitSomeFailed;
+    if (details.value("cancelled", false)) {
+      summary.set_interrupted("lmover cancel");
+      code = kExitSomeFailed;
+      return;  // the later passes would act on a target this one did not finish
+    }
     if (setup.failures.limit_reached()) {
       summary.set_interrupted(fmt::format("--max-errors {}", plan.max_errors));
       code = kExitSomeFailed;

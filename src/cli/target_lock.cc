@@ -114,6 +114,15 @@ std::optional<Holder> read_holder(const std::string& path) {
 
 }  // namespace
 
+std::string release_cancelled_lock(const std::string& dst, const std::string& run) {
+  std::string path = lock_path_for(dst);
+  auto holder = read_holder(path);
+  if (!holder || holder->doc.value("run", "") != run) return fmt::format("the lock of {} is not run {}'s", dst, run);
+  if (!holder->dead) return fmt::format("its holder ({}) lets the lock of {} go as it ends", holder->describe(), dst);
+  if (unlink(path.c_str()) < 0 && errno != ENOENT) throw FsError("remove lock", path, errno);
+  return fmt::format("the lock of {} is released", dst);
+}
+
 TargetLock::TargetLock(const std::string& dst, const std::string& command, const std::string& adopt_run)
     : path_(lock_path_for(dst)), command_(command), run_(adopt_run) {
   bool taken = false;

@@ -27,6 +27,11 @@ namespace lmover {
 // bookmark), keyed by what DST resolves to, so every spelling of it meets at one file.
 std::string path_beside(const std::string& dst, const std::string& suffix);
 
+// After `lmover cancel --run RUN`: the lock of `dst` goes if it names RUN and its holder is gone
+// (a live holder, RUN's submitter, lets it go itself as it ends). Says what it did, in words.
+// Throws FsError when the lock cannot be read or removed.
+std::string release_cancelled_lock(const std::string& dst, const std::string& run);
+
 class TargetLock {
  public:
   // Takes the lock of `dst` for `command` ("copy", "sync", "wait", ...). `adopt_run`: the

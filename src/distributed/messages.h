@@ -120,6 +120,8 @@ struct QueueNames {
   std::string workers() const { return prefix + ".workers"; }
   // Exists while `lmover control pause` holds the workers (of `node`: a host, host:pid), so that
   // a worker that was away when the pause or resume went out finds the state when it comes back.
+  // Exists once `lmover cancel --run` cancelled the run (its submitter stops following it).
+  std::string cancelled(const std::string& run) const { return prefix + ".cancelled." + run; }
   std::string paused(const std::string& node = "") const { return prefix + ".paused" + (node.empty() ? "" : "." + node); }
   // Directory tasks (and places, which expand into tasks) and batches travel apart, so walking
   // never waits behind copying.

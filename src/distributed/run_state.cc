@@ -108,7 +108,8 @@ json RunState::status() const {
           {"tasks_done", tracker_.done()},
           {"tracker_nodes", tracker_.held()},
           {"counters", result_.counters.to_json()},
-          {"refused_by", result_.refusals}};
+          {"refused_by", result_.refusals},
+          {"state", "running"}};
 }
 
 bool RunState::checkpoint_due(size_t unacked_reports, std::chrono::duration<double> since_last,

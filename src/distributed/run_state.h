@@ -29,6 +29,7 @@ struct DistributedResult {
   std::vector<std::pair<std::string, std::string>> failures;
   nlohmann::json refusals = nlohmann::json::object();  // worker (host:pid) -> why it refused the run
   bool interrupted = false;  // stopped following before the run was complete
+  bool cancelled = false;    // `lmover cancel --run` ended it: its remaining tasks are dropped
 };
 
 class RunState {

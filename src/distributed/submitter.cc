@@ -156,6 +156,11 @@ DistributedResult Submitter::follow_with_retries(const std::string& run) {
     retry.run("follow run " + run, [&] {
       std::unique_ptr<BrokerSession> connection = broker_.connect();
       BrokerSession& session = *connection;
+      if (session.ready_messages(queues_.cancelled(run))) {  // while we were away from the broker
+        result.run = run;
+        result.cancelled = true;
+        return;
+      }
       HeldCheckpoint held = take_checkpoint(session, run);
       retry.contact();
       result = follow(session, run, std::move(held));
@@ -164,11 +169,41 @@ DistributedResult Submitter::follow_with_retries(const std::string& run) {
     result.run = run;
     result.interrupted = true;
   }
-  if (!result.interrupted) {
-    drop_run_queues(run);
-    std::this_thread::sleep_for(kRunOverGrace);
+  if (result.cancelled) {
+    spdlog::warn("run {} was cancelled (lmover cancel): its remaining tasks are dropped", run);
+  } else if (!result.interrupted) {
+    json last = {{"run", run},
+                 {"pass", result.spec.value("pass", "?")},
+                 {"src", result.spec.value("src", "?")},
+                 {"dst", result.spec.value("dst", "?")},
+                 {"tasks_pending", 0},
+                 {"tasks_done", result.tasks},
+                 {"counters", result.counters.to_json()},
+                 {"refused_by", result.refusals},
+                 {"state", "complete"},
+                 {"ended", static_cast<int64_t>(std::time(nullptr))}};
+    drop_run_queues(run, last);
   }
+  // Either way the run is over: what a worker took just before is given up or done by now.
+  if (!result.interrupted) std::this_thread::sleep_for(kRunOverGrace);
   return result;
+}
+
+json Submitter::cancel(const std::string& run) {
+  std::unique_ptr<BrokerSession> connection = broker_.connect();
+  BrokerSession& session = *connection;
+  json last = status(session, run);  // throws RunNotFound
+  if (last.value("state", "") == "complete") {
+    throw RunNotFound(fmt::format("run {} is complete: there is nothing to cancel", run));
+  }
+  session.declare_queue(queues_.cancelled(run));  // first: a submitter that looks stops following
+  session.delete_queue(queues_.reports(run));      // then workers see the run over (run_is_live)
+  session.delete_queue(state_queue(queues_, run));
+  last["state"] = "cancelled";
+  last["ended"] = static_cast<int64_t>(std::time(nullptr));
+  session.publish(status_queue(queues_, run), pack_msgpack(last));
+  session.wait_for_confirms();
+  return last;
 }
 
 json Submitter::status(const std::string& run) {
@@ -212,6 +247,13 @@ std::vector<json> Submitter::list_runs() {
       continue;
     }
     json seen = status(session, run);
+    int64_t ended = seen.value("ended", int64_t(0));
+    if (ended > 0 && std::time(nullptr) - ended > std::chrono::seconds(kRunsListedFor).count()) {
+      session.delete_queue(status_queue(queues_, run));  // over long enough: no longer listed
+      session.delete_queue(queues_.cancelled(run));
+      session.ack(d->tag);
+      continue;
+    }
     seen["started"] = record.value("started", int64_t(0));
     runs.push_back(std::move(seen));
   }
@@ -270,11 +312,19 @@ DistributedResult Submitter::follow(BrokerSession& state, const std::string& run
   reports.set_prefetch(kReportPrefetch);
   reports.consume(queues_.reports(run));
   progress_(run_state.result().counters, run_state.pending());
+  auto looked = Clock::now();
   while (!run_state.complete()) {
     if (stop_ && stop_->load()) {
       // Unacked reports and the held checkpoint go back to the broker with our connections.
       run_state.result().interrupted = true;
       return run_state.result();
+    }
+    if (Clock::now() - looked > std::chrono::seconds(2)) {
+      looked = Clock::now();
+      if (state.ready_messages(queues_.cancelled(run))) {
+        run_state.result().cancelled = true;
+        return run_state.result();
+      }
     }
     if (auto d = reports.next_delivery(std::chrono::milliseconds(500))) {
       run_state.hear(d->body, failures_, node_counts_);
@@ -286,7 +336,7 @@ DistributedResult Submitter::follow(BrokerSession& state, const std::string& run
   return run_state.result();
 }
 
-void Submitter::drop_run_queues(const std::string& run) {
+void Submitter::drop_run_queues(const std::string& run, const json& last_status) {
   // Complete: the run's queues go; late duplicate reports then have nowhere to land, harmlessly.
   // Deleting a queue that is gone is no error, so a broker lost half-way means doing it all again;
   // and never following again: the run is over whatever the broker says now.
@@ -296,7 +346,8 @@ void Submitter::drop_run_queues(const std::string& run) {
       BrokerSession& session = *connection;
       session.delete_queue(queues_.reports(run));
       session.delete_queue(state_queue(queues_, run));
-      session.delete_queue(status_queue(queues_, run));
+      session.publish(status_queue(queues_, run), pack_msgpack(last_status));
+      session.wait_for_confirms();
     });
   } catch (const BrokerError& e) {
     spdlog::warn("{}: the queues of run {} are left on the broker", e.what(), run);

@@ -66,8 +66,14 @@ class Submitter {
   // What `run` looks like now (pass, roots, pending/done tasks, counters), for `lmover status`,
   // whether its submitter is alive or not. Throws BrokerError if the run is unknown or over.
   nlohmann::json status(const std::string& run);
-  // The runs under this prefix that are not over, each as status() shows it, plus "started".
+  // The runs under this prefix, each as status() shows it, plus "started"; those over (a "state"
+  // of complete or cancelled, and "ended") stay listed for kRunsListedFor after their end.
   std::vector<nlohmann::json> list_runs();
+  // Cancels `run`: marks it (QueueNames::cancelled), deletes its reports and checkpoint (workers
+  // then drop its tasks as they come, and give up those in hand at their next write: see
+  // Worker::run_is_live), and leaves its status saying so. Returns that status. Throws RunNotFound.
+  nlohmann::json cancel(const std::string& run);
+  static constexpr std::chrono::hours kRunsListedFor{24};
 
  private:
   // Declares the run's queues and publishes its first checkpoint, status, root task and registry
@@ -79,7 +85,9 @@ class Submitter {
                     const RootChildren& root_children);
   // Follows `run` to its end, reconnecting with backoff while the broker is away.
   DistributedResult follow_with_retries(const std::string& run);
-  void drop_run_queues(const std::string& run);
+  // The run's queues go, but for its status, which says it is over (`state`: complete or
+  // cancelled) until list_runs() prunes it.
+  void drop_run_queues(const std::string& run, const nlohmann::json& last_status);
   // `reports` consumes the run's reports; `state` (a second connection, so that waiting for its
   // confirms never meets a report delivery) publishes and holds the checkpoints.
   DistributedResult follow(BrokerSession& state, const std::string& run, HeldCheckpoint held);
