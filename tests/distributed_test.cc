@@ -488,10 +488,15 @@ TEST_F(DistributedTest, CancelDropsARunsTasksReleasesItsLockAndStatusKeepsIt) {
   ASSERT_EQ(control(prefix_, "pause").at(0)["paused"], true);
   std::string summary = tmp_ / "live.json";
   std::vector<std::string> args = pass("copy");
-  args.insert(args.end(), {"--json", summary});
+  args.insert(args.end(), {"--json", summary, "--progress-interval", "0.5"});
   Process live(args, tmp_ / "live.log");
   std::string live_run = submitted_run(live);
   ASSERT_FALSE(live_run.empty()) << live.log();
+  // Its progress lines say why nothing moves, not 0/s.
+  for (int i = 0; i < 150 && live.log().find("workers paused (lmover control resume)") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(live.log().find("workers paused (lmover control resume)"), std::string::npos) << live.log();
   EXPECT_EQ(run_lmover({"cancel", "--run", live_run, "--broker", broker_url(), "--prefix", prefix_}, -1, false).exit_code, 0);
   EXPECT_EQ(live.wait(), 1) << live.log();
   EXPECT_NE(live.log().find("run " + live_run + " was cancelled"), std::string::npos) << live.log();

@@ -191,7 +191,7 @@ int wait_for_run(const BrokerPlan& plan) {
     {
       ProgressLine progress(pass, stats, !plan.no_progress && !plan.verbose && !plan.quiet, plan.progress_interval,
                             [&gauges] { return gauges.text(); });
-      ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, &gauges.consumers);
+      ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, &gauges.consumers, ConsumerWatch::kEvery, &gauges.paused);
       result = submitter.attach(plan.run);
     }
     if (result.cancelled) {

@@ -59,8 +59,11 @@ uint64_t run_phases(ThreadEngine& engine, Pass& pass, PassKind kind, const PassC
 std::string DistributedGauges::text() const {
   int64_t p = pending, c = consumers;
   std::string out = p < 0 ? "" : fmt::format("{} tasks pending", p);
-  if (c == 0) out += std::string(out.empty() ? "" : ", ") + "no worker is consuming";
-  if (c > 0) out += fmt::format("{}{} worker threads consuming", out.empty() ? "" : ", ", c);
+  auto add = [&out](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  if (c == ConsumerWatch::kUnreachable) add("broker unreachable");
+  if (paused) add("workers paused (lmover control resume)");
+  if (c == 0 && !paused) add("no worker is consuming");
+  if (c > 0) add(fmt::format("{} worker threads consuming", c));
   return out;
 }
 
@@ -111,7 +114,8 @@ struct DistributedPass {
     });
     submitter.on_linked(linked);
     submitter.stop_when(interrupt_requested());
-    ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, gauges ? &gauges->consumers : nullptr);
+    ConsumerWatch watch(broker, QueueNames{plan.broker.prefix}, gauges ? &gauges->consumers : nullptr,
+                        ConsumerWatch::kEvery, gauges ? &gauges->paused : nullptr);
     try {
       return submitter.run(spec, root);
     } catch (const BrokerError& e) {

@@ -25,7 +25,9 @@ namespace lmover {
 struct DistributedGauges {
   std::atomic<int64_t> pending{-1};    // tasks not done, as the reports say
   std::atomic<int64_t> consumers{-1};  // worker threads consuming the task queues (ConsumerWatch)
-  // "120 tasks pending, 8 worker threads consuming", or that none is; "" before anything is known.
+  std::atomic<bool> paused{false};     // `lmover control pause` holds the workers
+  // "120 tasks pending, 8 worker threads consuming", or why nothing moves: "no worker is
+  // consuming", "workers paused", "broker unreachable"; "" before anything is known.
   std::string text() const;
 };
 

@@ -5,8 +5,8 @@
 namespace lmover {
 
 ConsumerWatch::ConsumerWatch(const Broker& broker, QueueNames queues, std::atomic<int64_t>* consumers,
-                             std::chrono::milliseconds every)
-    : broker_(broker), queues_(std::move(queues)), consumers_(consumers) {
+                             std::chrono::milliseconds every, std::atomic<bool>* paused)
+    : broker_(broker), queues_(std::move(queues)), consumers_(consumers), paused_(paused) {
   thread_ = std::thread([this, every] { loop(every); });
 }
 
@@ -19,14 +19,15 @@ ConsumerWatch::~ConsumerWatch() {
   thread_.join();
 }
 
-int64_t ConsumerWatch::look() const {
+int64_t ConsumerWatch::look(bool* paused) const {
   try {
     std::unique_ptr<BrokerSession> session = broker_.connect();
+    *paused = session->ready_messages(queues_.paused()).has_value();
     auto dirs = session->consumers(queues_.dirs()), files = session->consumers(queues_.files());
     if (!dirs || !files) return -1;
     return std::min(*dirs, *files);
   } catch (const BrokerError&) {
-    return -1;  // a broker away is said by the run itself
+    return kUnreachable;  // shown on the progress line; the run itself says what it does about it
   }
 }
 
@@ -36,9 +37,11 @@ void ConsumerWatch::loop(std::chrono::milliseconds every) {
   std::unique_lock lock(mutex_);
   while (!stop_cv_.wait_for(lock, every, [this] { return stop_; })) {
     lock.unlock();
-    int64_t n = look();
+    bool paused = false;
+    int64_t n = look(&paused);
     lock.lock();
     if (consumers_) *consumers_ = n;
+    if (paused_) *paused_ = paused;
     auto now = std::chrono::steady_clock::now();
     if (n != 0) {
       if (n > 0 && warned) spdlog::info("{} worker thread(s) consume {} again", n, queues_.dirs());

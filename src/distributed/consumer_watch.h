@@ -21,22 +21,26 @@ class ConsumerWatch {
  public:
   static constexpr std::chrono::seconds kEvery{5}, kQuietFor{10};
 
-  // Looks every `every` until destroyed; `consumers` (if given) gets the count of the directory
-  // queue's consumers each time (-1 while the broker cannot be asked).
+  static constexpr int64_t kUnreachable = -2;
+
+  // Looks every `every` until destroyed; `consumers` (if given) gets the count of the task
+  // queues' consumers each time (-1 when the broker cannot say, kUnreachable when it cannot be
+  // reached), and `paused` whether `lmover control pause` holds the workers.
   ConsumerWatch(const Broker& broker, QueueNames queues, std::atomic<int64_t>* consumers,
-                std::chrono::milliseconds every = kEvery);
+                std::chrono::milliseconds every = kEvery, std::atomic<bool>* paused = nullptr);
   ~ConsumerWatch();
   ConsumerWatch(const ConsumerWatch&) = delete;
   ConsumerWatch& operator=(const ConsumerWatch&) = delete;
 
  private:
   void loop(std::chrono::milliseconds every);
-  // The fewest consumers of the task queues, or -1 when the broker cannot say now.
-  int64_t look() const;
+  // The fewest consumers of the task queues, or -1 / kUnreachable; and whether paused.
+  int64_t look(bool* paused) const;
 
   const Broker& broker_;
   QueueNames queues_;
   std::atomic<int64_t>* consumers_;
+  std::atomic<bool>* paused_;
   std::mutex mutex_;
   std::condition_variable stop_cv_;
   bool stop_ = false;
