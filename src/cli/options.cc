@@ -186,8 +186,6 @@ void apply_config(const ConfigFile& c, CommonFlags& f, BrokerPlan& b) {
 
 // What a pass walks and what it keeps: the roots, filters, and how entries are compared.
 void add_scope_flags(CLI::App& sub, CommonFlags& f) {
-  sub.add_option("SRC", f.src, "source directory")->required();
-  sub.add_option("DST", f.dst, "target directory")->required();
   sub.add_option("-j,--threads", f.threads,
                  "threads (default: the cores; 32 or 4 per core when a root is on a network or FUSE filesystem)")
       ->check(CLI::Range(1u, 4096u));
@@ -265,10 +263,18 @@ void add_lustre_flags(CLI::App& sub, CommonFlags& f) {
       ->capture_default_str();
 }
 
-// Statistics, output and the broker: where the pass reports and where it runs.
-void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
-  add_scope_flags(sub, f);
-  add_lustre_flags(sub, f);
+// Gives the options `add` puts on `sub` a heading of their own in --help, so that each verb's help
+// reads by topic: what is walked, Lustre, output, statistics, the broker.
+template <class Add>
+void in_group(CLI::App& sub, const char* group, Add add) {
+  size_t before = sub.get_options().size();
+  add();
+  std::vector<CLI::Option*> all = sub.get_options();
+  for (size_t i = before; i < all.size(); ++i) all[i]->group(group);
+}
+
+// Statistics: where the counters go.
+void add_sink_flags(CLI::App& sub, CommonFlags& f) {
   sub.add_option("--memcached", f.sinks.memcached, "HOST:PORT of the memcached that keeps the statistics counters");
   sub.add_option("--metrics-listen", f.sinks.metrics_listen,
                  "ADDR:PORT to serve the counters (and, distributed, the queue depths) at /metrics (Prometheus)");
@@ -282,6 +288,10 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("--report-interval", f.sinks.interval, "seconds between pushes of the counters (memcached, carbon)")
       ->check(CLI::Range(0.05, 86400.0))
       ->capture_default_str();
+}
+
+// What the run prints and writes about itself, and when it stops.
+void add_output_flags(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_flag("-n,--dry-run", f.dry_run, "print what would be done, change nothing");
   sub.add_flag("-v,--verbose", f.verbose, "print every action taken");
   sub.add_flag("-q,--quiet", f.quiet, "print only warnings and errors (and the summary)");
@@ -295,13 +305,25 @@ void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
   sub.add_option("--max-errors", f.max_errors,
                  "stop after N failed entries (a broken target, a wrong option): the pass ends early, exit 1 (0: no limit)")
       ->capture_default_str();
-  add_broker(sub, f.broker);
-  add_broker_retry(sub, f.broker);
   if (deletes) {
     sub.add_option("--max-delete", f.max_delete, "delete at most N entries, then stop deleting and fail");
     sub.add_flag("--allow-empty-source", f.allow_empty_source,
                  "delete even when SRC is empty (by default an empty SRC looks like an unmounted filesystem)");
   }
+}
+
+// Statistics, output and the broker: where the pass reports and where it runs.
+void add_common(CLI::App& sub, CommonFlags& f, bool deletes) {
+  sub.add_option("SRC", f.src, "source directory")->required();
+  sub.add_option("DST", f.dst, "target directory")->required();
+  in_group(sub, "What is walked and kept", [&] { add_scope_flags(sub, f); });
+  in_group(sub, "Lustre", [&] { add_lustre_flags(sub, f); });
+  in_group(sub, "Output and limits", [&] { add_output_flags(sub, f, deletes); });
+  in_group(sub, "Statistics", [&] { add_sink_flags(sub, f); });
+  in_group(sub, "Broker (a distributed run: --broker)", [&] {
+    add_broker(sub, f.broker);
+    add_broker_retry(sub, f.broker);
+  });
 }
 
 // A verb per row of the pass table, and `sync`, the final pass, after the passes it runs.
