@@ -281,6 +281,29 @@ TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
   EXPECT_EQ(r.output.find(getenv("LMOVER_BROKER_PASSWORD")), std::string::npos) << "password leaked into output";
 }
 
+// --max-errors over RabbitMQ: the submitter counts the workers' failures and, at N, cancels the run
+// (not only its following of it): the summary says why, status keeps the run as cancelled.
+TEST_F(DistributedTest, MaxErrorsCancelsTheRun) {
+  std::string mnt = tmp_ / "tiny";
+  make_dir(mnt);
+  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  for (int d = 0; d < 30; ++d) {
+    make_dir(src_ + "/d" + std::to_string(d));
+    for (int f = 0; f < 10; ++f) write_file(src_ + "/d" + std::to_string(d) + "/f" + std::to_string(f), std::string(8192, 'x'));
+  }
+  auto a = worker(1);
+  RunResult r = run_lmover({"sync", src_, mnt + "/dst", "--max-errors", "5", "--broker", broker_url(), "--prefix", prefix_});
+  umount2(mnt.c_str(), MNT_DETACH);
+  EXPECT_EQ(r.exit_code, 1) << r.output << a->log();
+  EXPECT_EQ(r.summary["interrupted"], "--max-errors 5") << r.summary.dump();
+  EXPECT_EQ(r.summary["passes"].size(), 1u) << "the sync went on after its copy stopped";
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.output, m, std::regex("run ([0-9a-f]{16}) cancelled \\(--max-errors 5\\)"))) << r.output;
+  RunResult listed = run_lmover({"status", "--broker", broker_url(), "--prefix", prefix_}, -1, false);
+  EXPECT_TRUE(std::regex_search(listed.output, std::regex(m[1].str() + " +copy +cancelled "))) << listed.output;
+  EXPECT_FALSE(exists(tmp_ / ".dst.lmover-lock"));
+}
+
 // A worker serves the tasks of several runs: a line about a task names the run it belongs to.
 TEST_F(DistributedTest, AWorkersLinesAboutATaskNameItsRun) {
   std::string mnt = tmp_ / "small";

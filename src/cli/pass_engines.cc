@@ -201,6 +201,15 @@ DistributedResult run_phases_distributed(DistributedPass& call, PassKind kind, c
 
 }  // namespace
 
+namespace {
+
+void cancel_run(const Broker& broker, const std::string& prefix, const std::string& run) {
+  Submitter submitter(broker, QueueNames{prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
+  submitter.cancel(run);
+}
+
+}  // namespace
+
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
                      const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node,
                      ChangelogRun* changelog, DistributedGauges* gauges) {
@@ -232,6 +241,15 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   spdlog::info("{}: {} tasks in {:.2f} s, {} messages: {:.0f} tasks/s, {:.0f} messages/s", pass_name(kind), result.tasks,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
+  if (result.interrupted && failures.limit_reached() && !interrupt_signal()) {
+    // --max-errors: the run ends here, not only our following of it.
+    retry.run("cancel run " + result.run, [&] { cancel_run(broker, plan.broker.prefix, result.run); });
+    spdlog::warn("{}: run {} cancelled (--max-errors {}): its remaining tasks are dropped", pass_name(kind), result.run,
+                 plan.max_errors);
+    std::this_thread::sleep_for(kRunOverGrace);
+    result.interrupted = false;
+    result.cancelled = true;
+  }
   if (result.cancelled) {
     // Over, without its end: nothing of it writes the target any more (the submitter waited out
     // kRunOverGrace), but what it would have done is not done; the next pass does it.

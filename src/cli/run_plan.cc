@@ -225,7 +225,7 @@ void run_passes(RunSetup& setup, Summary& summary, int& code) {
       relink_at = i + 1;
     }
     if (stats.some_failed()) code = kExitSomeFailed;
-    if (details.value("cancelled", false)) {
+    if (details.value("cancelled", false) && !setup.failures.limit_reached()) {
       summary.set_interrupted("lmover cancel");
       code = kExitSomeFailed;
       return;  // the later passes would act on a target this one did not finish

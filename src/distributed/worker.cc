@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -391,11 +392,14 @@ void Worker::control_main(std::atomic<bool>& stop) {
         session.consume(queues_.workers());  // counted there as one connected worker
       },
       [&](BrokerSession& session) {
-        auto looked = std::chrono::steady_clock::time_point{};
+        auto looked = std::chrono::steady_clock::now();
+        bool connected_now = true;
         while (!stop) {
-          // At every (re)connect, then every 2 s: a pause or resume sent while this worker was
-          // away (a broker restart, a cut link) is found in the state the broker holds.
-          if (std::chrono::steady_clock::now() - looked > 2s) {
+          // At every (re)connect: a pause or resume sent while this worker was away (a broker
+          // restart, a cut link) is found in the state the broker holds. Then every 30 s only, as
+          // a safety net: a connected worker hears the commands themselves, and 200 workers
+          // looking every 2 s would cost the broker 400 declares a second.
+          if (std::exchange(connected_now, false) || std::chrono::steady_clock::now() - looked > 30s) {
             follow_held_pause(session);
             looked = std::chrono::steady_clock::now();
           }
