@@ -151,13 +151,12 @@ TEST_F(BadInputTest, DeleteSparesSubtreesWhoseSourceCannotBeListed) {
 // A target that is full fails every file after the first alike: said once with a count, each path
 // still listed in --failures (5 566 identical lines hid the one that mattered).
 TEST_F(BadInputTest, AFullTargetIsSaidOnceWithACountAndEveryPathListed) {
-  std::string mnt = tmp_ / "tiny";
-  make_dir(mnt);
-  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  SmallMount tiny(tmp_ / "tiny", "size=256k");
+  ASSERT_EQ(tiny.error(), "");
+  const std::string& mnt = tiny.path();
   for (int i = 0; i < 200; ++i) write_file(src_ + "/f" + std::to_string(i), std::string(8192, 'x'));
   std::string list = tmp_ / "failed";
   RunResult r = run_lmover({"copy", "-j", "2", "--failures", list, src_, mnt + "/dst"});
-  umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   size_t lines = 0;
   for (size_t at = r.output.find("No space left on device"); at != std::string::npos;
@@ -177,14 +176,13 @@ TEST_F(BadInputTest, AFullTargetIsSaidOnceWithACountAndEveryPathListed) {
 // --max-errors N: a pass that fails entry after entry (a wrong target, a broken mount) stops after
 // N of them, says why, and a sync does not go on to delete and dirtime.
 TEST_F(BadInputTest, MaxErrorsStopsAPassAfterNFailures) {
-  std::string mnt = tmp_ / "tiny";
-  make_dir(mnt);
-  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  SmallMount tiny(tmp_ / "tiny", "size=256k");
+  ASSERT_EQ(tiny.error(), "");
+  const std::string& mnt = tiny.path();
   for (int i = 0; i < 300; ++i) write_file(src_ + "/f" + std::to_string(i), std::string(8192, 'x'));
   std::string list = tmp_ / "failed";
   RunResult r = run_lmover({"sync", "-j", "1", "--max-errors", "5", "--failures", list, src_, mnt + "/dst"});
   RunResult unlimited = run_lmover({"copy", "-j", "1", src_, mnt + "/dst2"});
-  umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("5 failures (--max-errors 5): stopping"), std::string::npos) << r.output;
   EXPECT_EQ(r.summary["interrupted"], "--max-errors 5") << r.summary.dump();
@@ -199,14 +197,13 @@ TEST_F(BadInputTest, MaxErrorsStopsAPassAfterNFailures) {
 
 // A target on a read-only mount is named by its path, before anything is tried.
 TEST_F(BadInputTest, AReadOnlyTargetIsNamedByItsPath) {
-  std::string mnt = tmp_ / "ro";
-  make_dir(mnt);
-  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", MS_RDONLY, "size=64k"), 0) << strerror(errno);
+  SmallMount ro(tmp_ / "ro", "size=64k", MS_RDONLY);
+  ASSERT_EQ(ro.error(), "");
+  const std::string& mnt = ro.path();
   write_file(src_ + "/f", "x");
   RunResult r = run_lmover({"copy", src_, mnt});
   RunResult dry = run_lmover({"copy", "--dry-run", src_, mnt});
   RunResult check = run_lmover({"verify", src_, mnt});
-  umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("target '" + mnt + "': Read-only file system (mounted read-only)"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("''"), std::string::npos) << r.output;

@@ -284,16 +284,15 @@ TEST_F(DistributedTest, DeadBrokerAtStartIsAClearFatalError) {
 // --max-errors over RabbitMQ: the submitter counts the workers' failures and, at N, cancels the run
 // (not only its following of it): the summary says why, status keeps the run as cancelled.
 TEST_F(DistributedTest, MaxErrorsCancelsTheRun) {
-  std::string mnt = tmp_ / "tiny";
-  make_dir(mnt);
-  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  SmallMount small(tmp_ / "tiny", "size=256k");
+  ASSERT_EQ(small.error(), "");
+  const std::string& mnt = small.path();
   for (int d = 0; d < 30; ++d) {
     make_dir(src_ + "/d" + std::to_string(d));
     for (int f = 0; f < 10; ++f) write_file(src_ + "/d" + std::to_string(d) + "/f" + std::to_string(f), std::string(8192, 'x'));
   }
   auto a = worker(1);
   RunResult r = run_lmover({"sync", src_, mnt + "/dst", "--max-errors", "5", "--broker", broker_url(), "--prefix", prefix_});
-  umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 1) << r.output << a->log();
   EXPECT_EQ(r.summary["interrupted"], "--max-errors 5") << r.summary.dump();
   EXPECT_EQ(r.summary["passes"].size(), 1u) << "the sync went on after its copy stopped";
@@ -306,13 +305,12 @@ TEST_F(DistributedTest, MaxErrorsCancelsTheRun) {
 
 // A worker serves the tasks of several runs: a line about a task names the run it belongs to.
 TEST_F(DistributedTest, AWorkersLinesAboutATaskNameItsRun) {
-  std::string mnt = tmp_ / "small";
-  make_dir(mnt);
-  ASSERT_EQ(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k"), 0) << strerror(errno);
+  SmallMount small(tmp_ / "small", "size=256k");
+  ASSERT_EQ(small.error(), "");
+  const std::string& mnt = small.path();
   write_file(src_ + "/big", std::string(1 << 20, 'B'));
   auto a = worker(1);
   RunResult r = run_lmover({"copy", src_, mnt + "/dst", "--broker", broker_url(), "--prefix", prefix_});
-  umount2(mnt.c_str(), MNT_DETACH);
   EXPECT_EQ(r.exit_code, 1) << r.output << a->log();
   std::smatch m;
   std::string log = a->log();
@@ -320,13 +318,20 @@ TEST_F(DistributedTest, AWorkersLinesAboutATaskNameItsRun) {
   EXPECT_NE(r.output.find(m[1].str()), std::string::npos) << "the submitter never named run " << m[1] << ": " << r.output;
 }
 
-TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
-  auto a = worker(1);
+// The test's own session on the suite's broker, once a worker has declared its queues (.dead,
+// .dir, .files, in that order).
+std::unique_ptr<AmqpSession> session_once_queues_exist(const std::string& prefix) {
   BrokerAddress address = BrokerAddress::parse(broker_url());
   address.load_password("");
-  AmqpSession session(address);
-  // The worker declares .dead, .dir, .files in that order: publish once the last one exists.
-  for (int i = 0; i < 100 && !session.ready_messages(prefix_ + ".files"); ++i) std::this_thread::sleep_for(100ms);
+  auto session = std::make_unique<AmqpSession>(address);
+  for (int i = 0; i < 100 && !session->ready_messages(prefix + ".files"); ++i) std::this_thread::sleep_for(100ms);
+  return session;
+}
+
+TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
+  auto a = worker(1);
+  std::unique_ptr<AmqpSession> connection = session_once_queues_exist(prefix_);
+  AmqpSession& session = *connection;
   session.publish(prefix_ + ".files", "this is not a task");
   session.wait_for_confirms();
   std::optional<uint32_t> dead;
@@ -345,10 +350,8 @@ TEST_F(DistributedTest, ForeignMessageIsDeadLetteredAndTheWorkerCarriesOn) {
 // handed back for a worker of its version (not dead-lettered), and its run is told why.
 TEST_F(DistributedTest, ATaskFromAnotherVersionIsNamedAndHandedBack) {
   auto a = worker(1);
-  BrokerAddress address = BrokerAddress::parse(broker_url());
-  address.load_password("");
-  AmqpSession session(address);
-  for (int i = 0; i < 100 && !session.ready_messages(prefix_ + ".files"); ++i) std::this_thread::sleep_for(100ms);
+  std::unique_ptr<AmqpSession> connection = session_once_queues_exist(prefix_);
+  AmqpSession& session = *connection;
   std::string run = "feedfacefeedface";
   session.declare_queue(prefix_ + ".reports." + run);
   session.publish(prefix_ + ".dir", pack_msgpack({{"v", 99}, {"lmover", "lmover 9.9.9 (commit abc)"}, {"run", run},

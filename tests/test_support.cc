@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
@@ -49,6 +50,15 @@ uint64_t RunResult::counter(const std::string& pass, const std::string& name) co
 }
 
 uint64_t RunResult::actions(const std::string& pass) const { return counter(pass, "actions"); }
+
+SmallMount::SmallMount(const std::string& dir, const std::string& options, unsigned long flags) : dir_(dir) {
+  make_dir(dir);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", flags, options.c_str()) < 0) error_ = std::strerror(errno);
+}
+
+SmallMount::~SmallMount() {
+  if (error_.empty()) umount2(dir_.c_str(), MNT_DETACH);
+}
 
 RunResult run_lmover(const std::vector<std::string>& args, int as_uid, bool summary, long max_fds) {
   char out_tmpl[] = "/tmp/lmover-out-XXXXXX";

@@ -24,6 +24,22 @@ class TempDir {
   std::string path_;
 };
 
+// A small tmpfs mounted at `dir` (made here) for as long as the object lives, detached however the
+// test ends: a target that fills up ("size=256k") or is read-only (MS_RDONLY). `error()` is ""
+// when it is mounted, else what mount(2) said.
+class SmallMount {
+ public:
+  SmallMount(const std::string& dir, const std::string& options, unsigned long flags = 0);
+  ~SmallMount();
+  SmallMount(const SmallMount&) = delete;
+  SmallMount& operator=(const SmallMount&) = delete;
+  const std::string& error() const { return error_; }
+  const std::string& path() const { return dir_; }
+
+ private:
+  std::string dir_, error_;
+};
+
 struct RunResult {
   int exit_code = -1;
   std::string output;  // stdout + stderr
