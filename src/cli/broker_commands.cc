@@ -227,7 +227,7 @@ int wait_for_run(const BrokerPlan& plan) {
 
 int show_status(const BrokerPlan& plan) {
   AmqpBroker broker = broker_for(plan.broker);
-  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
+  Submitter submitter(broker, QueueNames{plan.broker.prefix});
   auto dump = [](const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); };
   if (!plan.run.empty()) {
     json status = submitter.status(plan.run);
@@ -244,7 +244,7 @@ int show_status(const BrokerPlan& plan) {
 // target's lock released where this node sees the target and the run's submitter is gone.
 int cancel_run(const BrokerPlan& plan) {
   AmqpBroker broker = broker_for(plan.broker);
-  Submitter submitter(broker, QueueNames{plan.broker.prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
+  Submitter submitter(broker, QueueNames{plan.broker.prefix});
   json last = submitter.cancel(plan.run);
   std::string dst = last.value("dst", "");
   std::string lock = "its target's lock is left alone (DST unknown)";

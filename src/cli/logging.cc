@@ -18,8 +18,6 @@
 namespace lmover {
 namespace {
 
-bool to_journal = false;
-
 // systemd sets JOURNAL_STREAM=DEV:INODE for a service whose stderr is connected to the journal;
 // a process whose stderr was redirected since (a child writing to a file) keeps the variable but
 // not the stream, hence the comparison (systemd.exec(5)).
@@ -42,9 +40,8 @@ std::unique_ptr<spdlog::formatter> formatter(const char* pattern) {
 }  // namespace
 
 void start_logging() {
-  to_journal = stderr_is_the_journal();
   std::shared_ptr<spdlog::logger> logger;
-  if (to_journal) {
+  if (stderr_is_the_journal()) {
     logger = spdlog::create<spdlog::sinks::systemd_sink_mt>("lmover", "lmover", true);
     logger->set_formatter(formatter("%*%v"));
   } else {
@@ -53,8 +50,6 @@ void start_logging() {
   }
   spdlog::set_default_logger(logger);
 }
-
-bool logging_to_journal() { return to_journal; }
 
 spdlog::level::level_enum parse_log_level(const std::string& name) {
   if (name == "warning") return spdlog::level::warn;

@@ -15,9 +15,6 @@ namespace lmover {
 // Before anything is logged: the default logger, to the journal or to stderr.
 void start_logging();
 
-// Whether start_logging chose the journal.
-bool logging_to_journal();
-
 // "trace", "debug", "info", "warn" (or "warning"), "error", "off"; std::invalid_argument otherwise.
 spdlog::level::level_enum parse_log_level(const std::string& name);
 

@@ -201,15 +201,6 @@ DistributedResult run_phases_distributed(DistributedPass& call, PassKind kind, c
 
 }  // namespace
 
-namespace {
-
-void cancel_run(const Broker& broker, const std::string& prefix, const std::string& run) {
-  Submitter submitter(broker, QueueNames{prefix}, [](const CounterSet&, size_t) {}, [](const std::string&, const std::string&) {});
-  submitter.cancel(run);
-}
-
-}  // namespace
-
 json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan, const Broker& broker,
                      const RunRoots& roots, FailureLog& failures, TargetLock* lock, NodeCounters& per_node,
                      ChangelogRun* changelog, DistributedGauges* gauges) {
@@ -243,7 +234,7 @@ json run_distributed(PassKind kind, const PassContext& ctx, const RunPlan& plan,
                seconds, result.messages, result.tasks / seconds, result.messages / seconds);
   if (result.interrupted && failures.limit_reached() && !interrupt_signal()) {
     // --max-errors: the run ends here, not only our following of it.
-    retry.run("cancel run " + result.run, [&] { cancel_run(broker, plan.broker.prefix, result.run); });
+    retry.run("cancel run " + result.run, [&] { Submitter(broker, QueueNames{plan.broker.prefix}).cancel(result.run); });
     spdlog::warn("{}: run {} cancelled (--max-errors {}): its remaining tasks are dropped", pass_name(kind), result.run,
                  plan.max_errors);
     std::this_thread::sleep_for(kRunOverGrace);

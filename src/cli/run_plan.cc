@@ -225,15 +225,13 @@ void run_passes(RunSetup& setup, Summary& summary, int& code) {
       relink_at = i + 1;
     }
     if (stats.some_failed()) code = kExitSomeFailed;
-    if (details.value("cancelled", false) && !setup.failures.limit_reached()) {
-      summary.set_interrupted("lmover cancel");
+    // Stopped by --max-errors (a run that limit cancelled, too) or cancelled by `lmover cancel`:
+    // as after a signal, the later passes would act on a target this one did not finish.
+    if (setup.failures.limit_reached() || details.value("cancelled", false)) {
+      summary.set_interrupted(setup.failures.limit_reached() ? fmt::format("--max-errors {}", plan.max_errors)
+                                                             : std::string("lmover cancel"));
       code = kExitSomeFailed;
-      return;  // the later passes would act on a target this one did not finish
-    }
-    if (setup.failures.limit_reached()) {
-      summary.set_interrupted(fmt::format("--max-errors {}", plan.max_errors));
-      code = kExitSomeFailed;
-      return;  // as after a signal: the later passes would act on a target this one did not finish
+      return;
     }
     if (interrupt_signal()) {
       summary.set_interrupted(signal_name(interrupt_signal()));

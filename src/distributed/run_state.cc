@@ -1,5 +1,6 @@
 #include "distributed/run_state.h"
 
+#include <ctime>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -98,18 +99,28 @@ Checkpoint RunState::checkpoint() {
                     tracker_.save()};
 }
 
-json RunState::status() const {
-  const json& spec = result_.spec;
-  return {{"run", result_.run},
+json run_status(const DistributedResult& result, uint64_t pending, uint64_t done) {
+  const json& spec = result.spec;
+  return {{"run", result.run},
           {"pass", spec.value("pass", "?")},
           {"src", spec.value("src", "?")},
           {"dst", spec.value("dst", "?")},
-          {"tasks_pending", tracker_.pending()},
-          {"tasks_done", tracker_.done()},
-          {"tracker_nodes", tracker_.held()},
-          {"counters", result_.counters.to_json()},
-          {"refused_by", result_.refusals},
+          {"tasks_pending", pending},
+          {"tasks_done", done},
+          {"counters", result.counters.to_json()},
+          {"refused_by", result.refusals},
           {"state", "running"}};
+}
+
+void mark_over(json& status, const char* state) {
+  status["state"] = state;
+  status["ended"] = static_cast<int64_t>(std::time(nullptr));
+}
+
+json RunState::status() const {
+  json out = run_status(result_, tracker_.pending(), tracker_.done());
+  out["tracker_nodes"] = tracker_.held();
+  return out;
 }
 
 bool RunState::checkpoint_due(size_t unacked_reports, std::chrono::duration<double> since_last,

@@ -32,6 +32,11 @@ struct DistributedResult {
   bool cancelled = false;    // `lmover cancel --run` ended it: its remaining tasks are dropped
 };
 
+// What `lmover status` shows of a run: `result` so far, `pending` and `done` tasks, "state" running.
+nlohmann::json run_status(const DistributedResult& result, uint64_t pending, uint64_t done);
+// The status of a run that is over: its "state" (complete, cancelled) and when it "ended".
+void mark_over(nlohmann::json& status, const char* state);
+
 class RunState {
  public:
   // Called once per failed entry (raw path, message) of a task counted.

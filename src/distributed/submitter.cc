@@ -172,16 +172,8 @@ DistributedResult Submitter::follow_with_retries(const std::string& run) {
   if (result.cancelled) {
     spdlog::warn("run {} was cancelled (lmover cancel): its remaining tasks are dropped", run);
   } else if (!result.interrupted) {
-    json last = {{"run", run},
-                 {"pass", result.spec.value("pass", "?")},
-                 {"src", result.spec.value("src", "?")},
-                 {"dst", result.spec.value("dst", "?")},
-                 {"tasks_pending", 0},
-                 {"tasks_done", result.tasks},
-                 {"counters", result.counters.to_json()},
-                 {"refused_by", result.refusals},
-                 {"state", "complete"},
-                 {"ended", static_cast<int64_t>(std::time(nullptr))}};
+    json last = run_status(result, 0, result.tasks);
+    mark_over(last, "complete");
     drop_run_queues(run, last);
   }
   // Either way the run is over: what a worker took just before is given up or done by now.
@@ -199,8 +191,7 @@ json Submitter::cancel(const std::string& run) {
   session.declare_queue(queues_.cancelled(run));  // first: a submitter that looks stops following
   session.delete_queue(queues_.reports(run));      // then workers see the run over (run_is_live)
   session.delete_queue(state_queue(queues_, run));
-  last["state"] = "cancelled";
-  last["ended"] = static_cast<int64_t>(std::time(nullptr));
+  mark_over(last, "cancelled");
   session.publish(status_queue(queues_, run), pack_msgpack(last));
   session.wait_for_confirms();
   return last;

@@ -31,7 +31,9 @@ class Submitter {
   // Called once per failed entry (raw path, message), as reports arrive.
   using FailureSink = RunState::FailureSink;
 
-  Submitter(const Broker& broker, QueueNames queues, Progress progress, FailureSink failures);
+  // Without `progress` and `failures`: one that only looks at runs (status, list_runs, cancel).
+  Submitter(const Broker& broker, QueueNames queues, Progress progress = [](const CounterSet&, size_t) {},
+            FailureSink failures = [](const std::string&, const std::string&) {});
 
   // Once `stop` becomes true, run() and attach() stop following and return a result marked
   // `interrupted`: the run itself goes on on the workers, and `lmover wait` can re-attach.

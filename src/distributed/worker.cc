@@ -126,15 +126,9 @@ void Worker::handle(unsigned slot, BrokerSession& session, const Delivery& deliv
   } catch (const OtherVersion& e) {
     // Back to the queue for a worker of the run's own version, and the submitter told why.
     if (!e.run.empty()) return refuse(slot, session, delivery, e.run, e.what());
-    spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), e.what());
-    session.reject(delivery.tag, false);
-    return;
+    return dead_letter(session, delivery, e.what());
   } catch (const std::exception& e) {
-    // Not ours or damaged (also a spec this version cannot read): to the dead-letter queue for a
-    // human to look at, never a silent drop.
-    spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), e.what());
-    session.reject(delivery.tag, false);
-    return;
+    return dead_letter(session, delivery, e.what());
   }
   LogRunTag log_tag(message.run);  // this thread's lines name the run until the task is done
   if (!run_is_live(session, message.run)) {
@@ -189,6 +183,13 @@ void Worker::handle(unsigned slot, BrokerSession& session, const Delivery& deliv
   tasks_done_ += report.done.size();
   std::lock_guard lock(active_mutex_);
   active_.erase(slot);
+}
+
+void Worker::dead_letter(BrokerSession& session, const Delivery& delivery, const std::string& why) {
+  // Not ours or damaged (also a spec this version cannot read): to the dead-letter queue for a
+  // human to look at, never a silent drop.
+  spdlog::error("rejecting a message from {} to {}: {}", delivery.queue, queues_.dead_letters(), why);
+  session.reject(delivery.tag, false);
 }
 
 bool Worker::run_is_live(BrokerSession& session, const std::string& run) {
@@ -341,12 +342,16 @@ json Worker::describe(bool with_tasks) const {
   return out;
 }
 
-bool Worker::addressed_to_us(const json& command) const {
-  std::string node = command.value("node", "");
-  if (node.empty() || node == id_) return true;
+std::vector<std::string> Worker::node_names() const {
   std::string host = id_.substr(0, id_.rfind(':'));
   // The host as this worker knows it, or its short name (clusters mix "n01" and "n01.hpc.example").
-  return node == host || node == host.substr(0, host.find('.'));
+  return {id_, host, host.substr(0, host.find('.'))};
+}
+
+bool Worker::addressed_to_us(const json& command) const {
+  std::string node = command.value("node", "");
+  std::vector<std::string> names = node_names();
+  return node.empty() || std::find(names.begin(), names.end(), node) != names.end();
 }
 
 json Worker::obey(const json& command, std::atomic<bool>& stop) {
@@ -372,11 +377,8 @@ json Worker::obey(const json& command, std::atomic<bool>& stop) {
 }
 
 void Worker::follow_held_pause(BrokerSession& session) {
-  std::string host = id_.substr(0, id_.rfind(':'));
-  bool held = false;
-  for (const std::string& node : {std::string(), host, host.substr(0, host.find('.')), id_}) {
-    held = held || session.ready_messages(queues_.paused(node)).has_value();
-  }
+  bool held = session.ready_messages(queues_.paused()).has_value();  // every worker of the prefix
+  for (const std::string& node : node_names()) held = held || session.ready_messages(queues_.paused(node)).has_value();
   if (held != paused_.exchange(held)) spdlog::info("control: {} (held on the broker)", held ? "paused" : "resumed");
 }
 

@@ -71,6 +71,10 @@ class Worker {
   bool slot_active(unsigned slot) const { return !paused_ && slot < target_threads_; }
 
   void control_main(std::atomic<bool>& stop);
+  // A message that is not a task of ours, rejected to the dead-letter queue with a line saying why.
+  void dead_letter(BrokerSession& session, const Delivery& delivery, const std::string& why);
+  // What `--node` may name this worker by: host:pid, its host, the host's short name.
+  std::vector<std::string> node_names() const;
   // Takes the pause state `lmover control` holds on the broker (QueueNames::paused).
   void follow_held_pause(BrokerSession& session);
   nlohmann::json obey(const nlohmann::json& command, std::atomic<bool>& stop);

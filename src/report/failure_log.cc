@@ -83,27 +83,20 @@ void FailureLog::list(const std::string& path) {
   std::fflush(list_);
 }
 
-void FailureLog::record(const FsError& error) {
-  bool stop = false;
-  {
-    std::lock_guard lock(mutex_);
-    log(error.what());
-    if (collect_) collected_.emplace_back(error.path(), error.what());
-    list(error.path());
-    stop = count_against_limit();
-  }
-  if (stop) stop_();
-}
+void FailureLog::record(const FsError& error) { note(error.path(), error.what(), true); }
 
-void FailureLog::record_remote(const std::string& path, const std::string& message) {
+void FailureLog::record_remote(const std::string& path, const std::string& message) { note(path, message, false); }
+
+void FailureLog::note(const std::string& path, const std::string& message, bool here) {
   bool stop = false;
   {
     std::lock_guard lock(mutex_);
     log(message);
+    if (here && collect_) collected_.emplace_back(path, message);  // a worker sends its own with its report
     list(path);
     stop = count_against_limit();
   }
-  if (stop) stop_();
+  if (stop) stop_();  // outside the lock: it may stop engines whose threads record failures
 }
 
 void FailureLog::stop_after(uint64_t limit, std::function<void()> stop) {

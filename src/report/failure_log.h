@@ -53,6 +53,9 @@ class FailureLog {
   // Per target-wide errno (by its text): how many failures with it were held back, not logged.
   std::vector<std::pair<std::string, uint64_t>> target_wide_;
 
+  // What record() and record_remote() do: logs, keeps (a failure `here`, if collecting), lists,
+  // and counts against the limit.
+  void note(const std::string& path, const std::string& message, bool here);
   // Logs `message`, unless it is a target-wide failure met before (then counted).
   void log(const std::string& message);
   void list(const std::string& path);
