@@ -424,6 +424,28 @@ TEST_F(TrustTest, ReadingTheTargetDoesNotMakeDirtimeMoveDirectoryCtimes) {
   EXPECT_EQ(st.st_mtim.tv_sec, 1200000001);
 }
 
+// Item 7's other side (a CI failure of LiveTree.DirectoriesRenamedAndRemovedMidPass...): a
+// directory the copy made in the same clock tick as the source's last change has the source's
+// mtime by chance and its own birth time as atime. The equal mtime must not make dirtime skip it;
+// neither may it skip a source atime a user's listing moved.
+TEST_F(TrustTest, ATargetDirectoryWhoseMtimeMatchesByChanceStillGetsTheSourceTimes) {
+  make_dir(src_ + "/fresh");
+  ASSERT_EQ(run_lmover({"copy", src_, dst_, "--no-progress"}).exit_code, 0);
+  struct stat made;
+  ASSERT_EQ(lstat((dst_ + "/fresh").c_str(), &made), 0);
+  ASSERT_TRUE(made.st_atim.tv_sec == made.st_mtim.tv_sec && made.st_atim.tv_nsec == made.st_mtim.tv_nsec)
+      << "a directory the copy made keeps its birth times until dirtime";
+  set_times(src_ + "/fresh", ts(1100000000, 5), made.st_mtim);  // the source changed in that tick
+  RunResult times = run_lmover({"dirtime", src_, dst_, "--no-progress"});
+  EXPECT_EQ(times.exit_code, 0) << times.output;
+  EXPECT_TRUE(compare_trees(src_, dst_).empty());
+  // A user lists the source directory: its atime moves, its mtime does not.
+  set_times(src_ + "/fresh", ts(1100000100, 7), made.st_mtim);
+  RunResult follow = run_lmover({"dirtime", src_, dst_, "--no-progress"});
+  EXPECT_EQ(follow.actions("dirtime"), 1u) << follow.output;
+  EXPECT_TRUE(compare_trees(src_, dst_).empty());
+}
+
 // Item 8: list lines that name nothing.
 TEST_F(TrustTest, OnlyFromLinesThatSelectNothingAreCountedListedAndFail) {
   make_dir(tmp_ / "elsewhere");

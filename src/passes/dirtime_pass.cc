@@ -14,6 +14,23 @@
 
 namespace lmover {
 
+namespace {
+
+// The mtime decides, as for files: any read of the target (a user's ls, a find, a backup scan)
+// moves a directory's atime, and setting it back would move the ctime of every directory read,
+// 10^8 setattrs in the downtime after one find. A read leaves the atime after the mtime. An equal
+// mtime with the atime at or before it is not proof: a directory the copy made (or filled) in the
+// same clock tick as the source's last change has the source's mtime by chance (timestamps are
+// taken from a clock that moves every few ms) and its own birth time as atime, which no pass
+// ever set; and a source atime moved by a user's listing is a change to follow.
+bool times_already_set(const EntryMeta& src, const EntryMeta& dst) {
+  if (!same_time(src.mtime, dst.mtime)) return false;
+  if (same_time(src.atime, dst.atime)) return true;
+  return newer(dst.atime, dst.mtime);
+}
+
+}  // namespace
+
 void DirtimePass::handle(const Task& task, TaskSink& sink) {
   try {
     set_directory_times(task, sink);
@@ -30,10 +47,7 @@ void DirtimePass::set_directory_times(const Task& task, TaskSink& sink) {
   EntryMeta src = stat_fd(dirs.src.get(), task.dir);
   std::optional<EntryMeta> dst;
   if (dirs.dst.valid()) dst = stat_fd(dirs.dst.get(), task.dir);
-  // The mtime decides, as for files: any read of the target (a user's ls, a find, a backup scan)
-  // moves a directory's atime, and setting it back would move the ctime of every directory read,
-  // 10^8 setattrs in the downtime after one find. When the mtime differs, both times are set.
-  if (dst && same_time(src.mtime, dst->mtime)) {
+  if (dst && times_already_set(src, *dst)) {
     PassStats::add(ctx_.stats().unchanged);
   } else {
     ctx_.note("set-times", task.dir.empty() ? "." : task.dir);
