@@ -18,15 +18,17 @@ namespace {
 
 // The mtime decides, as for files: any read of the target (a user's ls, a find, a backup scan)
 // moves a directory's atime, and setting it back would move the ctime of every directory read,
-// 10^8 setattrs in the downtime after one find. A read leaves the atime after the mtime. An equal
-// mtime with the atime at or before it is not proof: a directory the copy made (or filled) in the
-// same clock tick as the source's last change has the source's mtime by chance (timestamps are
-// taken from a clock that moves every few ms) and its own birth time as atime, which no pass
-// ever set; and a source atime moved by a user's listing is a change to follow.
+// 10^8 setattrs in the downtime after one find. Such a read is told by the atime it leaves: at or
+// after the ctime our setattr left, and after the mtime. An equal mtime is no proof on its own: a
+// directory the copy made (or filled) in the same clock tick as the source's last change has the
+// source's mtime by chance (timestamps come from a clock that moves every few ms) and its own
+// birth time as atime, which no pass ever set. And a source atime a user's listing moved, mtime
+// unchanged, is a change to follow like any other.
 bool times_already_set(const EntryMeta& src, const EntryMeta& dst) {
   if (!same_time(src.mtime, dst.mtime)) return false;
   if (same_time(src.atime, dst.atime)) return true;
-  return newer(dst.atime, dst.mtime);
+  bool read_since_set = newer(dst.atime, dst.mtime) && !newer(dst.ctime, dst.atime);
+  return read_since_set;
 }
 
 }  // namespace
